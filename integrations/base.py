@@ -1,0 +1,107 @@
+"""The platform adapter interface.
+
+An adapter turns one platform's HTTP deliveries into canonical data. The generic webhook view
+(``integrations.views``) owns HTTP: size limit, store lookup, signature check, storing the delivery,
+status codes. The task (``integrations.tasks.process_delivery``) calls ``normalize`` then ``apply``.
+
+Subclasses must implement ``identify_store``, ``verify``, ``topic``, ``delivery_key`` and ``normalize``.
+``normalize`` is pure (no database, no network): it is tested from JSON payload files alone. Override
+``apply`` only for topics that do more than record events and products (uninstall, compliance...).
+Adding a platform: a subpackage with an adapter, a line in ``settings.PLATFORM_ADAPTERS``
+(docs/ADDING_A_PLATFORM.md).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from django.http import HttpRequest
+
+from shopconnect.timeline.canonical import CanonicalEvent, ProductRecord
+from shopconnect.timeline.catalog import upsert_products
+from shopconnect.timeline.models import Store
+from shopconnect.timeline.record import record_events
+
+if TYPE_CHECKING:
+    from .models import WebhookDelivery
+
+
+@dataclass
+class Normalized:
+    """What one delivery means: canonical events, catalog entries, and named side effects."""
+
+    events: list[CanonicalEvent] = field(default_factory=list)
+    products: list[ProductRecord] = field(default_factory=list)
+    #: side effects for ``apply`` (for example "uninstall", "redact_customer"), with their data
+    actions: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+
+def hmac_sha256_base64(secret: str | bytes, body: bytes) -> str:
+    key = secret.encode() if isinstance(secret, str) else secret
+    return base64.b64encode(hmac.new(key, body, hashlib.sha256).digest()).decode()
+
+
+def signature_matches(received: str | None, secrets: list[str], body: bytes) -> bool:
+    """Constant-time comparison of a base64 HMAC-SHA256 header against every accepted secret."""
+    if not received:
+        return False
+    ok = False
+    for secret in secrets:
+        if secret:
+            ok |= hmac.compare_digest(hmac_sha256_base64(secret, body).encode(), received.strip().encode())
+    return ok
+
+
+class PlatformAdapter:
+    platform: str = ""
+    #: request headers worth keeping with the delivery (never Authorization or Cookie)
+    kept_headers: tuple[str, ...] = ()
+
+    # --- HTTP side (called by the generic view) -------------------------------------------------
+    def identify_store(self, request: HttpRequest, store_id: int | None) -> Store | None:
+        raise NotImplementedError
+
+    def verify(self, request: HttpRequest, body: bytes, store: Store) -> bool:
+        raise NotImplementedError
+
+    def topic(self, request: HttpRequest) -> str:
+        raise NotImplementedError
+
+    def delivery_key(self, request: HttpRequest, body: bytes) -> str:
+        raise NotImplementedError
+
+    def is_ping(self, request: HttpRequest, body: bytes) -> bool:
+        """An unsigned "hello" the platform sends when a webhook is created: answered 200, not stored."""
+        return False
+
+    def api_version(self, request: HttpRequest) -> str:
+        return ""
+
+    def triggered_at(self, request: HttpRequest) -> datetime | None:
+        return None
+
+    def headers_to_keep(self, request: HttpRequest) -> dict[str, str]:
+        wanted = {h.lower() for h in self.kept_headers}
+        return {k: v for k, v in request.headers.items() if k.lower() in wanted}
+
+    # --- meaning (called by the task) -----------------------------------------------------------
+    def normalize(self, topic: str, payload: Any) -> Normalized | None:
+        """Pure: the canonical meaning of one payload, or None for a topic this adapter ignores."""
+        raise NotImplementedError
+
+    def apply(self, delivery: WebhookDelivery, normalized: Normalized) -> int:
+        """Write what a delivery means; returns the number of events inserted."""
+        upsert_products(delivery.store, normalized.products)
+        return record_events(delivery.store, normalized.events).inserted
+
+    # --- optional: store connection and history -------------------------------------------------
+    def connect(self, store: Store, options: dict[str, Any]) -> None:
+        """Called by ``connect_store`` after the store row is saved (register webhooks...)."""
+
+    def backfill(self, store: Store, since: datetime | None = None) -> dict[str, int]:
+        raise NotImplementedError(f"{self.platform} has no backfill")

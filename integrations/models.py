@@ -1,0 +1,44 @@
+"""The raw delivery inbox: every signed webhook is stored here before it is acknowledged."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from shopconnect.timeline.models import Store
+
+
+class WebhookDelivery(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PROCESSED = "processed", "Processed"
+        IGNORED = "ignored", "Ignored (topic not handled)"
+        FAILED = "failed", "Failed"
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="webhook_deliveries")
+    platform = models.CharField(max_length=32)
+    topic = models.CharField(max_length=128)
+    delivery_key = models.CharField(max_length=255, help_text="The platform's event or delivery id.")
+    headers = models.JSONField(default=dict, blank=True)
+    body = models.BinaryField()
+    api_version = models.CharField(max_length=32, blank=True, default="")
+    triggered_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+    processed_at = models.DateTimeField(null=True, blank=True)
+    events_inserted = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["store", "topic", "delivery_key"], name="delivery_store_topic_key_uniq")
+        ]
+        indexes = [models.Index(fields=["status", "received_at"], name="delivery_status_idx")]
+        ordering = ["-received_at"]
+        verbose_name_plural = "webhook deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.platform} {self.topic} {self.delivery_key}"
+
+    def payload_text(self) -> str:
+        return bytes(self.body).decode("utf-8", errors="replace")

@@ -1,0 +1,71 @@
+"""The generic webhook endpoint: size limit, store, signature, store the delivery, answer.
+
+Status codes (CONTRACT.md): 200 accepted, duplicate or ping; 401 missing or wrong signature; 404 unknown
+store or platform; 413 body over ``WEBHOOK_MAX_BODY_BYTES``. The delivery is committed before the 200,
+and processing happens in a task that takes its id.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from .models import WebhookDelivery
+from .registry import get_adapter
+from .tasks import enqueue_delivery
+
+log = logging.getLogger(__name__)
+
+
+def _answer(status: int, text: str) -> JsonResponse:
+    return JsonResponse({"status": text}, status=status)
+
+
+@csrf_exempt
+@require_POST
+def webhook(request: HttpRequest, platform: str, store_id: int | None = None) -> JsonResponse:
+    adapter = get_adapter(platform)
+    if adapter is None:
+        return _answer(404, "unknown platform")
+    limit = settings.WEBHOOK_MAX_BODY_BYTES
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        return _answer(413, "body too large")
+    body = request.body
+    if len(body) > limit:
+        return _answer(413, "body too large")
+    if adapter.is_ping(request, body):
+        return _answer(200, "pong")
+    store = adapter.identify_store(request, store_id)
+    if store is None:
+        return _answer(404, "unknown store")
+    if not adapter.verify(request, body, store):
+        log.warning("webhook with a missing or wrong signature for %s store %s", platform, store.pk)
+        return _answer(401, "invalid signature")
+    topic = adapter.topic(request)
+    if not topic:
+        return _answer(400, "missing topic header")
+    try:
+        with transaction.atomic():
+            delivery = WebhookDelivery.objects.create(
+                store=store,
+                platform=platform,
+                topic=topic[:128],
+                delivery_key=adapter.delivery_key(request, body)[:255],
+                headers=adapter.headers_to_keep(request),
+                body=body,
+                api_version=adapter.api_version(request)[:32],
+                triggered_at=adapter.triggered_at(request),
+            )
+    except IntegrityError:
+        return _answer(200, "duplicate")
+    enqueue_delivery(delivery.pk)
+    return _answer(200, "accepted")

@@ -1,0 +1,1 @@
+"""ShopConnect: self-hosted behavioral email marketing for Shopify and WooCommerce stores."""

@@ -1,0 +1,10 @@
+"""The REST API router (``/api/v1/``). Each app registers its viewsets here."""
+
+from rest_framework.routers import DefaultRouter
+
+from shopconnect.timeline.api import CustomerViewSet, CustomEventViewSet, StoreViewSet
+
+router = DefaultRouter()
+router.register("stores", StoreViewSet, basename="store")
+router.register("customers", CustomerViewSet, basename="customer")
+router.register("events", CustomEventViewSet, basename="event")

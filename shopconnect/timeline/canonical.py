@@ -1,0 +1,62 @@
+"""What adapters hand to the timeline: canonical events and product records, plain data, no ORM."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+PROFILE_FIELDS = frozenset(
+    {"first_name", "last_name", "phone", "country", "timezone", "tags", "created_at", "properties"}
+)
+
+
+def normalize_email(email: str | None) -> str | None:
+    if not email:
+        return None
+    email = email.strip().lower()
+    return email if "@" in email else None
+
+
+@dataclass(slots=True)
+class CanonicalEvent:
+    """One event for ``record_events``.
+
+    Identity: any of ``customer_id`` (ours), ``external_id`` (the platform's customer id), ``email``,
+    ``visitor_id`` (storefront client id). An event with an email or external id creates the customer
+    when unknown; one with only a visitor id stays anonymous until the visitor is identified.
+    ``profile`` (keys from PROFILE_FIELDS) updates the customer unless a newer profile was applied.
+    """
+
+    type: str
+    occurred_at: datetime
+    dedupe_key: str
+    source: str
+    properties: dict[str, Any] = field(default_factory=dict)
+    email: str | None = None
+    external_id: str | None = None
+    visitor_id: str | None = None
+    customer_id: int | None = None
+    profile: dict[str, Any] | None = None
+    order_ref: str = ""
+    amount: Decimal | None = None
+    device: str = ""
+
+
+@dataclass(slots=True)
+class ProductRecord:
+    """One catalog entry for ``upsert_products``; ``platform_updated_at`` guards against stale updates."""
+
+    external_id: str
+    title: str
+    handle: str = ""
+    url: str = ""
+    image_url: str = ""
+    price: Decimal | None = None
+    compare_at_price: Decimal | None = None
+    inventory: int | None = None
+    category: str = ""
+    collections: list[str] = field(default_factory=list)
+    status: str = "active"
+    platform_updated_at: datetime | None = None

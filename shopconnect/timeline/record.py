@@ -1,0 +1,358 @@
+"""``record_events``: the only writer of the timeline.
+
+One call takes a batch of canonical events for one store and, in one transaction:
+
+1. resolves identity (our id, platform id, email, storefront visitor), creating customers and visitors
+   that are new, and links a visitor to the customer it turned out to be;
+2. inserts the events with ``INSERT ... ON CONFLICT (store, dedupe_key) DO NOTHING RETURNING``, so a
+   replayed or concurrently delivered event is stored once and only the events really inserted count;
+3. applies profiles, consent and deletions from the new events unless something newer was already
+   applied (out-of-order deliveries never roll state back);
+4. moves an identified visitor's anonymous history onto the customer;
+5. recomputes the aggregates those events can change (``aggregates.recompute_aggregates``).
+
+After the transaction it sends ``events_recorded`` with the result, which the segment engine and the
+flows subscribe to. Handlers run in the caller's process: heavy work goes to a task that takes ids.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.db.models import Q
+from django.dispatch import Signal
+from django.utils import timezone
+
+from . import vocabulary as v
+from .aggregates import ALL_FIELDS, fields_for_types, recompute_aggregates
+from .canonical import CanonicalEvent, normalize_email
+from .models import Customer, CustomerTag, Event, Store, Visitor
+
+#: Sent after a batch is committed: ``sender=Store, store=<Store>, result=<RecordResult>``.
+events_recorded = Signal()
+
+INSERT_CHUNK = 500
+
+
+class InvalidEvent(ValueError):
+    """A canonical event that cannot be recorded; nothing of the batch was written."""
+
+
+@dataclass
+class RecordResult:
+    inserted: int = 0
+    duplicates: int = 0
+    event_ids: list[int] = field(default_factory=list)
+    #: customers whose timeline, profile or consent changed, with the event types that changed it
+    types_by_customer: dict[int, set[str]] = field(default_factory=dict)
+
+    @property
+    def customer_ids(self) -> set[int]:
+        return set(self.types_by_customer)
+
+
+def record_events(store: Store, events: Iterable[CanonicalEvent]) -> RecordResult:
+    batch = _validate(events)
+    result = RecordResult()
+    if not batch:
+        return result
+    with transaction.atomic():
+        resolver = _Resolver(store, batch)
+        owners = resolver.resolve()
+        inserted = _insert_events(store, batch, owners)
+        result.inserted = len(inserted)
+        result.duplicates = len(batch) - len(inserted)
+        result.event_ids = sorted(inserted.values())
+        touched: dict[int, set[str]] = defaultdict(set)
+        new_events = []
+        for event, (customer_id, _visitor_id) in zip(batch, owners, strict=True):
+            if event.dedupe_key in inserted and customer_id is not None:
+                touched[customer_id].add(event.type)
+                new_events.append((event, customer_id))
+        _apply_profiles(resolver, new_events)
+        merged = resolver.move_visitor_history()
+        for customer_id in merged:
+            touched[customer_id].add("visitor.merged")
+        _refresh_aggregates(touched, merged)
+        result.types_by_customer = dict(touched)
+    if result.types_by_customer or result.inserted:
+        events_recorded.send(sender=Store, store=store, result=result)
+    return result
+
+
+def _validate(events: Iterable[CanonicalEvent]) -> list[CanonicalEvent]:
+    batch: list[CanonicalEvent] = []
+    seen: set[str] = set()
+    for index, event in enumerate(events):
+        where = f"event {index} ({event.type!r}, {event.dedupe_key!r})"
+        if not v.is_valid_type(event.type):
+            raise InvalidEvent(f"{where}: unknown event type; see shopconnect.timeline.vocabulary")
+        if not isinstance(event.occurred_at, datetime) or timezone.is_naive(event.occurred_at):
+            raise InvalidEvent(f"{where}: occurred_at must be an aware datetime")
+        if not event.dedupe_key or len(event.dedupe_key) > 255:
+            raise InvalidEvent(f"{where}: dedupe_key must be 1 to 255 characters")
+        if not event.source or len(event.source) > 32:
+            raise InvalidEvent(f"{where}: source must be 1 to 32 characters")
+        if event.dedupe_key in seen:
+            continue  # the same event twice in one batch: keep the first, as the database would
+        seen.add(event.dedupe_key)
+        batch.append(event)
+    return batch
+
+
+class _Resolver:
+    """Finds or creates the customer and visitor of every event of a batch in a handful of queries."""
+
+    def __init__(self, store: Store, batch: Sequence[CanonicalEvent]):
+        self.store = store
+        self.batch = batch
+        self.emails = [normalize_email(e.email) for e in batch]
+        self.external_ids = [str(e.external_id) if e.external_id not in (None, "") else None for e in batch]
+        wanted_emails = {e for e in self.emails if e}
+        wanted_ext = {x for x in self.external_ids if x}
+        wanted_ids = {e.customer_id for e in batch if e.customer_id}
+        self.by_id: dict[int, Customer] = {}
+        self.by_email: dict[str, Customer] = {}
+        self.by_ext: dict[str, Customer] = {}
+        if wanted_emails or wanted_ext or wanted_ids:
+            found = Customer.objects.filter(store=store).filter(
+                Q(email__in=wanted_emails) | Q(external_id__in=wanted_ext) | Q(id__in=wanted_ids)
+            )
+            for customer in found:
+                self._index(customer)
+        missing = wanted_ids - set(self.by_id)
+        if missing:
+            raise InvalidEvent(f"customer ids {sorted(missing)} do not belong to store {store.pk}")
+        client_ids = {e.visitor_id for e in batch if e.visitor_id}
+        self.visitors: dict[str, Visitor] = (
+            {vis.client_id: vis for vis in Visitor.objects.filter(store=store, client_id__in=client_ids)}
+            if client_ids
+            else {}
+        )
+        self.linked_visitors: dict[int, int] = {}  # visitor pk -> customer pk, linked by this batch
+
+    def _index(self, customer: Customer) -> None:
+        if customer.pk:
+            self.by_id[customer.pk] = customer
+        if customer.email:
+            self.by_email.setdefault(customer.email, customer)
+        if customer.external_id:
+            self.by_ext.setdefault(customer.external_id, customer)
+
+    def customer(self, customer_id: int) -> Customer | None:
+        return self.by_id.get(customer_id)
+
+    def resolve(self) -> list[tuple[int | None, int | None]]:
+        """(customer id, visitor id) for each event."""
+        chosen: list[Customer | None] = []
+        pending: list[Customer] = []
+        dirty: dict[int, Customer] = {}
+        for event, email, ext in zip(self.batch, self.emails, self.external_ids, strict=True):
+            customer = None
+            if event.customer_id:
+                customer = self.by_id[event.customer_id]
+            elif ext and ext in self.by_ext:
+                customer = self.by_ext[ext]
+            elif email and email in self.by_email:
+                customer = self.by_email[email]
+            if customer is None and (email or ext):
+                customer = Customer(
+                    store=self.store, email=email, external_id=ext, created_at=event.occurred_at
+                )
+                pending.append(customer)
+                self._index(customer)
+            elif customer is not None:
+                # Learn identifiers the customer did not have yet, unless another customer holds them.
+                if email and not customer.email and email not in self.by_email:
+                    customer.email = email
+                    self.by_email[email] = customer
+                    if customer.pk:
+                        dirty[customer.pk] = customer
+                if ext and not customer.external_id and ext not in self.by_ext:
+                    customer.external_id = ext
+                    self.by_ext[ext] = customer
+                    if customer.pk:
+                        dirty[customer.pk] = customer
+                if not customer.pk and event.occurred_at < customer.created_at:
+                    customer.created_at = event.occurred_at
+            chosen.append(customer)
+        if dirty:
+            Customer.objects.bulk_update(list(dirty.values()), ["email", "external_id"])
+        saved = self._create_customers(pending)
+        customer_ids = [saved.get(id(c), c).pk if c is not None else None for c in chosen]
+        return self._resolve_visitors(customer_ids)
+
+    def _create_customers(self, pending: list[Customer]) -> dict[int, Customer]:
+        """Insert new customers (a concurrent writer may have won: then use its row)."""
+        if not pending:
+            return {}
+        Customer.objects.bulk_create(pending, ignore_conflicts=True)
+        emails = [c.email for c in pending if c.email]
+        exts = [c.external_id for c in pending if c.external_id]
+        rows = Customer.objects.filter(store=self.store).filter(Q(email__in=emails) | Q(external_id__in=exts))
+        by_email = {c.email: c for c in rows if c.email}
+        by_ext = {c.external_id: c for c in rows if c.external_id}
+        saved: dict[int, Customer] = {}
+        for customer in pending:
+            row = by_ext.get(customer.external_id) if customer.external_id else None
+            row = row or (by_email.get(customer.email) if customer.email else None)
+            saved[id(customer)] = row
+            self._index(row)
+        return saved
+
+    def _resolve_visitors(self, customer_ids: list[int | None]) -> list[tuple[int | None, int | None]]:
+        if not any(e.visitor_id for e in self.batch):
+            return [(cid, None) for cid in customer_ids]
+        new: dict[str, Visitor] = {}
+        relinked: dict[str, Visitor] = {}
+        for event, customer_id in zip(self.batch, customer_ids, strict=True):
+            if not event.visitor_id:
+                continue
+            visitor = self.visitors.get(event.visitor_id) or new.get(event.visitor_id)
+            if visitor is None:
+                visitor = Visitor(
+                    store=self.store,
+                    client_id=event.visitor_id,
+                    first_seen_at=event.occurred_at,
+                    device=event.device or "",
+                )
+                new[event.visitor_id] = visitor
+            if customer_id is not None and visitor.customer_id != customer_id:
+                visitor.customer_id = customer_id
+                visitor.identified_at = event.occurred_at
+                if visitor.pk:
+                    relinked[event.visitor_id] = visitor
+        if new:
+            Visitor.objects.bulk_create(list(new.values()), ignore_conflicts=True)
+            for visitor in Visitor.objects.filter(store=self.store, client_id__in=list(new)):
+                wanted = new[visitor.client_id]
+                if wanted.customer_id and visitor.customer_id != wanted.customer_id:
+                    visitor.customer_id, visitor.identified_at = wanted.customer_id, wanted.identified_at
+                    relinked[visitor.client_id] = visitor
+                self.visitors[visitor.client_id] = visitor
+        if relinked:
+            Visitor.objects.bulk_update(list(relinked.values()), ["customer", "identified_at"])
+            self.linked_visitors = {vis.pk: vis.customer_id for vis in relinked.values()}
+        owners = []
+        for event, customer_id in zip(self.batch, customer_ids, strict=True):
+            visitor = self.visitors.get(event.visitor_id) if event.visitor_id else None
+            if customer_id is None and visitor is not None:
+                customer_id = visitor.customer_id
+            owners.append((customer_id, visitor.pk if visitor else None))
+        return owners
+
+    def move_visitor_history(self) -> set[int]:
+        """Give each newly identified visitor's anonymous events to its customer."""
+        moved: set[int] = set()
+        for visitor_pk, customer_id in self.linked_visitors.items():
+            if Event.objects.filter(visitor_id=visitor_pk, customer__isnull=True).update(customer_id=customer_id):
+                moved.add(customer_id)
+        return moved
+
+
+def _insert_events(
+    store: Store, batch: Sequence[CanonicalEvent], owners: Sequence[tuple[int | None, int | None]]
+) -> dict[str, int]:
+    """Insert, skipping dedupe keys already stored; returns {dedupe_key: id} of the rows really inserted."""
+    fields = [Event._meta.get_field(name) for name in (
+        "store", "customer", "visitor", "type", "occurred_at", "received_at", "source", "properties",
+        "dedupe_key", "order_ref", "amount",
+    )]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    table = connection.ops.quote_name(Event._meta.db_table)
+    placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    now = timezone.now()
+    inserted: dict[str, int] = {}
+    rows = []
+    for event, (customer_id, visitor_id) in zip(batch, owners, strict=True):
+        values = (
+            store.pk, customer_id, visitor_id, event.type, event.occurred_at, now, event.source,
+            event.properties or {}, event.dedupe_key, event.order_ref or "", event.amount,
+        )
+        rows.append([f.get_db_prep_save(value, connection) for f, value in zip(fields, values, strict=True)])
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), INSERT_CHUNK):
+            chunk = rows[start : start + INSERT_CHUNK]
+            sql = (
+                f"INSERT INTO {table} ({columns}) VALUES {', '.join([placeholders] * len(chunk))} "
+                f"ON CONFLICT (store_id, dedupe_key) DO NOTHING RETURNING id, dedupe_key"
+            )
+            cursor.execute(sql, [value for row in chunk for value in row])
+            inserted.update((key, pk) for pk, key in cursor.fetchall())
+    return inserted
+
+
+def _apply_profiles(resolver: _Resolver, new_events: list[tuple[CanonicalEvent, int]]) -> None:
+    """Apply profile fields, consent and deletion from newly inserted events, newest wins."""
+    relevant = [
+        (e, cid) for e, cid in new_events
+        if e.profile or e.type in (v.CONSENT_CHANGED, v.CUSTOMER_DELETED) or e.device
+    ]
+    if not relevant:
+        return
+    missing = {cid for _, cid in relevant if resolver.customer(cid) is None}
+    for customer in Customer.objects.filter(id__in=missing):
+        resolver._index(customer)
+    changed: dict[int, Customer] = {}
+    new_tags: dict[int, list[str]] = {}
+    update_fields: set[str] = set()
+    for event, cid in sorted(relevant, key=lambda pair: pair[0].occurred_at):
+        customer = resolver.customer(cid)
+        when = event.occurred_at
+        if event.profile and (customer.attributes_updated_at is None or when >= customer.attributes_updated_at):
+            for key, value in event.profile.items():
+                if key == "tags":
+                    new_tags[cid] = sorted({str(t).strip()[:100] for t in value or [] if str(t).strip()})
+                elif key == "properties":
+                    customer.properties = {**(customer.properties or {}), **(value or {})}
+                    update_fields.add("properties")
+                elif key == "created_at":
+                    if value and value < customer.created_at:
+                        customer.created_at = value
+                        update_fields.add("created_at")
+                elif key in ("first_name", "last_name", "phone", "country", "timezone"):
+                    max_length = Customer._meta.get_field(key).max_length
+                    setattr(customer, key, (value or "")[:max_length])
+                    update_fields.add(key)
+            customer.attributes_updated_at = when
+            update_fields.add("attributes_updated_at")
+            if event.type == v.CUSTOMER_CREATED and customer.deleted_at and when > customer.deleted_at:
+                customer.deleted_at = None
+                update_fields.add("deleted_at")
+        if event.type == v.CONSENT_CHANGED and event.properties.get("channel", "email") == "email":
+            state = event.properties.get("state")
+            if state in dict(Customer._meta.get_field("email_consent").choices) and (
+                customer.consent_updated_at is None or when >= customer.consent_updated_at
+            ):
+                customer.email_consent, customer.consent_updated_at = state, when
+                update_fields.update({"email_consent", "consent_updated_at"})
+        if event.type == v.CUSTOMER_DELETED and (customer.deleted_at is None or when > customer.deleted_at):
+            customer.deleted_at = when
+            update_fields.add("deleted_at")
+        if event.device and not customer.device:
+            customer.device = event.device
+            update_fields.add("device")
+        changed[cid] = customer
+    if update_fields:
+        Customer.objects.bulk_update(list(changed.values()), sorted(update_fields))
+    if new_tags:
+        CustomerTag.objects.filter(customer_id__in=list(new_tags)).delete()
+        CustomerTag.objects.bulk_create(
+            [CustomerTag(customer_id=cid, tag=tag) for cid, tags in new_tags.items() for tag in tags],
+            ignore_conflicts=True,
+        )
+
+
+def _refresh_aggregates(touched: dict[int, set[str]], merged: set[int]) -> None:
+    """One recompute per distinct set of affected columns (usually one or two statements)."""
+    groups: dict[frozenset[str], list[int]] = defaultdict(list)
+    for customer_id, types in touched.items():
+        fields = set(ALL_FIELDS) if customer_id in merged else fields_for_types(types)
+        if fields:
+            groups[frozenset(fields)].append(customer_id)
+    for fields, ids in groups.items():
+        recompute_aggregates(ids, fields)

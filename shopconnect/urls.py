@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from shopconnect.api import router
+from shopconnect.health import healthz
+
+admin.site.site_header = "ShopConnect"
+admin.site.site_title = "ShopConnect"
+admin.site.index_title = "Stores, customers, segments, flows and campaigns"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(router.urls)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("healthz", healthz, name="healthz"),
+    path("", include("integrations.urls")),
+]

@@ -1,0 +1,85 @@
+"""The generic webhook view and delivery processing, through the test adapter (the shared contract,
+plus failure recording, bounded retries and the admin reprocess action)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django_q.models import Schedule
+
+from integrations.base import hmac_sha256_base64
+from integrations.models import WebhookDelivery
+from integrations.tasks import process_delivery, reprocess
+from shopconnect.timeline.models import Customer
+
+from .contract import WebhookContract
+
+SECRET = "s3cret&amp;with-entities"
+
+
+class TestFakeAdapterContract(WebhookContract):
+    handled_topic = "thing/done"
+
+    @pytest.fixture
+    def connected_store(self, make_store):
+        return make_store(platform="testplatform", webhook_secret=SECRET)
+
+    def url(self, store):
+        return f"/webhooks/testplatform/{store.pk}/"
+
+    def signed_headers(self, store, body, topic, delivery_id):
+        return {**self.unsigned_headers(store, body, topic, delivery_id),
+                "X-Test-Signature": hmac_sha256_base64(SECRET, body)}
+
+    def unsigned_headers(self, store, body, topic, delivery_id):
+        return {"X-Test-Topic": topic, "X-Test-Delivery": delivery_id}
+
+    def handled_body(self, store):
+        return json.dumps({"id": "t1", "email": "Ann@Example.com", "at": "2026-02-01T10:00:00+00:00"}).encode()
+
+    def unknown_store_request(self, client, body):
+        return client.post("/webhooks/testplatform/999999/", data=body, content_type="application/json",
+                           headers={"X-Test-Topic": "thing/done", "X-Test-Delivery": "x",
+                                    "X-Test-Signature": hmac_sha256_base64(SECRET, body)})
+
+
+@pytest.fixture
+def delivery(make_store):
+    store = make_store(platform="testplatform", webhook_secret=SECRET)
+
+    def make(topic: str, body: dict) -> WebhookDelivery:
+        return WebhookDelivery.objects.create(store=store, platform="testplatform", topic=topic,
+                                              delivery_key=topic, body=json.dumps(body).encode())
+    return make
+
+
+def test_failure_is_recorded_and_a_bounded_retry_scheduled(delivery, settings):
+    settings.WEBHOOK_MAX_ATTEMPTS = 2
+    d = delivery("boom", {"id": 1})
+    assert process_delivery(d.pk) == "failed"
+    d.refresh_from_db()
+    assert d.attempts == 1 and "cannot handle this payload" in d.last_error
+    assert Schedule.objects.filter(func="integrations.tasks.process_delivery", args=str(d.pk)).count() == 1
+    assert process_delivery(d.pk) == "failed"  # second attempt: the limit, no further retry
+    assert Schedule.objects.filter(func="integrations.tasks.process_delivery", args=str(d.pk)).count() == 1
+
+
+def test_reprocess_after_a_fix_records_the_events(delivery, settings):
+    d = delivery("thing/done", {"id": "r1", "email": "bob@example.com"})  # no "at": KeyError
+    assert process_delivery(d.pk) == "failed"
+    d.body = json.dumps({"id": "r1", "email": "bob@example.com", "at": "2026-02-01T10:00:00+00:00"}).encode()
+    d.save()
+    assert reprocess([d.pk]) == {"processed": 1}
+    assert Customer.objects.get(email="bob@example.com").events.count() == 1
+    assert reprocess([d.pk]) == {"processed": 1}  # already processed: nothing recorded twice
+    assert Customer.objects.get(email="bob@example.com").events.count() == 1
+
+
+def test_unknown_platform_is_404(client):
+    assert client.post("/webhooks/nosuch/1/", data=b"{}", content_type="application/json").status_code == 404
+
+
+def test_get_is_not_allowed(client, make_store):
+    store = make_store(platform="testplatform")
+    assert client.get(f"/webhooks/testplatform/{store.pk}/").status_code == 405
