@@ -31,7 +31,9 @@ EVENT_TYPES: dict[str, str] = {
     "order.fulfilled": "order_id",
     "order.cancelled": "order_id, reason",
     "order.refunded": "order_id, refund_id, amount, line_items",
-    # email (written by the sending pipeline and provider tracking)
+    # email (written by the sending pipeline and provider tracking). Every email.* event carries
+    # message_id (the outbox row id, as a string) and, where they apply, campaign_id, flow_id, step_id
+    # (integers) and variant (the A/B variant label), so reports and attribution stay in SQL.
     "email.sent": "message_id, campaign_id | flow_id, step_id, subject",
     "email.delivered": "message_id",
     "email.opened": "message_id, machine (true when it looks like a privacy-proxy prefetch)",
