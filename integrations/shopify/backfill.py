@@ -23,7 +23,7 @@ from shopconnect.timeline.record import record_events
 
 from . import checkouts, customers, orders, products
 from . import queries as q
-from .graphql import execute
+from .graphql import ShopifyAPIError, execute
 from .models import SyncState
 
 RESOURCES = ("products", "customers", "orders", "checkouts")
@@ -140,6 +140,8 @@ def pages(store: Store, resource: str, since: datetime | None, after: str | None
     search = f"updated_at:>='{since.isoformat()}'" if since else None
     while True:
         data = execute(store, query, {"after": after, "query": search})[root]
+        if data["pageInfo"]["hasNextPage"] and data["pageInfo"]["endCursor"] in (None, after):
+            raise ShopifyAPIError(f"{resource}: the cursor did not advance; stopping instead of looping")
         after = data["pageInfo"]["endCursor"]
         yield _nodes(data), after, bool(data["pageInfo"]["hasNextPage"])
         if not data["pageInfo"]["hasNextPage"]:

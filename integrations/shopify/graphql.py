@@ -102,6 +102,8 @@ def register_webhooks(store: Store, topics: tuple[str, ...], callback_url: str) 
                 existing.add(node["topic"])
         if not data["pageInfo"]["hasNextPage"]:
             break
+        if data["pageInfo"]["endCursor"] in (None, after):
+            raise ShopifyAPIError("webhookSubscriptions: the cursor did not advance")
         after = data["pageInfo"]["endCursor"]
     created = []
     for topic in topics:
