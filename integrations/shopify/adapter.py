@@ -38,8 +38,12 @@ class OrderNotYetKnown(LookupError):
 class ShopifyAdapter(PlatformAdapter):
     platform = Platform.SHOPIFY
     kept_headers = (
-        "X-Shopify-Topic", "X-Shopify-Shop-Domain", "X-Shopify-API-Version", "X-Shopify-Webhook-Id",
-        "X-Shopify-Event-Id", "X-Shopify-Triggered-At",
+        "X-Shopify-Topic",
+        "X-Shopify-Shop-Domain",
+        "X-Shopify-API-Version",
+        "X-Shopify-Webhook-Id",
+        "X-Shopify-Event-Id",
+        "X-Shopify-Triggered-At",
     )
 
     # --- HTTP side ------------------------------------------------------------------------------
@@ -47,7 +51,12 @@ class ShopifyAdapter(PlatformAdapter):
         domain = (request.headers.get("X-Shopify-Shop-Domain") or "").strip().lower()
         if not domain:
             return None
-        return Store.objects.filter(platform=Platform.SHOPIFY, domain=domain).first()
+        # Only what the hot path needs: loading the encrypted columns would decrypt them for nothing.
+        return (
+            Store.objects.only("id", "platform", "domain", "status")
+            .filter(platform=Platform.SHOPIFY, domain=domain)
+            .first()
+        )
 
     def verify(self, request: HttpRequest, body: bytes, store: Store) -> bool:
         secrets = [settings.SHOPIFY_API_SECRET, settings.SHOPIFY_API_SECRET_PREVIOUS]
@@ -101,23 +110,39 @@ class ShopifyAdapter(PlatformAdapter):
         if event.type == "customer.deleted" and delivery is not None and delivery.triggered_at:
             return dataclasses.replace(event, occurred_at=delivery.triggered_at)
         if event.type == "order.refunded" and not has_owner:
-            owner = (Event.objects.filter(store=store, order_ref=event.order_ref, type="order.placed")
-                     .values_list("customer_id", flat=True).first())
+            owner = (
+                Event.objects.filter(store=store, order_ref=event.order_ref, type="order.placed")
+                .values_list("customer_id", flat=True)
+                .first()
+            )
             if owner is None:
-                raise OrderNotYetKnown(f"order {event.order_ref} is not known yet; the refund will be retried")
+                raise OrderNotYetKnown(
+                    f"order {event.order_ref} is not known yet; the refund will be retried"
+                )
             return dataclasses.replace(event, customer_id=owner)
         if event.type == "cart.updated" and not has_owner:
-            owner = (Event.objects.filter(store=store, type__in=CART_OWNER_TYPES, customer__isnull=False,
-                                          properties__cart_token=event.properties.get("cart_token"))
-                     .order_by("-occurred_at").values_list("customer_id", flat=True).first())
+            owner = (
+                Event.objects.filter(
+                    store=store,
+                    type__in=CART_OWNER_TYPES,
+                    customer__isnull=False,
+                    properties__cart_token=event.properties.get("cart_token"),
+                )
+                .order_by("-occurred_at")
+                .values_list("customer_id", flat=True)
+                .first()
+            )
             if owner is not None:
                 return dataclasses.replace(event, customer_id=owner)
         return event
 
     def _complete_products(self, store: Store, records: list) -> list:
         base = (store.url or f"https://{store.domain}").rstrip("/")
-        known = dict(Product.objects.filter(store=store, external_id__in=[r.external_id for r in records])
-                     .values_list("external_id", "collections"))
+        known = dict(
+            Product.objects.filter(store=store, external_id__in=[r.external_id for r in records]).values_list(
+                "external_id", "collections"
+            )
+        )
         out = []
         for record in records:
             changes: dict[str, Any] = {}

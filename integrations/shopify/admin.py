@@ -16,7 +16,15 @@ class DataRequestAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 
     list_display = ("created_at", "store", "request_id", "email", "customer_external_id", "found")
     list_filter = ("store", "found")
-    readonly_fields = ("store", "request_id", "customer_external_id", "email", "found", "created_at", "export_json")
+    readonly_fields = (
+        "store",
+        "request_id",
+        "customer_external_id",
+        "email",
+        "found",
+        "created_at",
+        "export_json",
+    )
     exclude = ("export",)
 
     def has_add_permission(self, request):
@@ -29,9 +37,22 @@ class DataRequestAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 
 @admin.register(SyncState)
 class SyncStateAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
-    list_display = ("store", "backfill_started_at", "backfill_finished_at", "last_reconciled_at", "last_error")
-    readonly_fields = ("store", "cursors", "finished", "backfill_started_at", "backfill_finished_at",
-                       "last_error", "last_reconciled_at")
+    list_display = (
+        "store",
+        "backfill_started_at",
+        "backfill_finished_at",
+        "last_reconciled_at",
+        "last_error",
+    )
+    readonly_fields = (
+        "store",
+        "cursors",
+        "finished",
+        "backfill_started_at",
+        "backfill_finished_at",
+        "last_error",
+        "last_reconciled_at",
+    )
 
     def has_add_permission(self, request):
         return False

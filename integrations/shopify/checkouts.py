@@ -50,18 +50,32 @@ def checkout_events(checkout: dict, created: bool) -> list[CanonicalEvent]:
         "recovery_url": checkout.get("abandoned_checkout_url") or "",
     }
     started_at = required_when(checkout, "created_at", "updated_at")
-    events = [CanonicalEvent(
-        type="checkout.started", occurred_at=started_at, dedupe_key=f"shopify:checkout:{key}:started",
-        source=SOURCE, properties=props, **who,
-    )]
+    events = [
+        CanonicalEvent(
+            type="checkout.started",
+            occurred_at=started_at,
+            dedupe_key=f"shopify:checkout:{key}:started",
+            source=SOURCE,
+            properties=props,
+            **who,
+        )
+    ]
     if not created:
         updated_at = required_when(checkout, "updated_at", "created_at")
-        events.append(CanonicalEvent(
-            type="checkout.updated", occurred_at=updated_at,
-            dedupe_key=f"shopify:checkout:{key}:{stamp(updated_at)}", source=SOURCE,
-            properties={**props, "step": checkout_step(checkout),
-                        "completed": bool(checkout.get("completed_at"))}, **who,
-        ))
+        events.append(
+            CanonicalEvent(
+                type="checkout.updated",
+                occurred_at=updated_at,
+                dedupe_key=f"shopify:checkout:{key}:{stamp(updated_at)}",
+                source=SOURCE,
+                properties={
+                    **props,
+                    "step": checkout_step(checkout),
+                    "completed": bool(checkout.get("completed_at")),
+                },
+                **who,
+            )
+        )
     return events
 
 
@@ -70,8 +84,12 @@ def cart_events(cart: dict) -> list[CanonicalEvent]:
     updated_at = required_when(cart, "updated_at", "created_at")
     items = line_items(cart.get("line_items"))
     total = sum((Decimal(i["price"] or "0") * i["quantity"] for i in items), Decimal("0.00"))
-    return [CanonicalEvent(
-        type="cart.updated", occurred_at=updated_at, dedupe_key=f"shopify:cart:{token}:{stamp(updated_at)}",
-        source=SOURCE,
-        properties={"cart_token": token, "action": "updated", "line_items": items, "total": str(total)},
-    )]
+    return [
+        CanonicalEvent(
+            type="cart.updated",
+            occurred_at=updated_at,
+            dedupe_key=f"shopify:cart:{token}:{stamp(updated_at)}",
+            source=SOURCE,
+            properties={"cart_token": token, "action": "updated", "line_items": items, "total": str(total)},
+        )
+    ]

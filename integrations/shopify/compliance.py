@@ -2,7 +2,8 @@
 
 - ``customers/data_request``: export everything held about the customer into a ``DataRequest`` row,
   kept for the store owner and shown in the admin.
-- ``customers/redact``: erase the customer (profile, events, visitors, tags) and their exports; store
+- ``customers/redact``: erase the customer (profile, events, visitors, tags), their exports and the raw
+  webhook bodies that mention them; store
   aggregates stay consistent because they are sums over the remaining customers.
 - ``shop/redact``: delete everything of the store, after the delivery's own transaction has committed
   (the delivery row belongs to the store).
@@ -13,11 +14,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from integrations.models import WebhookDelivery
 from shopconnect.timeline.canonical import normalize_email
 from shopconnect.timeline.models import Customer, Store
 from shopconnect.timeline.privacy import erase_customer, export_customer
@@ -49,9 +51,28 @@ def export(store: Store, data: dict[str, Any]) -> DataRequest:
     return request
 
 
+REDACTED_BODY = b'{"redacted": "customers/redact"}'
+
+
+def _deliveries_mentioning(store: Store, needle: str):
+    """The store's raw deliveries whose body contains ``needle`` (in SQL: bodies are never loaded)."""
+    if connection.vendor == "postgresql":
+        where = "position(%s::bytea in body) > 0"
+    else:
+        where = "instr(body, CAST(%s AS BLOB)) > 0"
+    return WebhookDelivery.objects.filter(store=store).extra(where=[where], params=[needle.encode()])
+
+
 def redact_customer(store: Store, data: dict[str, Any]) -> bool:
+    """Erase the customer, their exports, and the raw webhook bodies that mention them.
+
+    Raw bodies are matched on the Shopify customer id and the email as Shopify sent it; a matching
+    body is replaced by a marker (the delivery row stays, so duplicates are still recognised).
+    """
     customer = find_customer(store, data)
     email = normalize_email(data.get("email"))
+    for needle in {str(data.get("customer_id") or ""), str(data.get("email") or ""), email or ""} - {""}:
+        _deliveries_mentioning(store, needle).update(body=REDACTED_BODY, headers={})
     exports = DataRequest.objects.filter(store=store).filter(
         Q(customer_external_id=data.get("customer_id") or "-") | Q(email=email or "-")
     )

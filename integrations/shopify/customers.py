@@ -47,7 +47,11 @@ def profile_of(customer: dict) -> dict[str, Any]:
 
 
 def consent_event(
-    customer_id: str | None, email: str | None, consent: dict | None, fallback: datetime, channel: str = "email"
+    customer_id: str | None,
+    email: str | None,
+    consent: dict | None,
+    fallback: datetime,
+    channel: str = "email",
 ) -> CanonicalEvent | None:
     """A ``consent.changed`` from Shopify's ``{state, opt_in_level, consent_updated_at}``, if any."""
     if not consent or not consent.get("state"):
@@ -84,17 +88,26 @@ def customer_events(customer: dict, created: bool) -> list[CanonicalEvent]:
             required_when(customer, "created_at", "updated_at"),
         )
     else:
-        event_type, key, at = "customer.updated", f"shopify:customer:{customer_id}:updated:{stamp(updated_at)}", updated_at
-    events = [CanonicalEvent(
-        type=event_type,
-        occurred_at=at,
-        dedupe_key=key,
-        source=SOURCE,
-        external_id=customer_id,
-        email=email,
-        profile=profile_of(customer),
-        properties={"state": customer.get("state") or "", "verified_email": bool(customer.get("verified_email"))},
-    )]
+        event_type, key, at = (
+            "customer.updated",
+            f"shopify:customer:{customer_id}:updated:{stamp(updated_at)}",
+            updated_at,
+        )
+    events = [
+        CanonicalEvent(
+            type=event_type,
+            occurred_at=at,
+            dedupe_key=key,
+            source=SOURCE,
+            external_id=customer_id,
+            email=email,
+            profile=profile_of(customer),
+            properties={
+                "state": customer.get("state") or "",
+                "verified_email": bool(customer.get("verified_email")),
+            },
+        )
+    ]
     consent = consent_event(customer_id, email, customer.get("email_marketing_consent"), updated_at)
     if consent:
         events.append(consent)
@@ -104,20 +117,25 @@ def customer_events(customer: dict, created: bool) -> list[CanonicalEvent]:
 def customer_deleted(payload: dict, fallback: datetime) -> list[CanonicalEvent]:
     """``customers/delete`` carries only the id: the time is the delivery's (``fallback``)."""
     customer_id = sid(payload["id"])
-    return [CanonicalEvent(
-        type="customer.deleted",
-        occurred_at=when(payload.get("updated_at")) or fallback,
-        dedupe_key=f"shopify:customer:{customer_id}:deleted",
-        source=SOURCE,
-        external_id=customer_id,
-    )]
+    return [
+        CanonicalEvent(
+            type="customer.deleted",
+            occurred_at=when(payload.get("updated_at")) or fallback,
+            dedupe_key=f"shopify:customer:{customer_id}:deleted",
+            source=SOURCE,
+            external_id=customer_id,
+        )
+    ]
 
 
 def email_consent_update(payload: dict, fallback: datetime) -> list[CanonicalEvent]:
-    """``customers_email_marketing_consent/update``: ``{customer_id, email_address, email_marketing_consent}``."""
+    """``customers_email_marketing_consent/update``:
+    ``{customer_id, email_address, email_marketing_consent}``."""
     event = consent_event(
-        sid(payload.get("customer_id")), email_of(payload.get("email_address")),
-        payload.get("email_marketing_consent"), fallback,
+        sid(payload.get("customer_id")),
+        email_of(payload.get("email_address")),
+        payload.get("email_marketing_consent"),
+        fallback,
     )
     return [event] if event else []
 
@@ -125,7 +143,10 @@ def email_consent_update(payload: dict, fallback: datetime) -> list[CanonicalEve
 def sms_consent_update(payload: dict, fallback: datetime) -> list[CanonicalEvent]:
     """``customers_marketing_consent/update``: SMS consent; kept on the timeline, not applied to email."""
     event = consent_event(
-        sid(payload.get("id") or payload.get("customer_id")), None, payload.get("sms_marketing_consent"), fallback,
+        sid(payload.get("id") or payload.get("customer_id")),
+        None,
+        payload.get("sms_marketing_consent"),
+        fallback,
         channel="sms",
     )
     if event:

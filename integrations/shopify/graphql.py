@@ -30,7 +30,9 @@ def endpoint(shop: str) -> str:
 def execute(store: Store, query: str, variables: dict[str, Any] | None = None, *, sleep=time.sleep) -> dict:
     """Run one query or mutation; returns ``data``."""
     if not store.access_token:
-        raise ShopifyAPIError(f"store {store.pk} has no Shopify access token (install the app or connect_store)")
+        raise ShopifyAPIError(
+            f"store {store.pk} has no Shopify access token (install the app or connect_store)"
+        )
     for attempt in range(MAX_THROTTLE_RETRIES + 1):
         response = requests.post(
             endpoint(store.domain),
@@ -45,11 +47,16 @@ def execute(store: Store, query: str, variables: dict[str, Any] | None = None, *
             raise ShopifyAPIError(f"Shopify answered HTTP {response.status_code}: {response.text[:500]}")
         body = response.json()
         errors = body.get("errors") or []
-        if any((e.get("extensions") or {}).get("code") == "THROTTLED" for e in errors) and attempt < MAX_THROTTLE_RETRIES:
+        if (
+            any((e.get("extensions") or {}).get("code") == "THROTTLED" for e in errors)
+            and attempt < MAX_THROTTLE_RETRIES
+        ):
             sleep(2)
             continue
         if errors:
-            raise ShopifyAPIError("GraphQL errors: " + "; ".join(str(e.get("message")) for e in errors)[:1000])
+            raise ShopifyAPIError(
+                "GraphQL errors: " + "; ".join(str(e.get("message")) for e in errors)[:1000]
+            )
         return body.get("data") or {}
     raise ShopifyAPIError("Shopify kept throttling the request")
 
@@ -57,7 +64,9 @@ def execute(store: Store, query: str, variables: dict[str, Any] | None = None, *
 def user_errors(payload: dict, name: str) -> None:
     errors = (payload.get(name) or {}).get("userErrors") or []
     if errors:
-        raise ShopifyAPIError(f"{name}: " + "; ".join(f"{e.get('field')}: {e.get('message')}" for e in errors))
+        raise ShopifyAPIError(
+            f"{name}: " + "; ".join(f"{e.get('field')}: {e.get('message')}" for e in errors)
+        )
 
 
 WEBHOOK_SUBSCRIPTIONS = """
@@ -117,12 +126,18 @@ def register_webhooks(store: Store, topics: tuple[str, ...], callback_url: str) 
 
 def write_email_consent(store: Store, customer_external_id: str, state: str, consent_updated_at: str) -> None:
     """Tell Shopify about a consent change made in ShopConnect (for example an unsubscribe link)."""
-    result = execute(store, CONSENT_UPDATE, {"input": {
-        "customerId": f"gid://shopify/Customer/{customer_external_id}",
-        "emailMarketingConsent": {
-            "marketingState": state.upper(),
-            "marketingOptInLevel": "SINGLE_OPT_IN",
-            "consentUpdatedAt": consent_updated_at,
+    result = execute(
+        store,
+        CONSENT_UPDATE,
+        {
+            "input": {
+                "customerId": f"gid://shopify/Customer/{customer_external_id}",
+                "emailMarketingConsent": {
+                    "marketingState": state.upper(),
+                    "marketingOptInLevel": "SINGLE_OPT_IN",
+                    "consentUpdatedAt": consent_updated_at,
+                },
+            }
         },
-    }})
+    )
     user_errors(result, "customerEmailMarketingConsentUpdate")

@@ -32,8 +32,10 @@ class DataRequest(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["store", "request_id", "customer_external_id", "email"],
-                                    name="shopify_datarequest_uniq")
+            models.UniqueConstraint(
+                fields=["store", "request_id", "customer_external_id", "email"],
+                name="shopify_datarequest_uniq",
+            )
         ]
 
     def __str__(self) -> str:
@@ -44,7 +46,9 @@ class SyncState(models.Model):
     """Backfill progress (cursor per resource, so a failed run resumes) and the last reconciliation."""
 
     store = models.OneToOneField(Store, on_delete=models.CASCADE, related_name="shopify_sync")
-    cursors = models.JSONField(default=dict, blank=True, help_text="{resource: endCursor} of an unfinished backfill")
+    cursors = models.JSONField(
+        default=dict, blank=True, help_text="{resource: endCursor} of an unfinished backfill"
+    )
     finished = models.JSONField(default=list, blank=True, help_text="resources the current backfill has done")
     backfill_started_at = models.DateTimeField(null=True, blank=True)
     backfill_finished_at = models.DateTimeField(null=True, blank=True)

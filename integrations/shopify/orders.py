@@ -38,63 +38,71 @@ def order_events(order: dict) -> list[CanonicalEvent]:
     who = _identity(order)
     placed_at = required_when(order, "created_at", "processed_at")
     total = money(order.get("total_price"))
-    events = [CanonicalEvent(
-        type="order.placed",
-        occurred_at=placed_at,
-        dedupe_key=f"shopify:order:{order_id}:placed",
-        source=SOURCE,
-        order_ref=order_id,
-        amount=total if total is not None else Decimal("0.00"),
-        properties={
-            "order_id": order_id,
-            "order_number": str(order.get("order_number") or order.get("name") or ""),
-            "total": money_str(order.get("total_price")),
-            "subtotal": money_str(order.get("subtotal_price")),
-            "currency": order.get("currency") or "",
-            "line_items": line_items(order.get("line_items")),
-            "discount_codes": [d.get("code") for d in order.get("discount_codes") or [] if d.get("code")],
-            "checkout_id": sid(order.get("checkout_id")),
-            "checkout_token": order.get("checkout_token"),
-            "cart_token": order.get("cart_token"),
-        },
-        **who,
-    )]
-    updated_at = when(order.get("updated_at")) or placed_at
-    if order.get("financial_status") in PAID_STATES:
-        events.append(CanonicalEvent(
-            type="order.paid",
-            occurred_at=when(order.get("processed_at")) or updated_at,
-            dedupe_key=f"shopify:order:{order_id}:paid",
+    events = [
+        CanonicalEvent(
+            type="order.placed",
+            occurred_at=placed_at,
+            dedupe_key=f"shopify:order:{order_id}:placed",
             source=SOURCE,
             order_ref=order_id,
-            properties={"order_id": order_id, "total": money_str(order.get("total_price"))},
+            amount=total if total is not None else Decimal("0.00"),
+            properties={
+                "order_id": order_id,
+                "order_number": str(order.get("order_number") or order.get("name") or ""),
+                "total": money_str(order.get("total_price")),
+                "subtotal": money_str(order.get("subtotal_price")),
+                "currency": order.get("currency") or "",
+                "line_items": line_items(order.get("line_items")),
+                "discount_codes": [d.get("code") for d in order.get("discount_codes") or [] if d.get("code")],
+                "checkout_id": sid(order.get("checkout_id")),
+                "checkout_token": order.get("checkout_token"),
+                "cart_token": order.get("cart_token"),
+            },
             **who,
-        ))
+        )
+    ]
+    updated_at = when(order.get("updated_at")) or placed_at
+    if order.get("financial_status") in PAID_STATES:
+        events.append(
+            CanonicalEvent(
+                type="order.paid",
+                occurred_at=when(order.get("processed_at")) or updated_at,
+                dedupe_key=f"shopify:order:{order_id}:paid",
+                source=SOURCE,
+                order_ref=order_id,
+                properties={"order_id": order_id, "total": money_str(order.get("total_price"))},
+                **who,
+            )
+        )
     if order.get("fulfillment_status") == "fulfilled":
         fulfilled_at = max(
             (when(f.get("created_at")) for f in order.get("fulfillments") or [] if f.get("created_at")),
             default=updated_at,
         )
-        events.append(CanonicalEvent(
-            type="order.fulfilled",
-            occurred_at=fulfilled_at,
-            dedupe_key=f"shopify:order:{order_id}:fulfilled",
-            source=SOURCE,
-            order_ref=order_id,
-            properties={"order_id": order_id},
-            **who,
-        ))
+        events.append(
+            CanonicalEvent(
+                type="order.fulfilled",
+                occurred_at=fulfilled_at,
+                dedupe_key=f"shopify:order:{order_id}:fulfilled",
+                source=SOURCE,
+                order_ref=order_id,
+                properties={"order_id": order_id},
+                **who,
+            )
+        )
     if order.get("cancelled_at"):
-        events.append(CanonicalEvent(
-            type="order.cancelled",
-            occurred_at=when(order["cancelled_at"]),
-            dedupe_key=f"shopify:order:{order_id}:cancelled",
-            source=SOURCE,
-            order_ref=order_id,
-            amount=total,
-            properties={"order_id": order_id, "reason": order.get("cancel_reason") or ""},
-            **who,
-        ))
+        events.append(
+            CanonicalEvent(
+                type="order.cancelled",
+                occurred_at=when(order["cancelled_at"]),
+                dedupe_key=f"shopify:order:{order_id}:cancelled",
+                source=SOURCE,
+                order_ref=order_id,
+                amount=total,
+                properties={"order_id": order_id, "reason": order.get("cancel_reason") or ""},
+                **who,
+            )
+        )
     for refund in order.get("refunds") or []:
         events.append(refund_event({**refund, "order_id": refund.get("order_id") or order["id"]}, who))
     return events
@@ -103,14 +111,18 @@ def order_events(order: dict) -> list[CanonicalEvent]:
 def refund_amount(refund: dict) -> Decimal:
     """Money given back: successful refund transactions, else the refunded lines and their tax."""
     transactions = [
-        t for t in refund.get("transactions") or []
+        t
+        for t in refund.get("transactions") or []
         if t.get("kind") == "refund" and t.get("status") in ("success", None)
     ]
     if transactions:
         return sum((money(t.get("amount")) or Decimal("0") for t in transactions), Decimal("0.00"))
     lines = refund.get("refund_line_items") or []
     return sum(
-        ((money(li.get("subtotal")) or Decimal("0")) + (money(li.get("total_tax")) or Decimal("0")) for li in lines),
+        (
+            (money(li.get("subtotal")) or Decimal("0")) + (money(li.get("total_tax")) or Decimal("0"))
+            for li in lines
+        ),
         Decimal("0.00"),
     )
 

@@ -80,12 +80,14 @@ def line_items(items: list[dict] | None) -> list[dict[str, Any]]:
     """Line items in the timeline's shape: product, variant, title, quantity, price (string)."""
     out = []
     for item in items or []:
-        out.append({
-            "product_id": sid(item.get("product_id")),
-            "variant_id": sid(item.get("variant_id")),
-            "title": item.get("title") or item.get("name") or "",
-            "quantity": int(item.get("quantity") or 0),
-            "price": money_str(item.get("price")),
-            **({"sku": item["sku"]} if item.get("sku") else {}),
-        })
+        out.append(
+            {
+                "product_id": sid(item.get("product_id")),
+                "variant_id": sid(item.get("variant_id")),
+                "title": item.get("title") or item.get("name") or "",
+                "quantity": int(item.get("quantity") or 0),
+                "price": money_str(item.get("price")),
+                **({"sku": item["sku"]} if item.get("sku") else {}),
+            }
+        )
     return out

@@ -7,7 +7,6 @@ carry collections: the adapter keeps the ones the backfill stored.
 
 from __future__ import annotations
 
-
 from shopconnect.timeline.canonical import ProductRecord
 
 from .parse import money, sid, when

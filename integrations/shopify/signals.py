@@ -23,8 +23,14 @@ def write_back_consent_changes(sender, store, result: RecordResult, **kwargs) ->
     from shopconnect.timeline.models import Event
 
     rows = Event.objects.filter(id__in=result.event_ids, type="consent.changed").values_list(
-        "id", "source", "properties")
-    ids = [pk for pk, source, props in rows if source != "shopify" and (props or {}).get("source") != "shopify"]
+        "id", "source", "properties"
+    )
+    ids = [
+        pk for pk, source, props in rows if source != "shopify" and (props or {}).get("source") != "shopify"
+    ]
     for event_id in ids:
-        transaction.on_commit(lambda event_id=event_id: async_task(
-            "integrations.shopify.tasks.write_back_consent", event_id, group="shopify-consent"))
+        transaction.on_commit(
+            lambda event_id=event_id: async_task(
+                "integrations.shopify.tasks.write_back_consent", event_id, group="shopify-consent"
+            )
+        )

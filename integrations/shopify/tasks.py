@@ -31,7 +31,9 @@ def register_webhooks(store_id: int) -> list[str]:
     store = _store(store_id)
     if store is None:
         return []
-    return graphql.register_webhooks(store, SUBSCRIBED_TOPICS, f"{settings.PUBLIC_BASE_URL}/webhooks/shopify/")
+    return graphql.register_webhooks(
+        store, SUBSCRIBED_TOPICS, f"{settings.PUBLIC_BASE_URL}/webhooks/shopify/"
+    )
 
 
 def backfill_store(store_id: int) -> dict[str, int]:
@@ -49,7 +51,12 @@ def ensure_reconciliation_schedule(store_id: int) -> None:
     """One hourly schedule per store (created on connect and on install, idempotent)."""
     Schedule.objects.get_or_create(
         name=f"shopify reconcile store {store_id}",
-        defaults={"func": RECONCILE_FUNC, "args": str(store_id), "schedule_type": Schedule.HOURLY, "repeats": -1},
+        defaults={
+            "func": RECONCILE_FUNC,
+            "args": str(store_id),
+            "schedule_type": Schedule.HOURLY,
+            "repeats": -1,
+        },
     )
 
 

@@ -1,18 +1,19 @@
 """The Shopify topic table: which pure function turns each webhook topic into canonical data.
 
-| topic | canonical result |
-| --- | --- |
-| ``orders/create``, ``orders/paid``, ``orders/updated``, ``orders/cancelled``, ``orders/fulfilled`` | ``order.placed`` + the transitions the snapshot shows (``order.paid``, ``order.fulfilled``, ``order.cancelled``, ``order.refunded``) |
-| ``refunds/create`` | ``order.refunded`` (amount, order id) |
-| ``checkouts/create``, ``checkouts/update`` | ``checkout.started`` / ``checkout.updated`` |
-| ``carts/create``, ``carts/update`` | ``cart.updated`` |
-| ``customers/create``, ``customers/update`` | ``customer.created`` / ``customer.updated`` with a profile, + ``consent.changed`` |
-| ``customers/delete`` | ``customer.deleted`` |
-| ``customers_email_marketing_consent/update`` | ``consent.changed`` (channel email) |
-| ``customers_marketing_consent/update`` | ``consent.changed`` (channel sms) |
-| ``products/create``, ``products/update`` | catalog records |
-| ``app/uninstalled`` | action ``uninstall`` |
-| ``customers/data_request``, ``customers/redact``, ``shop/redact`` | actions ``export_customer``, ``redact_customer``, ``redact_shop`` |
+- ``orders/create``, ``orders/paid``, ``orders/updated``, ``orders/cancelled``, ``orders/fulfilled``:
+  ``order.placed`` + the transitions the snapshot shows (``order.paid``, ``order.fulfilled``,
+  ``order.cancelled``, ``order.refunded``);
+- ``refunds/create``: ``order.refunded`` (amount, order id);
+- ``checkouts/create``, ``checkouts/update``: ``checkout.started`` / ``checkout.updated``;
+- ``carts/create``, ``carts/update``: ``cart.updated``;
+- ``customers/create``, ``customers/update``: ``customer.created`` / ``customer.updated`` with a profile,
+  + ``consent.changed``; ``customers/delete``: ``customer.deleted``;
+- ``customers_email_marketing_consent/update``: ``consent.changed`` (channel email);
+  ``customers_marketing_consent/update``: ``consent.changed`` (channel sms);
+- ``products/create``, ``products/update``: catalog records;
+- ``app/uninstalled``: action ``uninstall``;
+- ``customers/data_request``, ``customers/redact``, ``shop/redact``: actions ``export_customer``,
+  ``redact_customer``, ``redact_shop``.
 
 Anything else is ``None``: stored, marked ignored. Every function is pure (payload in, data out).
 """
@@ -58,7 +59,9 @@ def _compliance_customer(payload: dict) -> dict[str, Any]:
 
 def _data_request(payload: dict, received_at: datetime) -> Normalized:
     request_id = sid((payload.get("data_request") or {}).get("id")) or ""
-    return Normalized(actions=[("export_customer", {**_compliance_customer(payload), "request_id": request_id})])
+    return Normalized(
+        actions=[("export_customer", {**_compliance_customer(payload), "request_id": request_id})]
+    )
 
 
 def _redact_customer(payload: dict, received_at: datetime) -> Normalized:

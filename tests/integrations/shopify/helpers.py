@@ -21,8 +21,15 @@ def raw(name: str) -> bytes:
     return (PAYLOADS / f"{name}.json").read_bytes()
 
 
-def headers(body: bytes, topic: str, event_id: str, *, shop: str = SHOP, secret: str = SECRET,
-            webhook_id: str | None = None) -> dict:
+def headers(
+    body: bytes,
+    topic: str,
+    event_id: str,
+    *,
+    shop: str = SHOP,
+    secret: str = SECRET,
+    webhook_id: str | None = None,
+) -> dict:
     out = {
         "X-Shopify-Topic": topic,
         "X-Shopify-Shop-Domain": shop,
@@ -38,5 +45,9 @@ def headers(body: bytes, topic: str, event_id: str, *, shop: str = SHOP, secret:
 
 def post(client, name_or_body, topic: str, event_id: str, **kw):
     body = raw(name_or_body) if isinstance(name_or_body, str) else name_or_body
-    return client.post("/webhooks/shopify/", data=body, content_type="application/json",
-                       headers=headers(body, topic, event_id, **kw))
+    return client.post(
+        "/webhooks/shopify/",
+        data=body,
+        content_type="application/json",
+        headers=headers(body, topic, event_id, **kw),
+    )

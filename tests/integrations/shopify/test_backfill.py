@@ -41,28 +41,53 @@ def connected(make_store):
 
 
 def product_node(n: int) -> dict:
-    return {"id": f"gid://shopify/Product/{8123456789012 + n}", "title": f"Mütze {n}", "handle": f"muetze-{n}",
-            "status": "ACTIVE", "productType": "Hüte", "updatedAt": "2025-09-01T10:00:00Z",
-            "onlineStoreUrl": None, "totalInventory": 3,
-            "featuredMedia": {"preview": {"image": {"url": f"https://cdn.shopify.com/m{n}.jpg"}}},
-            "variants": {"edges": [{"node": {"price": "25.00", "compareAtPrice": "30.00", "inventoryQuantity": 3}}]},
-            "collections": {"edges": [{"node": {"handle": "winter", "title": "Winter"}}]}}
+    return {
+        "id": f"gid://shopify/Product/{8123456789012 + n}",
+        "title": f"Mütze {n}",
+        "handle": f"muetze-{n}",
+        "status": "ACTIVE",
+        "productType": "Hüte",
+        "updatedAt": "2025-09-01T10:00:00Z",
+        "onlineStoreUrl": None,
+        "totalInventory": 3,
+        "featuredMedia": {"preview": {"image": {"url": f"https://cdn.shopify.com/m{n}.jpg"}}},
+        "variants": {
+            "edges": [{"node": {"price": "25.00", "compareAtPrice": "30.00", "inventoryQuantity": 3}}]
+        },
+        "collections": {"edges": [{"node": {"handle": "winter", "title": "Winter"}}]},
+    }
 
 
 def fill(fake: FakeShopify) -> None:
     fake.data["customers"] = [gql_customer(n) for n in range(3)]
     fake.data["orders"] = [
-        gql_order(5829470273759, 0, "132.90", refunds=[{
-            "id": "gid://shopify/Refund/9876543210987", "createdAt": "2026-02-10T10:00:00Z",
-            "totalRefundedSet": {"shopMoney": {"amount": "19.50"}}}]),
+        gql_order(
+            5829470273759,
+            0,
+            "132.90",
+            refunds=[
+                {
+                    "id": "gid://shopify/Refund/9876543210987",
+                    "createdAt": "2026-02-10T10:00:00Z",
+                    "totalRefundedSet": {"shopMoney": {"amount": "19.50"}},
+                }
+            ],
+        ),
         gql_order(6000000000001, 1, "40.00"),
         gql_order(6000000000002, 1, "60.00", cancelledAt="2025-08-03T10:00:00Z", cancelReason="CUSTOMER"),
     ]
-    fake.data["abandonedCheckouts"] = [{
-        "id": "gid://shopify/AbandonedCheckout/36123456789012", "abandonedCheckoutUrl": "https://x/recover",
-        "createdAt": "2026-02-03T12:58:00Z", "updatedAt": "2026-02-03T13:05:00Z", "completedAt": None,
-        "customer": {"id": "gid://shopify/Customer/7408451977439", "email": "zoe.angstrom@example.com"},
-        "totalPriceSet": {"shopMoney": {"amount": "89.00", "currencyCode": "EUR"}}, "lineItems": {"edges": []}}]
+    fake.data["abandonedCheckouts"] = [
+        {
+            "id": "gid://shopify/AbandonedCheckout/36123456789012",
+            "abandonedCheckoutUrl": "https://x/recover",
+            "createdAt": "2026-02-03T12:58:00Z",
+            "updatedAt": "2026-02-03T13:05:00Z",
+            "completedAt": None,
+            "customer": {"id": "gid://shopify/Customer/7408451977439", "email": "zoe.angstrom@example.com"},
+            "totalPriceSet": {"shopMoney": {"amount": "89.00", "currencyCode": "EUR"}},
+            "lineItems": {"edges": []},
+        }
+    ]
     fake.data["products"] = [product_node(n) for n in range(3)]
 
 
@@ -77,7 +102,9 @@ def test_backfill_command_imports_every_resource_page_by_page(fake, connected):
     assert first.first_name == "Jürgen" and first.country == "AT" and first.email_consent == "subscribed"
     assert first.orders_count == 1 and first.total_spent == Decimal("113.40")
     second = Customer.objects.get(external_id="7408451977440")
-    assert second.orders_count == 1 and second.total_spent == Decimal("40.00")  # the cancelled one does not count
+    assert second.orders_count == 1 and second.total_spent == Decimal(
+        "40.00"
+    )  # the cancelled one does not count
     checkout = Event.objects.get(type="checkout.started")
     assert checkout.customer == first and checkout.properties["recovery_url"] == "https://x/recover"
     product = Product.objects.get(external_id="8123456789012")
@@ -143,11 +170,17 @@ def test_reconciliation_recovers_an_order_whose_webhook_never_came(fake, connect
 
 def test_reconciliation_is_scheduled_on_connect_and_skips_uninstalled_stores(client, fake):
     out = StringIO()
-    call_command("connect_store", "--platform", "shopify", "--domain", SHOP, "--access-token", TOKEN, stdout=out)
+    call_command(
+        "connect_store", "--platform", "shopify", "--domain", SHOP, "--access-token", TOKEN, stdout=out
+    )
     store_id = json.loads(out.getvalue())["id"]
     schedule = Schedule.objects.get(func="integrations.shopify.tasks.reconcile_store")
     assert schedule.args == str(store_id) and schedule.schedule_type == Schedule.HOURLY
-    assert {s["topic"] for s in fake.subscriptions} >= {"ORDERS_CREATE", "CUSTOMERS_UPDATE", "PRODUCTS_UPDATE"}
+    assert {s["topic"] for s in fake.subscriptions} >= {
+        "ORDERS_CREATE",
+        "CUSTOMERS_UPDATE",
+        "PRODUCTS_UPDATE",
+    }
     call_command("connect_store", "--platform", "shopify", "--domain", SHOP, stdout=StringIO())
     assert Schedule.objects.filter(func="integrations.shopify.tasks.reconcile_store").count() == 1
     created = len(fake.subscriptions)
@@ -159,14 +192,30 @@ def test_reconciliation_is_scheduled_on_connect_and_skips_uninstalled_stores(cli
     assert len(fake.graphql_calls) == calls
 
 
-def test_consent_changed_in_shopconnect_is_written_back_to_shopify(fake, connected, django_capture_on_commit_callbacks):
-    customer = Customer.objects.create(store=connected, email="zoe@example.com", external_id="7408451977439",
-                                       created_at=datetime(2026, 1, 1, tzinfo=UTC), email_consent="subscribed")
+def test_consent_changed_in_shopconnect_is_written_back_to_shopify(
+    fake, connected, django_capture_on_commit_callbacks
+):
+    customer = Customer.objects.create(
+        store=connected,
+        email="zoe@example.com",
+        external_id="7408451977439",
+        created_at=datetime(2026, 1, 1, tzinfo=UTC),
+        email_consent="subscribed",
+    )
     with django_capture_on_commit_callbacks(execute=True):
-        record_events(connected, [CanonicalEvent(
-            type="consent.changed", occurred_at=datetime(2026, 2, 1, 9, tzinfo=UTC), dedupe_key="unsub:1",
-            source="email", customer_id=customer.pk,
-            properties={"channel": "email", "state": "unsubscribed", "source": "unsubscribe_link"})])
+        record_events(
+            connected,
+            [
+                CanonicalEvent(
+                    type="consent.changed",
+                    occurred_at=datetime(2026, 2, 1, 9, tzinfo=UTC),
+                    dedupe_key="unsub:1",
+                    source="email",
+                    customer_id=customer.pk,
+                    properties={"channel": "email", "state": "unsubscribed", "source": "unsubscribe_link"},
+                )
+            ],
+        )
     (call,) = [c for c in fake.graphql_calls if "customerEmailMarketingConsentUpdate" in c["query"]]
     consent = call["variables"]["input"]
     assert consent["customerId"] == "gid://shopify/Customer/7408451977439"
@@ -174,9 +223,16 @@ def test_consent_changed_in_shopconnect_is_written_back_to_shopify(fake, connect
     assert consent["emailMarketingConsent"]["consentUpdatedAt"] == "2026-02-01T09:00:00+00:00"
 
 
-def test_consent_that_came_from_shopify_is_never_written_back(client, fake, connected, django_capture_on_commit_callbacks):
+def test_consent_that_came_from_shopify_is_never_written_back(
+    client, fake, connected, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         post(client, "customers_update", "customers/update", "e1")
-        post(client, "customers_email_marketing_consent_update", "customers_email_marketing_consent/update", "e2")
+        post(
+            client,
+            "customers_email_marketing_consent_update",
+            "customers_email_marketing_consent/update",
+            "e2",
+        )
     assert Customer.objects.get().email_consent == "unsubscribed"
     assert not [c for c in fake.graphql_calls if "customerEmailMarketingConsentUpdate" in c["query"]]

@@ -49,35 +49,66 @@ def start_install(client) -> str:
 
 
 def callback_params(state: str, **over) -> dict:
-    return sign({"code": "auth-code-123", "shop": SHOP, "state": state, "timestamp": str(int(time.time())),
-                 "host": "YWRtaW4uc2hvcGlmeS5jb20vc3RvcmUvem9lLXRlc3Q", **over})
+    return sign(
+        {
+            "code": "auth-code-123",
+            "shop": SHOP,
+            "state": state,
+            "timestamp": str(int(time.time())),
+            "host": "YWRtaW4uc2hvcGlmeS5jb20vc3RvcmUvem9lLXRlc3Q",
+            **over,
+        }
+    )
 
 
 @pytest.mark.django_db
 def test_install_exchanges_the_code_stores_the_token_encrypted_registers_webhooks_and_backfills(
-        client, fake, django_capture_on_commit_callbacks):
+    client, fake, django_capture_on_commit_callbacks
+):
     state = start_install(client)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.get("/shopify/callback", callback_params(state))
     store = Store.objects.get(platform="shopify", domain=SHOP)
     assert response.status_code == 302 and response["Location"] == f"/admin/timeline/store/{store.pk}/change/"
-    assert fake.token_requests == [{"client_id": "test-api-key", "client_secret": SECRET, "code": "auth-code-123"}]
+    assert fake.token_requests == [
+        {"client_id": "test-api-key", "client_secret": SECRET, "code": "auth-code-123"}
+    ]
     assert store.access_token == fake.token and store.is_active
     with connection.cursor() as cursor:
         cursor.execute("SELECT access_token FROM timeline_store WHERE id = %s", [store.pk])
         stored = cursor.fetchone()[0]
     assert fake.token not in stored  # encrypted at rest
     topics = {s["topic"] for s in fake.subscriptions}
-    assert {"ORDERS_CREATE", "REFUNDS_CREATE", "CHECKOUTS_UPDATE", "APP_UNINSTALLED", "CARTS_UPDATE"} <= topics
-    assert {s["endpoint"]["callbackUrl"] for s in fake.subscriptions} == {"https://shopconnect.test/webhooks/shopify/"}
+    assert {
+        "ORDERS_CREATE",
+        "REFUNDS_CREATE",
+        "CHECKOUTS_UPDATE",
+        "APP_UNINSTALLED",
+        "CARTS_UPDATE",
+    } <= topics
+    assert {s["endpoint"]["callbackUrl"] for s in fake.subscriptions} == {
+        "https://shopconnect.test/webhooks/shopify/"
+    }
     assert store.customers.get().email == "kunde0@example.com"  # the backfill ran
-    assert Schedule.objects.filter(func="integrations.shopify.tasks.reconcile_store", args=str(store.pk)).exists()
+    assert Schedule.objects.filter(
+        func="integrations.shopify.tasks.reconcile_store", args=str(store.pk)
+    ).exists()
     assert not InstallState.objects.exists()  # the nonce is spent
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("shop", ["evil.com", "zoe-test.myshopify.com.evil.com", "https://evil.com/x",
-                                  "zoe test.myshopify.com", "", "-bad.myshopify.com", "a@b.myshopify.com"])
+@pytest.mark.parametrize(
+    "shop",
+    [
+        "evil.com",
+        "zoe-test.myshopify.com.evil.com",
+        "https://evil.com/x",
+        "zoe test.myshopify.com",
+        "",
+        "-bad.myshopify.com",
+        "a@b.myshopify.com",
+    ],
+)
 def test_install_refuses_a_shop_name_that_is_not_a_myshopify_domain(client, shop):
     response = client.get("/shopify/install", {"shop": shop})
     assert response.status_code == 400

@@ -56,7 +56,9 @@ def api_customer(api, customer_id):
     return response.json()
 
 
-def test_every_topic_lands_on_the_right_timeline_with_right_aggregates(client, connected, make_user, api_client_for):
+def test_every_topic_lands_on_the_right_timeline_with_right_aggregates(
+    client, connected, make_user, api_client_for
+):
     for n, (name, topic) in enumerate(FULL_SEQUENCE):
         assert post(client, name, topic, f"evt-{n}").status_code == 200
     assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"processed"}
@@ -72,9 +74,19 @@ def test_every_topic_lands_on_the_right_timeline_with_right_aggregates(client, c
     assert data["email_consent"] == "unsubscribed"
     timeline = api.get(f"/api/v1/customers/{zoe.pk}/timeline/").json()["results"]
     types = [e["type"] for e in timeline]
-    for expected in ("customer.created", "customer.updated", "checkout.started", "checkout.updated", "cart.updated",
-                     "order.placed", "order.paid", "order.fulfilled", "order.refunded", "order.cancelled",
-                     "consent.changed"):
+    for expected in (
+        "customer.created",
+        "customer.updated",
+        "checkout.started",
+        "checkout.updated",
+        "cart.updated",
+        "order.placed",
+        "order.paid",
+        "order.fulfilled",
+        "order.refunded",
+        "order.cancelled",
+        "consent.changed",
+    ):
         assert expected in types, expected
     assert types.count("order.placed") == 2 and types.count("order.refunded") == 1
     assert types.count("consent.changed") == 4  # subscribed, unsubscribed (x2 dates), sms subscribed
@@ -98,21 +110,36 @@ def test_every_topic_lands_on_the_right_timeline_with_right_aggregates(client, c
 
 
 def test_order_topics_in_reverse_order_give_the_same_state(client, shop):
-    for n, (name, topic) in enumerate(reversed([
-        ("orders_create", "orders/create"), ("orders_paid", "orders/paid"),
-        ("orders_fulfilled", "orders/fulfilled"), ("orders_updated", "orders/updated"),
-    ])):
+    for n, (name, topic) in enumerate(
+        reversed(
+            [
+                ("orders_create", "orders/create"),
+                ("orders_paid", "orders/paid"),
+                ("orders_fulfilled", "orders/fulfilled"),
+                ("orders_updated", "orders/updated"),
+            ]
+        )
+    ):
         assert post(client, name, topic, f"e{n}").status_code == 200
     zoe = Customer.objects.get(external_id=CUSTOMER)
     assert zoe.orders_count == 1 and zoe.total_spent == Decimal("113.40")
     assert sorted(zoe.events.values_list("type", flat=True)) == [
-        "order.fulfilled", "order.paid", "order.placed", "order.refunded"]
+        "order.fulfilled",
+        "order.paid",
+        "order.placed",
+        "order.refunded",
+    ]
 
 
 def test_an_older_orders_updated_never_rolls_back_a_cancellation(client, shop):
     cancelled = payload("orders_cancelled")
-    older = {**cancelled, "cancelled_at": None, "cancel_reason": None, "financial_status": "paid",
-             "updated_at": "2026-02-04T08:30:00+01:00"}
+    older = {
+        **cancelled,
+        "cancelled_at": None,
+        "cancel_reason": None,
+        "financial_status": "paid",
+        "updated_at": "2026-02-04T08:30:00+01:00",
+    }
     post(client, json.dumps(cancelled).encode(), "orders/cancelled", "e1")
     post(client, json.dumps(older).encode(), "orders/updated", "e2")
     zoe = Customer.objects.get(external_id=CUSTOMER)

@@ -33,9 +33,14 @@ def test_orders_create_is_an_order_placed_with_line_items_and_tokens():
     assert event.order_ref == ORDER and event.amount == Decimal("132.90")
     props = event.properties
     assert props["total"] == "132.90" and props["currency"] == "EUR" and props["order_number"] == "1042"
-    assert props["line_items"][0] == {"product_id": "8123456789012", "variant_id": "45123456789012",
-                                      "title": "Merino-Pullover „Fjäll“", "quantity": 1, "price": "89.00",
-                                      "sku": "MP-FJ-M"}
+    assert props["line_items"][0] == {
+        "product_id": "8123456789012",
+        "variant_id": "45123456789012",
+        "title": "Merino-Pullover „Fjäll“",
+        "quantity": 1,
+        "price": "89.00",
+        "sku": "MP-FJ-M",
+    }
     assert props["line_items"][1]["quantity"] == 2
     assert props["checkout_id"] == "36123456789012"
     assert props["checkout_token"] == "b1946ac92492d2347c6235b4d2611184"
@@ -76,7 +81,8 @@ def test_orders_updated_with_a_refund_carries_the_refund_with_its_customer():
     assert refund.type == "order.refunded" and refund.amount == Decimal("19.50")
     assert refund.external_id == CUSTOMER and refund.order_ref == ORDER
     assert set(events) == {f"shopify:order:{ORDER}:{s}" for s in ("placed", "paid", "fulfilled")} | {
-        "shopify:refund:9876543210987"}
+        "shopify:refund:9876543210987"
+    }
 
 
 def test_orders_cancelled_adds_the_cancellation_with_reason():
@@ -115,8 +121,10 @@ def test_checkouts_update_is_checkout_updated_at_the_payment_step_plus_started()
     assert "shopify:checkout:36123456789012:started" in events
 
 
-@pytest.mark.parametrize(("topic", "name", "items", "total"), [
-    ("carts/create", "carts_create", 1, "89.00"), ("carts/update", "carts_update", 2, "128.00")])
+@pytest.mark.parametrize(
+    ("topic", "name", "items", "total"),
+    [("carts/create", "carts_create", 1, "89.00"), ("carts/update", "carts_update", 2, "128.00")],
+)
 def test_carts_are_cart_updated_keyed_by_version(topic, name, items, total):
     (event,) = run(topic, name).events
     assert event.type == "cart.updated" and event.properties["cart_token"] == "Z2NwLWV1cm9wZS13ZXN0NDowMUpH"
@@ -131,8 +139,12 @@ def test_customers_create_has_profile_and_consent():
     assert created.profile["country"] == "DE" and created.profile["tags"] == ["VIP", "Newsletter"]
     assert created.profile["created_at"] == datetime(2026, 1, 10, 14, 0, tzinfo=UTC)
     assert consent.type == "consent.changed"
-    assert consent.properties == {"channel": "email", "state": "subscribed", "source": "shopify",
-                                  "opt_in_level": "single_opt_in"}
+    assert consent.properties == {
+        "channel": "email",
+        "state": "subscribed",
+        "source": "shopify",
+        "opt_in_level": "single_opt_in",
+    }
     assert consent.occurred_at == datetime(2026, 1, 10, 14, 5, tzinfo=UTC)
 
 
@@ -157,7 +169,9 @@ def test_customers_delete_uses_the_delivery_time():
 
 
 def test_email_consent_topic_matches_the_key_of_the_same_change_seen_through_customers_update():
-    (event,) = run("customers_email_marketing_consent/update", "customers_email_marketing_consent_update").events
+    (event,) = run(
+        "customers_email_marketing_consent/update", "customers_email_marketing_consent_update"
+    ).events
     assert event.type == "consent.changed" and event.properties["state"] == "unsubscribed"
     assert event.external_id == CUSTOMER and event.email == "zoe.angstrom@example.com"
     assert event.dedupe_key == f"shopify:customer:{CUSTOMER}:email-consent:unsubscribed:20260215T100000Z"
@@ -178,7 +192,11 @@ def test_products_become_catalog_records(topic):
     assert record.title == "Merino-Pullover „Fjäll“" and record.category == "Pullover"
     assert record.image_url.startswith("https://cdn.shopify.com/")
     if topic == "products/create":
-        assert (record.price, record.inventory, record.compare_at_price) == (Decimal("89.00"), 11, Decimal("119.00"))
+        assert (record.price, record.inventory, record.compare_at_price) == (
+            Decimal("89.00"),
+            11,
+            Decimal("119.00"),
+        )
     else:
         assert (record.price, record.inventory) == (Decimal("69.00"), 16)
 
@@ -189,15 +207,25 @@ def test_app_uninstalled_is_an_uninstall_action():
 
 def test_compliance_topics_are_actions():
     (action,) = run("customers/data_request", "customers_data_request").actions
-    assert action == ("export_customer", {"customer_id": CUSTOMER, "email": "zoe.angstrom@example.com",
-                                          "orders": [ORDER, "5829470273760"], "request_id": "9999"})
+    assert action == (
+        "export_customer",
+        {
+            "customer_id": CUSTOMER,
+            "email": "zoe.angstrom@example.com",
+            "orders": [ORDER, "5829470273760"],
+            "request_id": "9999",
+        },
+    )
     assert run("customers/redact", "customers_redact").actions[0][0] == "redact_customer"
-    assert run("shop/redact", "shop_redact").actions == [("redact_shop", {"shop_domain": "zoe-test.myshopify.com"})]
+    assert run("shop/redact", "shop_redact").actions == [
+        ("redact_shop", {"shop_domain": "zoe-test.myshopify.com"})
+    ]
 
 
 def test_unknown_topic_is_none_and_every_topic_has_a_payload_file():
     assert normalize("inventory_levels/update", {"x": 1}, received_at=NOW) is None
     from .helpers import PAYLOADS
+
     for topic in TOPICS:
         assert (PAYLOADS / f"{topic.replace('/', '_')}.json").exists(), topic
 

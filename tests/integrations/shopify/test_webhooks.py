@@ -39,8 +39,12 @@ class TestShopifyContract(WebhookContract):
         return json.dumps({"id": 1, "total_price": "1.00"}).encode()  # no created_at
 
     def unknown_store_request(self, client, body):
-        return client.post("/webhooks/shopify/", data=body, content_type="application/json",
-                           headers=headers(body, "orders/create", "e-404", shop="nosuch.myshopify.com"))
+        return client.post(
+            "/webhooks/shopify/",
+            data=body,
+            content_type="application/json",
+            headers=headers(body, "orders/create", "e-404", shop="nosuch.myshopify.com"),
+        )
 
 
 def test_previous_secret_is_accepted_during_a_rotation(client, shop):
@@ -57,13 +61,20 @@ def test_missing_shop_header_is_404(client, shop):
     body = raw("orders_create")
     h = headers(body, "orders/create", "e1")
     del h["X-Shopify-Shop-Domain"]
-    assert client.post("/webhooks/shopify/", data=body, content_type="application/json", headers=h).status_code == 404
+    assert (
+        client.post("/webhooks/shopify/", data=body, content_type="application/json", headers=h).status_code
+        == 404
+    )
 
 
 def test_delivery_keeps_headers_topic_version_ids_and_trigger_time(client, shop):
     post(client, "orders_create", "orders/create", "evt-77", webhook_id="wh-77")
     delivery = WebhookDelivery.objects.get()
-    assert (delivery.topic, delivery.delivery_key, delivery.api_version) == ("orders/create", "evt-77", "2025-10")
+    assert (delivery.topic, delivery.delivery_key, delivery.api_version) == (
+        "orders/create",
+        "evt-77",
+        "2025-10",
+    )
     assert delivery.headers["X-Shopify-Webhook-Id"] == "wh-77"
     assert "X-Shopify-Hmac-Sha256" not in delivery.headers
     assert delivery.triggered_at.isoformat() == "2026-02-20T12:00:00+00:00"
