@@ -57,7 +57,7 @@ def rest_customer(node: dict) -> dict[str, Any]:
     address = node.get("defaultAddress") or {}
     return {
         "id": node["id"],
-        "email": node.get("email"),
+        "email": (node.get("defaultEmailAddress") or {}).get("emailAddress") or node.get("email"),
         "first_name": node.get("firstName"),
         "last_name": node.get("lastName"),
         "phone": node.get("phone"),

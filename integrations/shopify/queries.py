@@ -1,5 +1,7 @@
 """GraphQL Admin API queries of the backfill: ``QUERIES[resource] = (query, root field)``.
 
+Customer email is read from ``defaultEmailAddress`` (``Customer.email`` is deprecated since 2025-04).
+
 Each takes ``$after`` (cursor) and ``$query`` (Shopify search syntax, e.g. ``updated_at:>='...'``).
 """
 
@@ -13,7 +15,8 @@ CUSTOMERS = f"""
 query Customers($after: String, $query: String) {{
   customers(first: 100, after: $after, query: $query, sortKey: UPDATED_AT) {{
     edges {{ node {{
-      id email firstName lastName phone createdAt updatedAt state tags verifiedEmail
+      id firstName lastName phone createdAt updatedAt state tags verifiedEmail
+      defaultEmailAddress {{ emailAddress }}
       defaultAddress {{ countryCodeV2 phone }}
       emailMarketingConsent {{ marketingState marketingOptInLevel consentUpdatedAt }}
     }} }}

@@ -129,7 +129,7 @@ class FakeShopify:
 def gql_customer(n: int, **over) -> dict:
     node = {
         "id": f"gid://shopify/Customer/{7408451977439 + n}",
-        "email": f"kunde{n}@example.com",
+        "defaultEmailAddress": {"emailAddress": f"kunde{n}@example.com"},
         "firstName": "Jürgen",
         "lastName": f"Nº{n}",
         "phone": None,
