@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import logging
 from datetime import datetime
 from typing import Any
 
+import requests
 from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
@@ -26,7 +28,10 @@ from shopconnect.timeline.models import Event, Platform, Product, Store
 from shopconnect.timeline.record import record_events
 
 from . import compliance, topics
+from .graphql import ShopifyAPIError
 from .parse import when
+
+log = logging.getLogger(__name__)
 
 CART_OWNER_TYPES = ("checkout.started", "checkout.updated", "order.placed")
 
@@ -116,9 +121,7 @@ class ShopifyAdapter(PlatformAdapter):
                 .first()
             )
             if owner is None:
-                raise OrderNotYetKnown(
-                    f"order {event.order_ref} is not known yet; the refund will be retried"
-                )
+                raise OrderNotYetKnown(f"order {event.order_ref} is not known yet; the refund will be retried")
             return dataclasses.replace(event, customer_id=owner)
         if event.type == "cart.updated" and not has_owner:
             owner = (
@@ -160,7 +163,11 @@ class ShopifyAdapter(PlatformAdapter):
 
         ensure_reconciliation_schedule(store.pk)
         if store.access_token:
-            register_webhooks(store.pk)
+            try:
+                register_webhooks(store.pk)
+            except (ShopifyAPIError, requests.RequestException) as exc:
+                # The store is connected either way; running connect_store again retries the subscriptions.
+                log.warning("could not subscribe store %s to Shopify webhooks: %s", store.pk, exc)
 
     def backfill(self, store: Store, since: datetime | None = None) -> dict[str, int]:
         from .backfill import run_backfill

@@ -51,9 +51,7 @@ def product_node(n: int) -> dict:
         "onlineStoreUrl": None,
         "totalInventory": 3,
         "featuredMedia": {"preview": {"image": {"url": f"https://cdn.shopify.com/m{n}.jpg"}}},
-        "variants": {
-            "edges": [{"node": {"price": "25.00", "compareAtPrice": "30.00", "inventoryQuantity": 3}}]
-        },
+        "variants": {"edges": [{"node": {"price": "25.00", "compareAtPrice": "30.00", "inventoryQuantity": 3}}]},
         "collections": {"edges": [{"node": {"handle": "winter", "title": "Winter"}}]},
     }
 
@@ -102,9 +100,7 @@ def test_backfill_command_imports_every_resource_page_by_page(fake, connected):
     assert first.first_name == "Jürgen" and first.country == "AT" and first.email_consent == "subscribed"
     assert first.orders_count == 1 and first.total_spent == Decimal("113.40")
     second = Customer.objects.get(external_id="7408451977440")
-    assert second.orders_count == 1 and second.total_spent == Decimal(
-        "40.00"
-    )  # the cancelled one does not count
+    assert second.orders_count == 1 and second.total_spent == Decimal("40.00")  # the cancelled one does not count
     checkout = Event.objects.get(type="checkout.started")
     assert checkout.customer == first and checkout.properties["recovery_url"] == "https://x/recover"
     product = Product.objects.get(external_id="8123456789012")
@@ -170,9 +166,7 @@ def test_reconciliation_recovers_an_order_whose_webhook_never_came(fake, connect
 
 def test_reconciliation_is_scheduled_on_connect_and_skips_uninstalled_stores(client, fake):
     out = StringIO()
-    call_command(
-        "connect_store", "--platform", "shopify", "--domain", SHOP, "--access-token", TOKEN, stdout=out
-    )
+    call_command("connect_store", "--platform", "shopify", "--domain", SHOP, "--access-token", TOKEN, stdout=out)
     store_id = json.loads(out.getvalue())["id"]
     schedule = Schedule.objects.get(func="integrations.shopify.tasks.reconcile_store")
     assert schedule.args == str(store_id) and schedule.schedule_type == Schedule.HOURLY
@@ -192,9 +186,7 @@ def test_reconciliation_is_scheduled_on_connect_and_skips_uninstalled_stores(cli
     assert len(fake.graphql_calls) == calls
 
 
-def test_consent_changed_in_shopconnect_is_written_back_to_shopify(
-    fake, connected, django_capture_on_commit_callbacks
-):
+def test_consent_changed_in_shopconnect_is_written_back_to_shopify(fake, connected, django_capture_on_commit_callbacks):
     customer = Customer.objects.create(
         store=connected,
         email="zoe@example.com",
@@ -236,3 +228,20 @@ def test_consent_that_came_from_shopify_is_never_written_back(
         )
     assert Customer.objects.get().email_consent == "unsubscribed"
     assert not [c for c in fake.graphql_calls if "customerEmailMarketingConsentUpdate" in c["query"]]
+
+
+def test_connect_store_still_connects_when_shopify_is_unreachable(fake):
+    # the fake serves another shop: requests to this one fail with ConnectionError
+    out = StringIO()
+    call_command(
+        "connect_store",
+        "--platform",
+        "shopify",
+        "--domain",
+        "elsewhere.myshopify.com",
+        "--access-token",
+        TOKEN,
+        stdout=out,
+    )
+    store_id = json.loads(out.getvalue())["id"]
+    assert Schedule.objects.filter(func="integrations.shopify.tasks.reconcile_store", args=str(store_id)).exists()
