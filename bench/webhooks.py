@@ -214,6 +214,26 @@ def recreate_database(url: str) -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
+INLINE_DRAIN = """
+import os, sys
+import django
+from multiprocessing import Process
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shopconnect.settings")
+def run(part, parts):
+    django.setup()
+    from integrations.models import WebhookDelivery
+    from integrations.tasks import process_delivery
+    ids = WebhookDelivery.objects.filter(status="pending").order_by("id").values_list("id", flat=True)
+    for delivery_id in list(ids)[part::parts]:
+        process_delivery(delivery_id, manual=True)
+if __name__ == "__main__":
+    parts = int(sys.argv[1])
+    procs = [Process(target=run, args=(n, parts)) for n in range(parts)]
+    [p.start() for p in procs]
+    [p.join() for p in procs]
+"""
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -375,6 +395,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--bodies", type=int, default=1000)
     parser.add_argument("--drain-workers", type=int, default=2)
+    parser.add_argument("--drain", choices=["qcluster", "inline"], default="qcluster",
+                        help="qcluster: the real worker; inline: processes calling process_delivery directly, "
+                             "to separate processing cost from broker cost")
     parser.add_argument("--drain-seconds", type=int, default=90, help="stop draining after this long")
     parser.add_argument("--port", type=int, default=0, help="default: a free port")
     parser.add_argument("--python-load", action="store_true", help="use the Python load generator, not wrk")
@@ -473,8 +496,11 @@ def main() -> None:
     )
 
     total = count(args.database_url, "SELECT count(*) FROM integrations_webhookdelivery")
+    command = [PY, "manage.py", "qcluster"]
+    if args.drain == "inline":  # the processing alone, without the broker: N processes calling the task
+        command = [PY, "-c", INLINE_DRAIN, str(args.drain_workers)]
     worker = subprocess.Popen(
-        [PY, "manage.py", "qcluster"],
+        command,
         cwd=ROOT,
         env=env,
         start_new_session=True,
@@ -500,8 +526,10 @@ def main() -> None:
         args.database_url, "SELECT count(*) FROM integrations_webhookdelivery WHERE status = 'failed'"
     )
     broker = "Redis broker" if args.redis_url else "ORM broker"
+    if args.drain == "inline":
+        broker = "no broker: process_delivery called in a loop"
     print(
-        f"\ndrain: qcluster with {args.drain_workers} workers ({broker}): {done}/{total} deliveries in "
+        f"\ndrain: {args.drain} with {args.drain_workers} workers ({broker}): {done}/{total} deliveries in "
         f"{elapsed:.1f} s = {done / elapsed:.0f} deliveries/s; {failed} failed; "
         f"{events} events on the timeline (an order redelivered under a new event id is recorded once)"
     )
