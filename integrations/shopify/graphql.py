@@ -30,9 +30,7 @@ def endpoint(shop: str) -> str:
 def execute(store: Store, query: str, variables: dict[str, Any] | None = None, *, sleep=time.sleep) -> dict:
     """Run one query or mutation; returns ``data``."""
     if not store.access_token:
-        raise ShopifyAPIError(
-            f"store {store.pk} has no Shopify access token (install the app or connect_store)"
-        )
+        raise ShopifyAPIError(f"store {store.pk} has no Shopify access token (install the app or connect_store)")
     for attempt in range(MAX_THROTTLE_RETRIES + 1):
         response = requests.post(
             endpoint(store.domain),
@@ -54,9 +52,7 @@ def execute(store: Store, query: str, variables: dict[str, Any] | None = None, *
             sleep(2)
             continue
         if errors:
-            raise ShopifyAPIError(
-                "GraphQL errors: " + "; ".join(str(e.get("message")) for e in errors)[:1000]
-            )
+            raise ShopifyAPIError("GraphQL errors: " + "; ".join(str(e.get("message")) for e in errors)[:1000])
         return body.get("data") or {}
     raise ShopifyAPIError("Shopify kept throttling the request")
 
@@ -64,22 +60,21 @@ def execute(store: Store, query: str, variables: dict[str, Any] | None = None, *
 def user_errors(payload: dict, name: str) -> None:
     errors = (payload.get(name) or {}).get("userErrors") or []
     if errors:
-        raise ShopifyAPIError(
-            f"{name}: " + "; ".join(f"{e.get('field')}: {e.get('message')}" for e in errors)
-        )
+        raise ShopifyAPIError(f"{name}: " + "; ".join(f"{e.get('field')}: {e.get('message')}" for e in errors))
 
 
+# Since 2025-10 a subscription's destination is its ``uri`` (``callbackUrl``/``endpoint`` are deprecated).
 WEBHOOK_SUBSCRIPTIONS = """
 query Existing($after: String) {
   webhookSubscriptions(first: 100, after: $after) {
-    edges { node { id topic endpoint { __typename ... on WebhookHttpEndpoint { callbackUrl } } } }
+    edges { node { id topic uri } }
     pageInfo { hasNextPage endCursor }
   }
 }"""
 
 WEBHOOK_CREATE = """
-mutation Subscribe($topic: WebhookSubscriptionTopic!, $callbackUrl: URL!) {
-  webhookSubscriptionCreate(topic: $topic, webhookSubscription: {callbackUrl: $callbackUrl, format: JSON}) {
+mutation Subscribe($topic: WebhookSubscriptionTopic!, $uri: String!) {
+  webhookSubscriptionCreate(topic: $topic, webhookSubscription: {uri: $uri, format: JSON}) {
     webhookSubscription { id topic }
     userErrors { field message }
   }
@@ -107,7 +102,7 @@ def register_webhooks(store: Store, topics: tuple[str, ...], callback_url: str) 
         data = execute(store, WEBHOOK_SUBSCRIPTIONS, {"after": after})["webhookSubscriptions"]
         for edge in data["edges"]:
             node = edge["node"]
-            if (node.get("endpoint") or {}).get("callbackUrl") == callback_url:
+            if node.get("uri") == callback_url:
                 existing.add(node["topic"])
         if not data["pageInfo"]["hasNextPage"]:
             break
@@ -118,7 +113,7 @@ def register_webhooks(store: Store, topics: tuple[str, ...], callback_url: str) 
     for topic in topics:
         if graphql_topic(topic) in existing:
             continue
-        result = execute(store, WEBHOOK_CREATE, {"topic": graphql_topic(topic), "callbackUrl": callback_url})
+        result = execute(store, WEBHOOK_CREATE, {"topic": graphql_topic(topic), "uri": callback_url})
         user_errors(result, "webhookSubscriptionCreate")
         created.append(topic)
     return created

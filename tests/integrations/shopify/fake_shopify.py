@@ -79,35 +79,22 @@ class FakeShopify:
                 {
                     "id": f"gid://shopify/WebhookSubscription/{len(self.subscriptions) + 1}",
                     "topic": variables["topic"],
-                    "endpoint": {
-                        "__typename": "WebhookHttpEndpoint",
-                        "callbackUrl": variables["callbackUrl"],
-                    },
+                    "uri": variables["uri"],
                 }
             )
-            return self._ok(
-                {"webhookSubscriptionCreate": {"webhookSubscription": {"id": "x"}, "userErrors": []}}
-            )
+            return self._ok({"webhookSubscriptionCreate": {"webhookSubscription": {"id": "x"}, "userErrors": []}})
         if "customerEmailMarketingConsentUpdate" in query:
-            return self._ok(
-                {"customerEmailMarketingConsentUpdate": {"customer": {"id": "x"}, "userErrors": []}}
-            )
+            return self._ok({"customerEmailMarketingConsentUpdate": {"customer": {"id": "x"}, "userErrors": []}})
         if "webhookSubscriptions(" in query:
             return self._ok(
-                {
-                    "webhookSubscriptions": self._page(
-                        [{"node": s} for s in self.subscriptions], variables.get("after")
-                    )
-                }
+                {"webhookSubscriptions": self._page([{"node": s} for s in self.subscriptions], variables.get("after"))}
             )
         for root in self.data:
             if f" {root}(" in query:
                 count = self._calls_by_root[root] = self._calls_by_root.get(root, 0) + 1
                 if self.fail_on == (root, count):
                     return 500, {}, json.dumps({"errors": "Internal error"})
-                return self._ok(
-                    {root: self._page([{"node": n} for n in self.data[root]], variables.get("after"))}
-                )
+                return self._ok({root: self._page([{"node": n} for n in self.data[root]], variables.get("after"))})
         raise AssertionError(f"unexpected GraphQL: {query[:80]}")
 
     def _page(self, edges: list[dict], after: str | None) -> dict[str, Any]:

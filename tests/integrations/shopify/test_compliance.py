@@ -87,12 +87,7 @@ def test_customer_redact_erases_the_person_and_keeps_the_store_consistent(client
     assert post(client, "customers_redact", "customers/redact", "c2").status_code == 200
     assert not Customer.objects.filter(external_id=CUSTOMER).exists()
     assert not Customer.objects.filter(email="zoe.angstrom@example.com").exists()
-    assert (
-        not Event.objects.filter(store=history)
-        .exclude(customer=guest)
-        .exclude(customer__isnull=True)
-        .exists()
-    )
+    assert not Event.objects.filter(store=history).exclude(customer=guest).exclude(customer__isnull=True).exists()
     assert not DataRequest.objects.exists()  # the export held their data too
     guest.refresh_from_db()
     assert guest.orders_count == 1 and str(guest.total_spent) == "39.00"
@@ -107,9 +102,7 @@ def test_customer_redact_erases_the_person_and_keeps_the_store_consistent(client
     assert Event.objects.filter(customer=guest).count() == 1
 
 
-def test_shop_redact_deletes_everything_of_the_store(
-    client, history, make_store, django_capture_on_commit_callbacks
-):
+def test_shop_redact_deletes_everything_of_the_store(client, history, make_store, django_capture_on_commit_callbacks):
     other = make_store(platform="shopify")
     with django_capture_on_commit_callbacks(execute=True):
         assert post(client, "shop_redact", "shop/redact", "c1").status_code == 200

@@ -70,9 +70,7 @@ def test_install_exchanges_the_code_stores_the_token_encrypted_registers_webhook
         response = client.get("/shopify/callback", callback_params(state))
     store = Store.objects.get(platform="shopify", domain=SHOP)
     assert response.status_code == 302 and response["Location"] == f"/admin/timeline/store/{store.pk}/change/"
-    assert fake.token_requests == [
-        {"client_id": "test-api-key", "client_secret": SECRET, "code": "auth-code-123"}
-    ]
+    assert fake.token_requests == [{"client_id": "test-api-key", "client_secret": SECRET, "code": "auth-code-123"}]
     assert store.access_token == fake.token and store.is_active
     with connection.cursor() as cursor:
         cursor.execute("SELECT access_token FROM timeline_store WHERE id = %s", [store.pk])
@@ -86,13 +84,9 @@ def test_install_exchanges_the_code_stores_the_token_encrypted_registers_webhook
         "APP_UNINSTALLED",
         "CARTS_UPDATE",
     } <= topics
-    assert {s["endpoint"]["callbackUrl"] for s in fake.subscriptions} == {
-        "https://shopconnect.test/webhooks/shopify/"
-    }
+    assert {s["uri"] for s in fake.subscriptions} == {"https://shopconnect.test/webhooks/shopify/"}
     assert store.customers.get().email == "kunde0@example.com"  # the backfill ran
-    assert Schedule.objects.filter(
-        func="integrations.shopify.tasks.reconcile_store", args=str(store.pk)
-    ).exists()
+    assert Schedule.objects.filter(func="integrations.shopify.tasks.reconcile_store", args=str(store.pk)).exists()
     assert not InstallState.objects.exists()  # the nonce is spent
 
 

@@ -56,9 +56,7 @@ def api_customer(api, customer_id):
     return response.json()
 
 
-def test_every_topic_lands_on_the_right_timeline_with_right_aggregates(
-    client, connected, make_user, api_client_for
-):
+def test_every_topic_lands_on_the_right_timeline_with_right_aggregates(client, connected, make_user, api_client_for):
     for n, (name, topic) in enumerate(FULL_SEQUENCE):
         assert post(client, name, topic, f"evt-{n}").status_code == 200
     assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"processed"}

@@ -169,9 +169,7 @@ def test_customers_delete_uses_the_delivery_time():
 
 
 def test_email_consent_topic_matches_the_key_of_the_same_change_seen_through_customers_update():
-    (event,) = run(
-        "customers_email_marketing_consent/update", "customers_email_marketing_consent_update"
-    ).events
+    (event,) = run("customers_email_marketing_consent/update", "customers_email_marketing_consent_update").events
     assert event.type == "consent.changed" and event.properties["state"] == "unsubscribed"
     assert event.external_id == CUSTOMER and event.email == "zoe.angstrom@example.com"
     assert event.dedupe_key == f"shopify:customer:{CUSTOMER}:email-consent:unsubscribed:20260215T100000Z"
@@ -217,9 +215,7 @@ def test_compliance_topics_are_actions():
         },
     )
     assert run("customers/redact", "customers_redact").actions[0][0] == "redact_customer"
-    assert run("shop/redact", "shop_redact").actions == [
-        ("redact_shop", {"shop_domain": "zoe-test.myshopify.com"})
-    ]
+    assert run("shop/redact", "shop_redact").actions == [("redact_shop", {"shop_domain": "zoe-test.myshopify.com"})]
 
 
 def test_unknown_topic_is_none_and_every_topic_has_a_payload_file():

@@ -61,10 +61,7 @@ def test_missing_shop_header_is_404(client, shop):
     body = raw("orders_create")
     h = headers(body, "orders/create", "e1")
     del h["X-Shopify-Shop-Domain"]
-    assert (
-        client.post("/webhooks/shopify/", data=body, content_type="application/json", headers=h).status_code
-        == 404
-    )
+    assert client.post("/webhooks/shopify/", data=body, content_type="application/json", headers=h).status_code == 404
 
 
 def test_delivery_keeps_headers_topic_version_ids_and_trigger_time(client, shop):
