@@ -11,6 +11,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+_NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")  # an escaped NUL, not an escaped backslash + "u0000"
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 MAX_ID = 64
 MAX_URL = 2048
@@ -82,11 +83,23 @@ def _event(index: int, raw: Any, errors: list[str]) -> dict[str, Any] | None:
     return clean
 
 
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
 def parse_batch(body: bytes, max_events: int) -> list[dict[str, Any]]:
     try:
-        document = json.loads(body)
+        document = json.loads(body, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:
         raise BatchError([f"body: not JSON ({exc.__class__.__name__})"]) from None
+    try:
+        # What the database's JSON types refuse: NUL characters and unpaired surrogates.
+        text = json.dumps(document, ensure_ascii=False)
+        text.encode("utf-8")
+        if "\\u0000" in text and _NUL_ESCAPE.search(text):
+            raise BatchError(["body: contains a NUL character (\\u0000)"])
+    except UnicodeEncodeError:
+        raise BatchError(["body: contains an unpaired UTF-16 surrogate"]) from None
     if not isinstance(document, dict) or not isinstance(document.get("events"), list):
         raise BatchError(['body: must be an object {"events": [...]}'])
     raw_events = document["events"]

@@ -120,6 +120,8 @@ def collect(request: HttpRequest, collect_key: str) -> HttpResponse:
                 user_agent=request.META.get("HTTP_USER_AGENT", "")[:512],
             )
     except IntegrityError:
+        if not CollectBatch.objects.filter(store_id=store_id, batch_key=batch_key).exists():
+            raise  # not a replay: a real error, never acknowledged as accepted
         return _answer(202, {"status": "duplicate", "events": len(events)})
     async_task("integrations.storefront.tasks.process_batch", batch.pk, group="collect")
     return _answer(202, {"status": "accepted", "events": len(events)})
