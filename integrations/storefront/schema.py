@@ -15,7 +15,7 @@ _NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")  # an escaped NUL, not an e
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 MAX_ID = 64
 MAX_URL = 2048
-MAX_DATA_BYTES = 8 * 1024
+MAX_DATA_KEYS = 50  # sizes are bounded by the body limit (COLLECT_MAX_BODY_BYTES)
 MAX_ERRORS = 10
 OPTIONAL_STRINGS = {"url": MAX_URL, "email": 254, "customer_id": 64, "sc_id": 512, "referrer": MAX_URL,
                     "title": 300}
@@ -73,8 +73,8 @@ def _event(index: int, raw: Any, errors: list[str]) -> dict[str, Any] | None:
         data = {}
     if not isinstance(data, dict):
         errors.append(f"{where}.data: optional, an object")
-    elif len(json.dumps(data, default=str)) > MAX_DATA_BYTES:
-        errors.append(f"{where}.data: larger than {MAX_DATA_BYTES} bytes")
+    elif len(data) > MAX_DATA_KEYS:
+        errors.append(f"{where}.data: more than {MAX_DATA_KEYS} keys")
     else:
         clean["data"] = data
     unknown = set(raw) - {"id", "client_id", "name", "timestamp", "data", *OPTIONAL_STRINGS}
