@@ -30,8 +30,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-NAMES = ["page_viewed", "product_viewed", "product_viewed", "collection_viewed", "search_submitted",
-         "product_added_to_cart", "product_removed_from_cart", "checkout_started"]
+NAMES = [
+    "page_viewed",
+    "product_viewed",
+    "product_viewed",
+    "collection_viewed",
+    "search_submitted",
+    "product_added_to_cart",
+    "product_removed_from_cart",
+    "checkout_started",
+]
 UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1"
 
 
@@ -60,8 +68,14 @@ def ensure_database(database_url: str) -> None:
 
 
 def django_shell(env: dict[str, str], code: str) -> str:
-    out = subprocess.run([PYTHON, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, check=True,
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [PYTHON, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return out.stdout.strip().splitlines()[-1]
 
 
@@ -71,10 +85,21 @@ def batch_body(size: int) -> bytes:
     events = []
     for _ in range(size):
         product = str(random.randrange(1, 500))
-        events.append({"id": str(uuid.uuid4()), "name": random.choice(NAMES), "timestamp": now, "client_id": client,
-                       "url": f"https://shop.example/product/{product}/",
-                       "data": {"product_id": product, "title": f"Product {product}", "price": "19.90",
-                                "quantity": 1}})
+        events.append(
+            {
+                "id": str(uuid.uuid4()),
+                "name": random.choice(NAMES),
+                "timestamp": now,
+                "client_id": client,
+                "url": f"https://shop.example/product/{product}/",
+                "data": {
+                    "product_id": product,
+                    "title": f"Product {product}",
+                    "price": "19.90",
+                    "quantity": 1,
+                },
+            }
+        )
     return json.dumps({"events": events}).encode()
 
 
@@ -89,7 +114,9 @@ def wait_for(port: int, timeout: float = 30.0) -> None:
     raise SystemExit("gunicorn did not start")
 
 
-def load(port: int, path: str, seconds: float, concurrency: int, size: int) -> tuple[list[float], int, int, float]:
+def load(
+    port: int, path: str, seconds: float, concurrency: int, size: int
+) -> tuple[list[float], int, int, float]:
     bodies = [batch_body(size) for _ in range(200)]  # built before the clock starts; ids made unique below
     latencies: list[float] = []
     errors = [0]
@@ -136,7 +163,9 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
@@ -148,14 +177,30 @@ def main() -> None:
     env = env_for(args.database_url)
     ensure_database(args.database_url)
     subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
-    key = django_shell(env, (
-        "from shopconnect.timeline.models import Store; "
-        "s, _ = Store.objects.get_or_create(platform='woocommerce', domain='bench.example', "
-        "defaults={'name': 'Bench'}); print(s.collect_key)"))
+    key = django_shell(
+        env,
+        (
+            "from django_q.models import OrmQ; from integrations.storefront.models import CollectBatch; "
+            "OrmQ.objects.all().delete(); CollectBatch.objects.all().delete(); "  # a fair start each run
+            "from shopconnect.timeline.models import Store; "
+            "s, _ = Store.objects.get_or_create(platform='woocommerce', domain='bench.example', "
+            "defaults={'name': 'Bench'}); print(s.collect_key)"
+        ),
+    )
     gunicorn = subprocess.Popen(
-        [str(Path(PYTHON).parent / "gunicorn"), "shopconnect.wsgi", "-w", str(args.workers), "-b",
-         f"127.0.0.1:{args.port}", "--log-level", "warning"],
-        cwd=ROOT, env=env)
+        [
+            str(Path(PYTHON).parent / "gunicorn"),
+            "shopconnect.wsgi",
+            "-w",
+            str(args.workers),
+            "-b",
+            f"127.0.0.1:{args.port}",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
     try:
         wait_for(args.port)
         path = f"/collect/{key}/"
@@ -166,25 +211,39 @@ def main() -> None:
         gunicorn.wait(timeout=30)
 
     accepted = len(latencies)
-    print(f"collect: {args.workers} gunicorn workers, {args.concurrency} clients, batches of {size}, {elapsed:.1f} s")
+    print(
+        f"collect: {args.workers} gunicorn workers, {args.concurrency} clients, "
+        f"batches of {size}, {elapsed:.1f} s"
+    )
     print(f"  accepted batches: {accepted} ({accepted / elapsed:.0f}/s), other answers: {errors}")
     print(f"  accepted events/s: {accepted * size / elapsed:,.0f}")
     if latencies:
-        print(f"  latency ms: p50 {percentile(latencies, 50) * 1000:.1f}  p90 {percentile(latencies, 90) * 1000:.1f}"
-              f"  p99 {percentile(latencies, 99) * 1000:.1f}  max {max(latencies) * 1000:.1f}")
+        print(
+            f"  latency ms: p50 {percentile(latencies, 50) * 1000:.1f}"
+            f"  p90 {percentile(latencies, 90) * 1000:.1f}"
+            f"  p99 {percentile(latencies, 99) * 1000:.1f}  max {max(latencies) * 1000:.1f}"
+        )
 
     # The heavy half, done by the worker: record some of the stored batches on the timeline.
-    timing = django_shell(env, (
-        "import time; from integrations.storefront.models import CollectBatch as B; "
-        "from integrations.storefront.tasks import process_batch as p; "
-        "ids = list(B.objects.filter(status='pending').order_by('id').values_list('id', flat=True)[:40]); "
-        "t = time.perf_counter(); [p(i) for i in ids]; d = time.perf_counter() - t; "
-        "n = sum(len(b.events) for b in B.objects.filter(id__in=ids)); "
-        "print(f'{len(ids)} {n} {d:.3f}')"))
+    timing = django_shell(
+        env,
+        (
+            "import time; from integrations.storefront.models import CollectBatch as B; "
+            "from integrations.storefront.tasks import process_batch as p; "
+            "ids = list(B.objects.filter(status='pending').order_by('id')"
+            ".values_list('id', flat=True)[:40]); "
+            "t = time.perf_counter(); [p(i) for i in ids]; d = time.perf_counter() - t; "
+            "n = sum(len(b.events) for b in B.objects.filter(id__in=ids)); "
+            "print(f'{len(ids)} {n} {d:.3f}')"
+        ),
+    )
     batches, events, seconds = timing.split()
     if int(batches):
-        print(f"  task (one worker process): {batches} batches, {events} events recorded in {float(seconds):.2f} s"
-              f" = {int(events) / float(seconds):,.0f} events/s")
+        print(
+            f"  task (one worker process): {batches} batches, {events} events recorded"
+            f" in {float(seconds):.2f} s"
+            f" = {int(events) / float(seconds):,.0f} events/s"
+        )
 
 
 if __name__ == "__main__":

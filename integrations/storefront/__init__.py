@@ -1,1 +1,1 @@
-"""Storefront behaviour tracking: the script, the collect endpoint and its inbox (app label ``storefront``)."""
+"""Storefront behaviour tracking: script, collect endpoint and its inbox (app label ``storefront``)."""

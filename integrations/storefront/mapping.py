@@ -12,9 +12,11 @@ kept in the raw batch and not recorded.
 | product_viewed | product.viewed |
 | collection_viewed | collection.viewed |
 | search_submitted | search.submitted |
-| product_added_to_cart / product_removed_from_cart / cart_viewed | cart.updated (action added/removed/viewed) |
+| product_added_to_cart, product_removed_from_cart, cart_viewed | cart.updated (added/removed/viewed) |
 | checkout_started | checkout.started |
-| checkout_contact_info_submitted, checkout_address_info_submitted, checkout_shipping_info_submitted, payment_info_submitted, checkout_completed | checkout.updated (step) |
+| checkout_contact_info_submitted, checkout_address_info_submitted | checkout.updated (contact, shipping) |
+| checkout_shipping_info_submitted, payment_info_submitted | checkout.updated (shipping, payment) |
+| checkout_completed | checkout.updated (step completed) |
 """
 
 from __future__ import annotations
@@ -58,8 +60,11 @@ def _properties(name: str, event: dict[str, Any]) -> tuple[str, dict[str, Any]] 
     data = event.get("data") or {}
     url = event.get("url") or ""
     if name == "page_viewed":
-        return "page.viewed", {"url": url, "title": event.get("title") or str(data.get("title") or "")[:300],
-                               "referrer": event.get("referrer") or ""}
+        return "page.viewed", {
+            "url": url,
+            "title": event.get("title") or str(data.get("title") or "")[:300],
+            "referrer": event.get("referrer") or "",
+        }
     if name == "page_left":
         try:
             seconds = max(0, min(int(float(data.get("duration_seconds") or 0)), 24 * 3600))
@@ -73,7 +78,9 @@ def _properties(name: str, event: dict[str, Any]) -> tuple[str, dict[str, Any]] 
     if name == "search_submitted":
         return "search.submitted", {"query": str(data.get("query") or "")[:300], "url": url}
     if name in ("product_added_to_cart", "product_removed_from_cart", "cart_viewed"):
-        action = {"product_added_to_cart": "added", "product_removed_from_cart": "removed"}.get(name, "viewed")
+        action = {"product_added_to_cart": "added", "product_removed_from_cart": "removed"}.get(
+            name, "viewed"
+        )
         return "cart.updated", {"action": action, "url": url, **_pick(data, _CART_KEYS)}
     if name == "checkout_started":
         return "checkout.started", {"url": url, **_pick(data, _CHECKOUT_KEYS)}

@@ -17,8 +17,14 @@ MAX_ID = 64
 MAX_URL = 2048
 MAX_DATA_KEYS = 50  # sizes are bounded by the body limit (COLLECT_MAX_BODY_BYTES)
 MAX_ERRORS = 10
-OPTIONAL_STRINGS = {"url": MAX_URL, "email": 254, "customer_id": 64, "sc_id": 512, "referrer": MAX_URL,
-                    "title": 300}
+OPTIONAL_STRINGS = {
+    "url": MAX_URL,
+    "email": 254,
+    "customer_id": 64,
+    "sc_id": 512,
+    "referrer": MAX_URL,
+    "title": 300,
+}
 
 
 class BatchError(ValueError):

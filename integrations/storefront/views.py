@@ -50,8 +50,11 @@ def _store_id(collect_key: str) -> int | None:
     cached = _KEYS.get(collect_key)
     if cached and cached[1] > now:
         return cached[0]
-    store_id = (Store.objects.filter(collect_key=collect_key, status=Store.Status.ACTIVE)
-                .values_list("pk", flat=True).first())
+    store_id = (
+        Store.objects.filter(collect_key=collect_key, status=Store.Status.ACTIVE)
+        .values_list("pk", flat=True)
+        .first()
+    )
     if len(_KEYS) > 10_000:
         _KEYS.clear()
     _KEYS[collect_key] = (store_id, now + _KEY_TTL)
@@ -86,13 +89,24 @@ def store_batch(store_id: int, batch_key: str, events: list[dict], user_agent: s
 
     (One statement in autocommit instead of BEGIN, INSERT, COMMIT: this is the hot path.)
     """
-    names = ("store", "batch_key", "events", "user_agent", "received_at", "status", "events_inserted", "last_error")
+    names = (
+        "store",
+        "batch_key",
+        "events",
+        "user_agent",
+        "received_at",
+        "status",
+        "events_inserted",
+        "last_error",
+    )
     fields = [CollectBatch._meta.get_field(name) for name in names]
     values = (store_id, batch_key, events, user_agent, timezone.now(), CollectBatch.Status.PENDING, 0, "")
     table = connection.ops.quote_name(CollectBatch._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    sql = (f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))}) "
-           f"ON CONFLICT (store_id, batch_key) DO NOTHING RETURNING id")
+    sql = (
+        f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"ON CONFLICT (store_id, batch_key) DO NOTHING RETURNING id"
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, [f.get_db_prep_save(v, connection) for f, v in zip(fields, values, strict=True)])
         row = cursor.fetchone()
@@ -119,7 +133,9 @@ def collect(request: HttpRequest, collect_key: str) -> HttpResponse:
     if store_id is None:
         return _answer(404, {"status": "unknown collect key"})
     if rate_limited(store_id, client_address(request)):
-        response = _answer(429, {"status": "rate limited", "limit_per_minute": settings.COLLECT_RATE_LIMIT_PER_MINUTE})
+        response = _answer(
+            429, {"status": "rate limited", "limit_per_minute": settings.COLLECT_RATE_LIMIT_PER_MINUTE}
+        )
         response["Retry-After"] = "60"
         return response
     body = request.body

@@ -36,8 +36,12 @@ PING_BODY = re.compile(rb"^webhook_id=\d+$")
 class WooCommerceAdapter(PlatformAdapter):
     platform = Platform.WOOCOMMERCE
     kept_headers = (
-        "X-WC-Webhook-Topic", "X-WC-Webhook-Resource", "X-WC-Webhook-Event", "X-WC-Webhook-ID",
-        "X-WC-Webhook-Delivery-ID", "X-WC-Webhook-Source",
+        "X-WC-Webhook-Topic",
+        "X-WC-Webhook-Resource",
+        "X-WC-Webhook-Event",
+        "X-WC-Webhook-ID",
+        "X-WC-Webhook-Delivery-ID",
+        "X-WC-Webhook-Source",
     )
 
     def identify_store(self, request: HttpRequest, store_id: int | None) -> Store | None:
@@ -84,21 +88,36 @@ class WooCommerceAdapter(PlatformAdapter):
 
 
 def _order_deleted(store: Store, order_id: str, at: datetime) -> list[CanonicalEvent]:
-    placed = (Event.objects.filter(store=store, order_ref=order_id, type="order.placed", customer__isnull=False)
-              .values_list("customer_id", flat=True).first())
+    placed = (
+        Event.objects.filter(store=store, order_ref=order_id, type="order.placed", customer__isnull=False)
+        .values_list("customer_id", flat=True)
+        .first()
+    )
     if placed is None:
         return []  # never an order on our side (a draft, or unknown): nothing to take back
-    return [CanonicalEvent(
-        type="order.cancelled", occurred_at=at, dedupe_key=f"woocommerce:order:{order_id}:cancelled",
-        source=topics.SOURCE, customer_id=placed, order_ref=order_id,
-        properties={"order_id": order_id, "reason": "deleted"},
-    )]
+    return [
+        CanonicalEvent(
+            type="order.cancelled",
+            occurred_at=at,
+            dedupe_key=f"woocommerce:order:{order_id}:cancelled",
+            source=topics.SOURCE,
+            customer_id=placed,
+            order_ref=order_id,
+            properties={"order_id": order_id, "reason": "deleted"},
+        )
+    ]
 
 
 def _customer_deleted(store: Store, customer_id: str, at: datetime) -> list[CanonicalEvent]:
     if not Customer.objects.filter(store=store, external_id=customer_id).exists():
         return []  # do not create a customer only to mark it deleted
-    return [CanonicalEvent(
-        type="customer.deleted", occurred_at=at, dedupe_key=f"woocommerce:customer:{customer_id}:deleted",
-        source=topics.SOURCE, external_id=customer_id, properties={"customer_id": customer_id},
-    )]
+    return [
+        CanonicalEvent(
+            type="customer.deleted",
+            occurred_at=at,
+            dedupe_key=f"woocommerce:customer:{customer_id}:deleted",
+            source=topics.SOURCE,
+            external_id=customer_id,
+            properties={"customer_id": customer_id},
+        )
+    ]

@@ -23,10 +23,18 @@ _PREG = [
 ]
 # ...then one strtr() pass (longest key first, replaced text is not scanned again).
 _TRANSLATION = {
-    "&#039;": "'", "&#x27;": "'",
-    "&quot;": '"', "&#034;": '"', "&#x22;": '"',
-    "&lt;": "<", "&#060;": "<", "&gt;": ">", "&#062;": ">",
-    "&amp;": "&", "&#038;": "&", "&#x26;": "&",
+    "&#039;": "'",
+    "&#x27;": "'",
+    "&quot;": '"',
+    "&#034;": '"',
+    "&#x22;": '"',
+    "&lt;": "<",
+    "&#060;": "<",
+    "&gt;": ">",
+    "&#062;": ">",
+    "&amp;": "&",
+    "&#038;": "&",
+    "&#x26;": "&",
 }
 _STRTR = re.compile("|".join(re.escape(k) for k in sorted(_TRANSLATION, key=len, reverse=True)))
 

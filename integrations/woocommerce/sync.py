@@ -30,9 +30,15 @@ from .models import WooCommerceConnection
 log = logging.getLogger(__name__)
 
 WEBHOOK_TOPICS = (
-    "order.created", "order.updated", "order.deleted", "order.restored",
-    "customer.created", "customer.updated", "customer.deleted",
-    "product.created", "product.updated",
+    "order.created",
+    "order.updated",
+    "order.deleted",
+    "order.restored",
+    "customer.created",
+    "customer.updated",
+    "customer.deleted",
+    "product.created",
+    "product.updated",
 )
 RESOURCES = ("customers", "orders", "products")
 PER_PAGE = 100
@@ -47,8 +53,13 @@ class WooCommerceError(RuntimeError):
 def client(store: Store) -> API:
     if not (store.consumer_key and store.consumer_secret):
         raise WooCommerceError(f"store {store.pk} has no REST API keys (connect_store --consumer-key/secret)")
-    return API(url=store.url, consumer_key=store.consumer_key, consumer_secret=store.consumer_secret,
-               version="wc/v3", timeout=settings.WOOCOMMERCE_TIMEOUT_SECONDS)
+    return API(
+        url=store.url,
+        consumer_key=store.consumer_key,
+        consumer_secret=store.consumer_secret,
+        version="wc/v3",
+        timeout=settings.WOOCOMMERCE_TIMEOUT_SECONDS,
+    )
 
 
 def _check(response, what: str) -> Any:
@@ -76,8 +87,13 @@ def register_webhooks(store: Store) -> dict[str, int]:
                 existing[hook.get("topic")] = hook["id"]
     ids: dict[str, int] = {}
     for topic in WEBHOOK_TOPICS:
-        body = {"name": f"ShopConnect {topic}", "topic": topic, "delivery_url": url, "secret": secret,
-                "status": "active"}
+        body = {
+            "name": f"ShopConnect {topic}",
+            "topic": topic,
+            "delivery_url": url,
+            "secret": secret,
+            "status": "active",
+        }
         if topic in existing:
             hook = _check(api.put(f"webhooks/{existing[topic]}", body), f"update webhook {topic}")
         else:
@@ -165,7 +181,8 @@ def reenable_webhooks(store: Store, conn: WooCommerceConnection, api: API) -> li
     if fixed:
         now = timezone.now()
         conn.alert = (
-            f"{now:%Y-%m-%d %H:%M} UTC: WooCommerce had disabled the webhooks {', '.join(fixed)} after failed "
+            f"{now:%Y-%m-%d %H:%M} UTC: WooCommerce had disabled the webhooks {', '.join(fixed)} "
+            "after failed "
             "deliveries. ShopConnect re-enabled them and fetched the changes it missed through the API. "
             "If this repeats, check that your site can reach ShopConnect's webhook URL."
         )
@@ -183,8 +200,12 @@ def reconcile(store_id: int) -> dict[str, Any]:
     started = timezone.now()
     fixed = reenable_webhooks(store, conn, api)
     since = (conn.reconciled_until or started - timedelta(days=1)) - RECONCILE_OVERLAP
-    params = {"modified_after": since.strftime("%Y-%m-%dT%H:%M:%S"), "dates_are_gmt": "true",
-              "orderby": "modified", "order": "asc"}
+    params = {
+        "modified_after": since.strftime("%Y-%m-%dT%H:%M:%S"),
+        "dates_are_gmt": "true",
+        "orderby": "modified",
+        "order": "asc",
+    }
     counts: dict[str, Any] = {"reenabled": fixed, "events": 0}
     for resource in ("customers", "orders"):
         counts[resource] = 0
@@ -213,6 +234,10 @@ def ensure_schedule() -> None:
 
     Schedule.objects.update_or_create(
         name="woocommerce reconciliation",
-        defaults={"func": "integrations.woocommerce.sync.reconcile_all", "schedule_type": Schedule.MINUTES,
-                  "minutes": settings.WOOCOMMERCE_RECONCILE_MINUTES, "repeats": -1},
+        defaults={
+            "func": "integrations.woocommerce.sync.reconcile_all",
+            "schedule_type": Schedule.MINUTES,
+            "minutes": settings.WOOCOMMERCE_RECONCILE_MINUTES,
+            "repeats": -1,
+        },
     )

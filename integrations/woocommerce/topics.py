@@ -112,28 +112,59 @@ def order_events(order: dict[str, Any]) -> list[CanonicalEvent]:
         at = at or modified
         if at is None:
             raise ValueError(f"order {order_id} has no date_created_gmt / date_modified_gmt")
-        events.append(CanonicalEvent(
-            type=type_, occurred_at=at, dedupe_key=_key("order", order_id, suffix), source=SOURCE,
-            properties={"order_id": order_id, **properties}, order_ref=order_id, amount=amount,
-            **{k: v for k, v in identity.items() if k != "profile"}, **extra,
-        ))
+        events.append(
+            CanonicalEvent(
+                type=type_,
+                occurred_at=at,
+                dedupe_key=_key("order", order_id, suffix),
+                source=SOURCE,
+                properties={"order_id": order_id, **properties},
+                order_ref=order_id,
+                amount=amount,
+                **{k: v for k, v in identity.items() if k != "profile"},
+                **extra,
+            )
+        )
 
     if status in CHECKOUT_STATUSES and not paid:
-        events.append(CanonicalEvent(
-            type="checkout.started", occurred_at=created or modified, dedupe_key=_key("order", order_id, "checkout"),
-            source=SOURCE, properties={"checkout_id": order_id, "total": str(total or ""), "currency": currency,
-                                       "line_items": items, "status": status},
-            **identity,
-        ))
+        events.append(
+            CanonicalEvent(
+                type="checkout.started",
+                occurred_at=created or modified,
+                dedupe_key=_key("order", order_id, "checkout"),
+                source=SOURCE,
+                properties={
+                    "checkout_id": order_id,
+                    "total": str(total or ""),
+                    "currency": currency,
+                    "line_items": items,
+                    "status": status,
+                },
+                **identity,
+            )
+        )
         return events
     if status in PLACED_STATUSES or paid:
-        subtotal = sum((money(i.get("subtotal")) or Decimal(0) for i in order.get("line_items") or []), Decimal(0))
-        add("order.placed", "placed", created, {
-            "order_number": str(order.get("number") or order_id), "total": str(total or "0.00"),
-            "subtotal": str(subtotal.quantize(Decimal("0.01"))), "currency": currency, "line_items": items,
-            "discount_codes": [c.get("code") for c in order.get("coupon_lines") or [] if c.get("code")],
-            "checkout_id": order_id, "payment_method": order.get("payment_method") or "",
-        }, amount=total or Decimal("0.00"), profile=identity.get("profile"))
+        subtotal = sum(
+            (money(i.get("subtotal")) or Decimal(0) for i in order.get("line_items") or []), Decimal(0)
+        )
+        add(
+            "order.placed",
+            "placed",
+            created,
+            {
+                "order_number": str(order.get("number") or order_id),
+                "total": str(total or "0.00"),
+                "subtotal": str(subtotal.quantize(Decimal("0.01"))),
+                "currency": currency,
+                "line_items": items,
+                "discount_codes": [c.get("code") for c in order.get("coupon_lines") or [] if c.get("code")],
+                "checkout_id": order_id,
+                "payment_method": order.get("payment_method") or "",
+            },
+            amount=total or Decimal("0.00"),
+            profile=identity.get("profile"),
+        )
     if paid:
         add("order.paid", "paid", paid, {"total": str(total or "0.00")}, amount=total)
     if status == "completed":
@@ -142,9 +173,13 @@ def order_events(order: dict[str, Any]) -> list[CanonicalEvent]:
         add("order.cancelled", "cancelled", modified, {"reason": "cancelled"})
     for refund in order.get("refunds") or []:
         amount = abs(money(refund.get("total")) or Decimal(0))
-        add("order.refunded", f"refund:{refund['id']}", modified,
+        add(
+            "order.refunded",
+            f"refund:{refund['id']}",
+            modified,
             {"refund_id": str(refund["id"]), "amount": str(amount), "reason": refund.get("reason") or ""},
-            amount=amount)
+            amount=amount,
+        )
     return events
 
 
@@ -159,17 +194,35 @@ def customer_events(customer: dict[str, Any], topic_event: str) -> list[Canonica
         "phone": billing.get("phone") or "",
         "country": (billing.get("country") or "")[:2],
         "created_at": created,
-        "properties": {"woocommerce_role": customer.get("role") or "",
-                       "woocommerce_username": customer.get("username") or ""},
+        "properties": {
+            "woocommerce_role": customer.get("role") or "",
+            "woocommerce_username": customer.get("username") or "",
+        },
     }
-    common = {"source": SOURCE, "email": normalize_email(customer.get("email")), "external_id": customer_id,
-              "profile": profile, "properties": {"customer_id": customer_id}}
-    events = [CanonicalEvent(type="customer.created", occurred_at=created or modified,
-                             dedupe_key=_key("customer", customer_id, "created"), **common)]
+    common = {
+        "source": SOURCE,
+        "email": normalize_email(customer.get("email")),
+        "external_id": customer_id,
+        "profile": profile,
+        "properties": {"customer_id": customer_id},
+    }
+    events = [
+        CanonicalEvent(
+            type="customer.created",
+            occurred_at=created or modified,
+            dedupe_key=_key("customer", customer_id, "created"),
+            **common,
+        )
+    ]
     if topic_event == "updated" and modified and modified != created:
-        events.append(CanonicalEvent(type="customer.updated", occurred_at=modified,
-                                     dedupe_key=_key("customer", customer_id, "updated", modified.isoformat()),
-                                     **common))
+        events.append(
+            CanonicalEvent(
+                type="customer.updated",
+                occurred_at=modified,
+                dedupe_key=_key("customer", customer_id, "updated", modified.isoformat()),
+                **common,
+            )
+        )
     return events
 
 
@@ -198,6 +251,7 @@ def _order(event: str) -> Callable[[dict[str, Any]], Normalized]:
         if event == "deleted":
             return Normalized(actions=[("order_deleted", {"order_id": str(payload["id"])})])
         return Normalized(events=order_events(payload))
+
     return handle
 
 
@@ -206,6 +260,7 @@ def _customer(event: str) -> Callable[[dict[str, Any]], Normalized]:
         if event == "deleted":
             return Normalized(actions=[("customer_deleted", {"customer_id": str(payload["id"])})])
         return Normalized(events=customer_events(payload, event))
+
     return handle
 
 

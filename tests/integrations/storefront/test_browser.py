@@ -14,8 +14,14 @@ from django.test import override_settings
 from shopconnect.timeline.models import Customer, Event, Visitor
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 try:
     from playwright.sync_api import sync_playwright
@@ -26,8 +32,10 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.urls("tests.integrations.storefront.browser_urls"),
     pytest.mark.skipif(sync_playwright is None, reason="the playwright package is not installed"),
-    pytest.mark.skipif(not (os.path.exists(CHROMIUM) or shutil.which("chromium")),
-                       reason="Debian's chromium is not installed (apt-get install chromium)"),
+    pytest.mark.skipif(
+        not (os.path.exists(CHROMIUM) or shutil.which("chromium")),
+        reason="Debian's chromium is not installed (apt-get install chromium)",
+    ),
 ]
 
 
@@ -35,18 +43,26 @@ def is_collect_post(response) -> bool:
     return "/collect/" in response.url and response.request.method == "POST"
 
 
-def test_product_view_and_add_to_cart_reach_the_visitors_timeline(live_server, transactional_db, make_store,
-                                                                    monkeypatch):
+def test_product_view_and_add_to_cart_reach_the_visitors_timeline(
+    live_server, transactional_db, make_store, monkeypatch
+):
     # Playwright's sync API runs an event loop in this thread; our ORM checks here are plain and sequential.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     store = make_store(platform="woocommerce")
     # The page is served from 127.0.0.1 and posts to localhost: a cross-origin request, as on a real shop.
-    page_url = live_server.url.replace("localhost", "127.0.0.1") + f"/test-shop/{store.collect_key}/product/linen-shirt/"
+    page_url = (
+        live_server.url.replace("localhost", "127.0.0.1")
+        + f"/test-shop/{store.collect_key}/product/linen-shirt/"
+    )
     with override_settings(PUBLIC_BASE_URL=live_server.url), sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=shutil.which("chromium") or CHROMIUM, headless=True, args=ARGS)
+        browser = p.chromium.launch(
+            executable_path=shutil.which("chromium") or CHROMIUM, headless=True, args=ARGS
+        )
         try:
-            page = browser.new_page(user_agent="Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) "
-                                    "AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1")
+            page = browser.new_page(
+                user_agent="Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) "
+                "AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1"
+            )
             page.goto(page_url)
             page.wait_for_function("typeof window.shopconnect === 'function'")
             # No consent yet: nothing stored, nothing sent.
@@ -73,11 +89,17 @@ def test_product_view_and_add_to_cart_reach_the_visitors_timeline(live_server, t
             with page.expect_response(is_collect_post) as second:
                 page.fill("#email", "Shopper@Example.com")
                 page.dispatch_event("#email", "change")
-                page.evaluate("shopconnect('track', 'checkout_started', {checkout_id: 'c-1'}); shopconnect('flush')")
+                page.evaluate(
+                    "shopconnect('track', 'checkout_started', {checkout_id: 'c-1'}); shopconnect('flush')"
+                )
             assert second.value.status == 202
         finally:
             browser.close()
     customer = Customer.objects.get(store=store, email="shopper@example.com")
     assert sorted(customer.events.values_list("type", flat=True)) == [
-        "cart.updated", "checkout.started", "page.viewed", "product.viewed"]
+        "cart.updated",
+        "checkout.started",
+        "page.viewed",
+        "product.viewed",
+    ]
     assert customer.device == "mobile"

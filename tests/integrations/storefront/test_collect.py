@@ -16,9 +16,11 @@ from .conftest import ev
 
 
 def test_batch_is_accepted_and_lands_on_the_visitor_timeline(db, store, post_batch):
-    events = [ev("page_viewed"), ev("product_viewed", data={"product_id": "93", "title": "Linen Shirt",
-                                                             "price": "27.40"}),
-              ev("product_added_to_cart", data={"product_id": "93", "quantity": 2})]
+    events = [
+        ev("page_viewed"),
+        ev("product_viewed", data={"product_id": "93", "title": "Linen Shirt", "price": "27.40"}),
+        ev("product_added_to_cart", data={"product_id": "93", "quantity": 2}),
+    ]
     response = post_batch(store, events)
     assert response.status_code == 202 and response.json() == {"status": "accepted", "events": 3}
     assert response["Access-Control-Allow-Origin"] == "*"
@@ -74,8 +76,11 @@ def test_invalid_batches_are_400_saying_what_is_wrong(db, store, post_batch):
 
 
 def test_values_the_database_cannot_store_are_400(db, store, post_batch):
-    for raw, message in ((b'{"events": [{"x": Infinity}]}', "not JSON"), (b'{"events": ["\\u0000"]}', "NUL"),
-                         (b'{"events": ["\\ud800"]}', "surrogate")):
+    for raw, message in (
+        (b'{"events": [{"x": Infinity}]}', "not JSON"),
+        (b'{"events": ["\\u0000"]}', "NUL"),
+        (b'{"events": ["\\ud800"]}', "surrogate"),
+    ):
         response = post_batch(store, [], raw=raw)
         assert response.status_code == 400 and message in response.json()["errors"][0]
 
@@ -119,19 +124,28 @@ def test_a_future_timestamp_is_clamped_to_now(db, store, post_batch):
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
     max_leaves=20,
 )
 storable_text = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"), max_size=20)
 finite_json = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | storable_text,
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | storable_text,
     lambda children: st.lists(children, max_size=4) | st.dictionaries(storable_text, children, max_size=4),
     max_leaves=20,
 )
 event_like = st.fixed_dictionaries(
-    {"id": st.one_of(st.uuids().map(str), json_values), "name": st.sampled_from(["page_viewed", "product_viewed"])
-     | json_values, "timestamp": st.datetimes(timezones=st.just(None)).map(lambda d: d.isoformat()) | json_values,
-     "client_id": st.text(min_size=1, max_size=70) | json_values},
+    {
+        "id": st.one_of(st.uuids().map(str), json_values),
+        "name": st.sampled_from(["page_viewed", "product_viewed"]) | json_values,
+        "timestamp": st.datetimes(timezones=st.just(None)).map(lambda d: d.isoformat()) | json_values,
+        "client_id": st.text(min_size=1, max_size=70) | json_values,
+    },
     optional={"data": json_values, "email": json_values, "customer_id": json_values, "extra": json_values},
 )
 
@@ -153,13 +167,35 @@ def test_arbitrary_json_gets_202_or_a_clear_4xx_never_an_error(store, post_batch
 
 @pytest.mark.django_db
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(events=st.lists(st.fixed_dictionaries({
-    "name": st.sampled_from(["page_viewed", "product_viewed", "collection_viewed", "search_submitted",
-                             "product_added_to_cart", "product_removed_from_cart", "checkout_started",
-                             "page_left"]),
-    "data": st.dictionaries(st.sampled_from(["product_id", "title", "price", "quantity", "query",
-                                             "duration_seconds"]), finite_json, max_size=4),
-}), min_size=1, max_size=10))
+@given(
+    events=st.lists(
+        st.fixed_dictionaries(
+            {
+                "name": st.sampled_from(
+                    [
+                        "page_viewed",
+                        "product_viewed",
+                        "collection_viewed",
+                        "search_submitted",
+                        "product_added_to_cart",
+                        "product_removed_from_cart",
+                        "checkout_started",
+                        "page_left",
+                    ]
+                ),
+                "data": st.dictionaries(
+                    st.sampled_from(
+                        ["product_id", "title", "price", "quantity", "query", "duration_seconds"]
+                    ),
+                    finite_json,
+                    max_size=4,
+                ),
+            }
+        ),
+        min_size=1,
+        max_size=10,
+    )
+)
 def test_every_well_formed_batch_is_recorded(store, post_batch, events):
     cache.clear()
     full = [ev(e["name"], data=e["data"]) for e in events]

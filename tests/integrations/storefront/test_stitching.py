@@ -13,13 +13,21 @@ from .conftest import DESKTOP_UA, MOBILE_UA, TABLET_UA, ev
 
 
 def test_email_at_checkout_moves_the_anonymous_history_to_the_customer(db, store, post_batch):
-    post_batch(store, [ev("product_viewed", "anon-7", data={"product_id": "93"}),
-                       ev("product_added_to_cart", "anon-7", data={"product_id": "93", "quantity": 1})])
+    post_batch(
+        store,
+        [
+            ev("product_viewed", "anon-7", data={"product_id": "93"}),
+            ev("product_added_to_cart", "anon-7", data={"product_id": "93", "quantity": 1}),
+        ],
+    )
     assert Event.objects.filter(customer__isnull=True).count() == 2
     post_batch(store, [ev("checkout_started", "anon-7", email="Ann@Example.com", data={"checkout_id": "c1"})])
     customer = Customer.objects.get(store=store, email="ann@example.com")
     assert sorted(customer.events.values_list("type", flat=True)) == [
-        "cart.updated", "checkout.started", "product.viewed"]
+        "cart.updated",
+        "checkout.started",
+        "product.viewed",
+    ]
     assert Visitor.objects.get(client_id="anon-7").customer == customer
     assert customer.last_seen_at is not None
     # Later anonymous-looking events of the same visitor go to the customer too.
@@ -53,7 +61,9 @@ def test_a_forged_or_foreign_token_identifies_nobody(db, store, make_store, post
     other = make_store()
     record_events(other, [make_event("customer.created", email="di@example.com")])
     foreign = make_identity_token(other.pk, Customer.objects.get(store=other).pk)
-    post_batch(store, [ev("page_viewed", "anon-10", sc_id=foreign), ev("page_viewed", "anon-10", sc_id="forged")])
+    post_batch(
+        store, [ev("page_viewed", "anon-10", sc_id=foreign), ev("page_viewed", "anon-10", sc_id="forged")]
+    )
     assert Event.objects.filter(store=store, customer__isnull=False).count() == 0
     assert not Customer.objects.filter(store=store).exists()
 

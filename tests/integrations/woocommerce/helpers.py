@@ -35,5 +35,9 @@ def wc_headers(secret: str, body: bytes, topic: str, delivery_id: str = "d1", we
 
 def deliver(client, store, name: str, topic: str, secret: str, body: bytes | None = None):
     body = body if body is not None else body_of(name)
-    return client.post(f"/webhooks/woocommerce/{store.pk}/", data=body, content_type="application/json",
-                       headers=wc_headers(secret, body, topic))
+    return client.post(
+        f"/webhooks/woocommerce/{store.pk}/",
+        data=body,
+        content_type="application/json",
+        headers=wc_headers(secret, body, topic),
+    )

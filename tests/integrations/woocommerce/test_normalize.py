@@ -79,9 +79,12 @@ def test_draft_without_email_yields_nothing():
 
 
 def test_deleted_bodies_become_actions():
-    assert normalize("order.deleted", payload("order_deleted")).actions == [("order_deleted", {"order_id": "727"})]
+    assert normalize("order.deleted", payload("order_deleted")).actions == [
+        ("order_deleted", {"order_id": "727"})
+    ]
     assert normalize("customer.deleted", payload("customer_deleted")).actions == [
-        ("customer_deleted", {"customer_id": "26"})]
+        ("customer_deleted", {"customer_id": "26"})
+    ]
 
 
 def test_customer_created_and_updated():
@@ -97,7 +100,11 @@ def test_customer_created_and_updated():
 def test_product_becomes_a_catalog_entry():
     (product,) = normalize("product.updated", payload("product_updated")).products
     assert (product.external_id, product.title, product.price, product.compare_at_price) == (
-        "93", "Linen Shirt", Decimal("27.40"), Decimal("29.90"))
+        "93",
+        "Linen Shirt",
+        Decimal("27.40"),
+        Decimal("29.90"),
+    )
     assert product.collections == ["Shirts", "Summer"] and product.inventory == 12
     assert product.url == "https://shop.example/product/linen-shirt/"
 

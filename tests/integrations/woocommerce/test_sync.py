@@ -29,13 +29,23 @@ def api():
 
 @pytest.fixture
 def keyed_store(make_store):
-    return make_store(platform="woocommerce", domain="shop.example", url="https://shop.example",
-                      consumer_key="ck_test", consumer_secret="cs_test")
+    return make_store(
+        platform="woocommerce",
+        domain="shop.example",
+        url="https://shop.example",
+        consumer_key="ck_test",
+        consumer_secret="cs_test",
+    )
 
 
 def _page(mock, endpoint, items, page, total_pages, status=200):
-    mock.get(f"{API}/{endpoint}", json=items, status=status, headers={"X-WP-TotalPages": str(total_pages)},
-             match=[responses.matchers.query_param_matcher({"page": str(page)}, strict_match=False)])
+    mock.get(
+        f"{API}/{endpoint}",
+        json=items,
+        status=status,
+        headers={"X-WP-TotalPages": str(total_pages)},
+        match=[responses.matchers.query_param_matcher({"page": str(page)}, strict_match=False)],
+    )
 
 
 def test_connect_store_registers_every_webhook_with_a_generated_secret(db, api, client):
@@ -49,8 +59,18 @@ def test_connect_store_registers_every_webhook_with_a_generated_secret(db, api, 
 
     api.add_callback(responses.POST, f"{API}/webhooks", callback=create)
     out = io.StringIO()
-    call_command("connect_store", "--platform", "woocommerce", "--url", "https://shop.example",
-                 "--consumer-key", "ck_live", "--consumer-secret", "cs_live", stdout=out)
+    call_command(
+        "connect_store",
+        "--platform",
+        "woocommerce",
+        "--url",
+        "https://shop.example",
+        "--consumer-key",
+        "ck_live",
+        "--consumer-secret",
+        "cs_live",
+        stdout=out,
+    )
     printed = json.loads(out.getvalue())
     store = Store.objects.get(pk=printed["id"])
     assert printed["webhook_url"] == f"https://shopconnect.test/webhooks/woocommerce/{store.pk}/"
@@ -68,8 +88,11 @@ def test_connect_store_registers_every_webhook_with_a_generated_secret(db, api, 
 
 def test_reconnecting_updates_the_existing_webhooks(db, api, keyed_store):
     url = f"https://shopconnect.test/webhooks/woocommerce/{keyed_store.pk}/"
-    api.get(f"{API}/webhooks", json=[{"id": 7, "topic": t, "delivery_url": url} for t in sync.WEBHOOK_TOPICS],
-            headers={"X-WP-TotalPages": "1"})
+    api.get(
+        f"{API}/webhooks",
+        json=[{"id": 7, "topic": t, "delivery_url": url} for t in sync.WEBHOOK_TOPICS],
+        headers={"X-WP-TotalPages": "1"},
+    )
     api.put(re.compile(rf"{API}/webhooks/7"), json={"id": 7})
     ids = sync.register_webhooks(keyed_store)
     assert set(ids.values()) == {7}
@@ -120,15 +143,22 @@ def test_backfill_since_asks_for_modified_after(db, api, keyed_store):
     assert {c.request.params["modified_after"] for c in api.calls} == {"2026-01-01T00:00:00"}
 
 
-def test_reconcile_reenables_a_disabled_webhook_tells_the_owner_and_fetches_missed_changes(db, api, keyed_store):
+def test_reconcile_reenables_a_disabled_webhook_tells_the_owner_and_fetches_missed_changes(
+    db, api, keyed_store
+):
     WooCommerceConnection.objects.create(
-        store=keyed_store, webhooks={"order.updated": 11, "order.created": 12},
-        reconciled_until=datetime(2026, 2, 5, 8, 0, tzinfo=UTC))
+        store=keyed_store,
+        webhooks={"order.updated": 11, "order.created": 12},
+        reconciled_until=datetime(2026, 2, 5, 8, 0, tzinfo=UTC),
+    )
     api.get(f"{API}/webhooks/11", json={"id": 11, "status": "disabled"})
     api.get(f"{API}/webhooks/12", json={"id": 12, "status": "active"})
     reenabled = []
-    api.add_callback(responses.PUT, f"{API}/webhooks/11",
-                     callback=lambda r: (reenabled.append(json.loads(r.body)) or (200, {}, '{"id": 11}')))
+    api.add_callback(
+        responses.PUT,
+        f"{API}/webhooks/11",
+        callback=lambda r: reenabled.append(json.loads(r.body)) or (200, {}, '{"id": 11}'),
+    )
     _page(api, "customers", [], 1, 0)
     _page(api, "orders", [payload("order_refunded_partial")], 1, 1)
     counts = sync.reconcile(keyed_store.pk)

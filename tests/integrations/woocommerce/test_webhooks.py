@@ -46,15 +46,22 @@ class TestWooCommerceContract(WebhookContract):
         return body_of("order_paid")
 
     def unknown_store_request(self, client, body):
-        return client.post("/webhooks/woocommerce/999999/", data=body, content_type="application/json",
-                           headers=wc_headers(SECRET, body, "order.created"))
+        return client.post(
+            "/webhooks/woocommerce/999999/",
+            data=body,
+            content_type="application/json",
+            headers=wc_headers(SECRET, body, "order.created"),
+        )
 
 
 # --- ping and signatures ------------------------------------------------------------------------------
 def test_creation_ping_is_200_and_records_nothing(client, woo_store):
-    response = client.post(f"/webhooks/woocommerce/{woo_store.pk}/", data=b"webhook_id=15",
-                           content_type="application/x-www-form-urlencoded",
-                           headers={"User-Agent": "WooCommerce/9.4.2 Hookshot (WordPress/6.7)"})
+    response = client.post(
+        f"/webhooks/woocommerce/{woo_store.pk}/",
+        data=b"webhook_id=15",
+        content_type="application/x-www-form-urlencoded",
+        headers={"User-Agent": "WooCommerce/9.4.2 Hookshot (WordPress/6.7)"},
+    )
     assert response.status_code == 200
     assert not WebhookDelivery.objects.exists() and not Event.objects.exists()
 
@@ -62,8 +69,12 @@ def test_creation_ping_is_200_and_records_nothing(client, woo_store):
 def test_a_ping_shaped_body_with_woocommerce_headers_still_needs_a_signature(client, woo_store):
     headers = wc_headers(SECRET, b"webhook_id=15", "order.created")
     headers["X-WC-Webhook-Signature"] = "forged"
-    response = client.post(f"/webhooks/woocommerce/{woo_store.pk}/", data=b"webhook_id=15",
-                           content_type="application/x-www-form-urlencoded", headers=headers)
+    response = client.post(
+        f"/webhooks/woocommerce/{woo_store.pk}/",
+        data=b"webhook_id=15",
+        content_type="application/x-www-form-urlencoded",
+        headers=headers,
+    )
     assert response.status_code == 401
 
 
@@ -73,14 +84,23 @@ def test_signature_uses_the_secret_as_woocommerce_decodes_it(client, make_store)
     assert wp_specialchars_decode(secret) == "a&b<c&d&eacute;"  # only WordPress's special chars decode
     body = body_of("order_paid")
     good = wc_headers(secret, body, "order.created")
-    assert client.post(f"/webhooks/woocommerce/{store.pk}/", data=body, content_type="application/json",
-                       headers=good).status_code == 200
+    assert (
+        client.post(
+            f"/webhooks/woocommerce/{store.pk}/", data=body, content_type="application/json", headers=good
+        ).status_code
+        == 200
+    )
     # Signed with the raw (undecoded) secret, or with everything unescaped: not what WooCommerce sends.
     from integrations.base import hmac_sha256_base64
+
     for key in (secret, "a&b<c&dé"):
         bad = {**good, "X-WC-Webhook-Signature": hmac_sha256_base64(key, body), "X-WC-Webhook-ID": key}
-        assert client.post(f"/webhooks/woocommerce/{store.pk}/", data=body, content_type="application/json",
-                           headers=bad).status_code == 401
+        assert (
+            client.post(
+                f"/webhooks/woocommerce/{store.pk}/", data=body, content_type="application/json", headers=bad
+            ).status_code
+            == 401
+        )
 
 
 def test_plain_secret_with_an_ampersand(client, make_store):
@@ -107,8 +127,14 @@ def test_order_lifecycle_counts_each_event_once(client, woo_store):
     deliver(client, woo_store, "order_completed", "order.updated", SECRET)  # a stale state, after
     customer = Customer.objects.get(store=woo_store)
     types = sorted(customer.events.values_list("type", flat=True))
-    assert types == ["customer.created", "order.fulfilled", "order.paid", "order.placed", "order.refunded",
-                     "order.refunded"]
+    assert types == [
+        "customer.created",
+        "order.fulfilled",
+        "order.paid",
+        "order.placed",
+        "order.refunded",
+        "order.refunded",
+    ]
     assert customer.orders_count == 1
     assert customer.total_spent == Decimal("79.80") - Decimal("20.00") - Decimal("9.80")
     assert (customer.first_name, customer.email) == ("Ann", "ann.lee@example.com")
