@@ -18,6 +18,8 @@ import re
 from datetime import datetime
 from typing import Any
 
+import requests
+from django.core.management.base import CommandError
 from django.http import HttpRequest
 
 from integrations.base import Normalized, PlatformAdapter, signature_matches
@@ -80,11 +82,17 @@ class WooCommerceAdapter(PlatformAdapter):
     def connect(self, store: Store, options: dict[str, Any]) -> None:
         sync.connection(store)
         if store.consumer_key and store.consumer_secret:
-            sync.register_webhooks(store)
+            try:
+                sync.register_webhooks(store)
+            except (sync.WooCommerceError, requests.RequestException) as exc:
+                raise CommandError(f"could not register the webhooks on {store.url}: {exc}") from exc
             sync.ensure_schedule()
 
     def backfill(self, store: Store, since: datetime | None = None) -> dict[str, int]:
-        return sync.backfill(store, since)
+        try:
+            return sync.backfill(store, since)
+        except (sync.WooCommerceError, requests.RequestException) as exc:
+            raise CommandError(f"backfill stopped ({exc}); run it again to resume where it stopped") from exc
 
 
 def _order_deleted(store: Store, order_id: str, at: datetime) -> list[CanonicalEvent]:

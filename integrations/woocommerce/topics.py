@@ -145,9 +145,7 @@ def order_events(order: dict[str, Any]) -> list[CanonicalEvent]:
         )
         return events
     if status in PLACED_STATUSES or paid:
-        subtotal = sum(
-            (money(i.get("subtotal")) or Decimal(0) for i in order.get("line_items") or []), Decimal(0)
-        )
+        subtotal = sum((money(i.get("subtotal")) or Decimal(0) for i in order.get("line_items") or []), Decimal(0))
         add(
             "order.placed",
             "placed",

@@ -79,9 +79,7 @@ def test_draft_without_email_yields_nothing():
 
 
 def test_deleted_bodies_become_actions():
-    assert normalize("order.deleted", payload("order_deleted")).actions == [
-        ("order_deleted", {"order_id": "727"})
-    ]
+    assert normalize("order.deleted", payload("order_deleted")).actions == [("order_deleted", {"order_id": "727"})]
     assert normalize("customer.deleted", payload("customer_deleted")).actions == [
         ("customer_deleted", {"customer_id": "26"})
     ]

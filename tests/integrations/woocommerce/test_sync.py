@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 import responses
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django_q.models import Schedule
 
 from integrations.woocommerce import sync
@@ -86,6 +86,23 @@ def test_connect_store_registers_every_webhook_with_a_generated_secret(db, api, 
     assert Event.objects.filter(store=store, type="order.placed").count() == 1
 
 
+def test_connect_with_wrong_keys_says_so(db, api):
+    api.get(f"{API}/webhooks", status=401, json={"code": "woocommerce_rest_cannot_view"})
+    with pytest.raises(CommandError, match="could not register the webhooks.*HTTP 401"):
+        call_command(
+            "connect_store",
+            "--platform",
+            "woocommerce",
+            "--url",
+            "https://shop.example",
+            "--consumer-key",
+            "ck_bad",
+            "--consumer-secret",
+            "cs_bad",
+            stdout=io.StringIO(),
+        )
+
+
 def test_reconnecting_updates_the_existing_webhooks(db, api, keyed_store):
     url = f"https://shopconnect.test/webhooks/woocommerce/{keyed_store.pk}/"
     api.get(
@@ -109,6 +126,10 @@ def test_backfill_imports_all_pages_and_resumes_after_a_failure(db, api, keyed_s
     state = WooCommerceConnection.objects.get(store=keyed_store).backfill_state
     assert state["orders"] == 2 and state["done"] == ["customers"]
 
+    api.reset()
+    _page(api, "orders", {"code": "internal_server_error"}, 2, 2, status=500)
+    with pytest.raises(CommandError, match="run it again to resume"):
+        call_command("backfill", str(keyed_store.pk), stdout=io.StringIO())
     api.reset()
     _page(api, "orders", [order_2], 2, 2)
     _page(api, "products", [payload("product_updated")], 1, 1)
@@ -143,9 +164,7 @@ def test_backfill_since_asks_for_modified_after(db, api, keyed_store):
     assert {c.request.params["modified_after"] for c in api.calls} == {"2026-01-01T00:00:00"}
 
 
-def test_reconcile_reenables_a_disabled_webhook_tells_the_owner_and_fetches_missed_changes(
-    db, api, keyed_store
-):
+def test_reconcile_reenables_a_disabled_webhook_tells_the_owner_and_fetches_missed_changes(db, api, keyed_store):
     WooCommerceConnection.objects.create(
         store=keyed_store,
         webhooks={"order.updated": 11, "order.created": 12},
