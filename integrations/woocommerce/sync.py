@@ -193,7 +193,12 @@ def reenable_webhooks(store: Store, conn: WooCommerceConnection, api: API) -> li
 
 
 def reconcile(store_id: int) -> dict[str, Any]:
-    """Task: re-enable disabled webhooks, then fetch orders and customers modified since the last run."""
+    """Task: re-enable disabled webhooks, then fetch what changed since the last run.
+
+    Orders: ``modified_after`` (with ``dates_are_gmt``). The customers endpoint has no such filter, so
+    customers are read newest-registered first until one registered before the window: new customers are
+    caught; a profile edit missed by a disabled webhook waits for the next ``customer.updated``.
+    """
     store = Store.objects.get(pk=store_id)
     api = client(store)
     conn = connection(store)
@@ -206,12 +211,16 @@ def reconcile(store_id: int) -> dict[str, Any]:
         "orderby": "modified",
         "order": "asc",
     }
-    counts: dict[str, Any] = {"reenabled": fixed, "events": 0}
-    for resource in ("customers", "orders"):
-        counts[resource] = 0
-        for items in _pages(api, resource, params):
-            counts["events"] += _apply_items(store, resource, items)
-            counts[resource] += len(items)
+    counts: dict[str, Any] = {"reenabled": fixed, "events": 0, "customers": 0, "orders": 0}
+    for items in _pages(api, "customers", {"orderby": "registered_date", "order": "desc"}):
+        recent = [c for c in items if (topics.gmt(c.get("date_created_gmt")) or since) >= since]
+        counts["events"] += _apply_items(store, "customers", recent)
+        counts["customers"] += len(recent)
+        if len(recent) < len(items):
+            break  # the rest registered before the window
+    for items in _pages(api, "orders", params):
+        counts["events"] += _apply_items(store, "orders", items)
+        counts["orders"] += len(items)
     conn.reconciled_until = started
     conn.save(update_fields=["reconciled_until"])
     return counts

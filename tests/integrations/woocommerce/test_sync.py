@@ -191,6 +191,30 @@ def test_reconcile_reenables_a_disabled_webhook_tells_the_owner_and_fetches_miss
     assert Customer.objects.get(store=keyed_store).events.filter(type="order.refunded").count() == 1
 
 
+def test_reconcile_reads_customers_newest_first_until_the_window(db, api, keyed_store):
+    WooCommerceConnection.objects.create(store=keyed_store, reconciled_until=datetime(2026, 1, 15, tzinfo=UTC))
+    new = {
+        **payload("customer_created"),
+        "id": 41,
+        "email": "new@example.com",
+        "date_created_gmt": "2026-01-20T10:00:00",
+        "date_modified_gmt": "2026-01-20T10:00:00",
+    }
+    old = {
+        **payload("customer_created"),
+        "id": 5,
+        "email": "old@example.com",
+        "date_created_gmt": "2025-06-01T10:00:00",
+        "date_modified_gmt": "2025-06-01T10:00:00",
+    }
+    _page(api, "customers", [new, old], 1, 3)  # page 2 and 3 are never needed
+    _page(api, "orders", [], 1, 0)
+    assert sync.reconcile(keyed_store.pk)["customers"] == 1
+    assert list(Customer.objects.filter(store=keyed_store).values_list("email", flat=True)) == ["new@example.com"]
+    customers_calls = [c for c in api.calls if "/customers" in c.request.url]
+    assert len(customers_calls) == 1 and customers_calls[0].request.params["orderby"] == "registered_date"
+
+
 def test_reconcile_all_queues_only_stores_with_keys(db, api, keyed_store, make_store):
     make_store(platform="woocommerce")  # no REST keys: webhooks only
     WooCommerceConnection.objects.create(store=keyed_store, webhooks={})
