@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from shopconnect.tenancy import StoreScopedAdminMixin
 
 from .models import CollectBatch
+from .tasks import process_batch
 
 
 @admin.register(CollectBatch)
@@ -24,5 +25,14 @@ class CollectBatchAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         "last_error",
     )
 
+    actions = ["reprocess_batches"]
+
     def has_add_permission(self, request):
         return False
+
+    @admin.action(description="Reprocess selected failed batches")
+    def reprocess_batches(self, request, queryset):
+        ids = list(queryset.filter(status=CollectBatch.Status.FAILED).values_list("pk", flat=True))
+        statuses = [process_batch(batch_id) for batch_id in ids]
+        done = statuses.count(CollectBatch.Status.PROCESSED)
+        self.message_user(request, f"Reprocessed {len(ids)} batches: {done} processed.", messages.INFO)

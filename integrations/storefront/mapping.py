@@ -78,9 +78,7 @@ def _properties(name: str, event: dict[str, Any]) -> tuple[str, dict[str, Any]] 
     if name == "search_submitted":
         return "search.submitted", {"query": str(data.get("query") or "")[:300], "url": url}
     if name in ("product_added_to_cart", "product_removed_from_cart", "cart_viewed"):
-        action = {"product_added_to_cart": "added", "product_removed_from_cart": "removed"}.get(
-            name, "viewed"
-        )
+        action = {"product_added_to_cart": "added", "product_removed_from_cart": "removed"}.get(name, "viewed")
         return "cart.updated", {"action": action, "url": url, **_pick(data, _CART_KEYS)}
     if name == "checkout_started":
         return "checkout.started", {"url": url, **_pick(data, _CHECKOUT_KEYS)}

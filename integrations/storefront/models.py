@@ -25,9 +25,7 @@ class CollectBatch(models.Model):
     last_error = models.TextField(blank=True, default="")
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["store", "batch_key"], name="collectbatch_store_key_uniq")
-        ]
+        constraints = [models.UniqueConstraint(fields=["store", "batch_key"], name="collectbatch_store_key_uniq")]
         indexes = [models.Index(fields=["status", "received_at"], name="collectbatch_status_idx")]
         verbose_name_plural = "collect batches"
 

@@ -35,16 +35,11 @@ def process_batch(batch_id: int) -> str:
             token = raw.get("sc_id")
             if token and token not in tokens:
                 customer_id = read_identity_token(token, store.pk)
-                if (
-                    customer_id is not None
-                    and not Customer.objects.filter(pk=customer_id, store=store).exists()
-                ):
+                if customer_id is not None and not Customer.objects.filter(pk=customer_id, store=store).exists():
                     customer_id = None  # a valid token for a customer since erased
                 tokens[token] = customer_id
             customer_id = tokens.get(token) if token else None
-            event = canonical_event(
-                raw, received_at=batch.received_at, device=device, customer_id=customer_id
-            )
+            event = canonical_event(raw, received_at=batch.received_at, device=device, customer_id=customer_id)
             if event is not None:
                 events.append(event)
         result = record_events(store, events)

@@ -51,9 +51,7 @@ def _store_id(collect_key: str) -> int | None:
     if cached and cached[1] > now:
         return cached[0]
     store_id = (
-        Store.objects.filter(collect_key=collect_key, status=Store.Status.ACTIVE)
-        .values_list("pk", flat=True)
-        .first()
+        Store.objects.filter(collect_key=collect_key, status=Store.Status.ACTIVE).values_list("pk", flat=True).first()
     )
     if len(_KEYS) > 10_000:
         _KEYS.clear()
@@ -133,9 +131,7 @@ def collect(request: HttpRequest, collect_key: str) -> HttpResponse:
     if store_id is None:
         return _answer(404, {"status": "unknown collect key"})
     if rate_limited(store_id, client_address(request)):
-        response = _answer(
-            429, {"status": "rate limited", "limit_per_minute": settings.COLLECT_RATE_LIMIT_PER_MINUTE}
-        )
+        response = _answer(429, {"status": "rate limited", "limit_per_minute": settings.COLLECT_RATE_LIMIT_PER_MINUTE})
         response["Retry-After"] = "60"
         return response
     body = request.body

@@ -51,13 +51,10 @@ def test_product_view_and_add_to_cart_reach_the_visitors_timeline(
     store = make_store(platform="woocommerce")
     # The page is served from 127.0.0.1 and posts to localhost: a cross-origin request, as on a real shop.
     page_url = (
-        live_server.url.replace("localhost", "127.0.0.1")
-        + f"/test-shop/{store.collect_key}/product/linen-shirt/"
+        live_server.url.replace("localhost", "127.0.0.1") + f"/test-shop/{store.collect_key}/product/linen-shirt/"
     )
     with override_settings(PUBLIC_BASE_URL=live_server.url), sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=shutil.which("chromium") or CHROMIUM, headless=True, args=ARGS
-        )
+        browser = p.chromium.launch(executable_path=shutil.which("chromium") or CHROMIUM, headless=True, args=ARGS)
         try:
             page = browser.new_page(
                 user_agent="Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) "
@@ -89,9 +86,7 @@ def test_product_view_and_add_to_cart_reach_the_visitors_timeline(
             with page.expect_response(is_collect_post) as second:
                 page.fill("#email", "Shopper@Example.com")
                 page.dispatch_event("#email", "change")
-                page.evaluate(
-                    "shopconnect('track', 'checkout_started', {checkout_id: 'c-1'}); shopconnect('flush')"
-                )
+                page.evaluate("shopconnect('track', 'checkout_started', {checkout_id: 'c-1'}); shopconnect('flush')")
             assert second.value.status == 202
         finally:
             browser.close()

@@ -124,18 +124,12 @@ def test_a_future_timestamp_is_clamped_to_now(db, store, post_batch):
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
-    ),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
     max_leaves=20,
 )
 storable_text = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"), max_size=20)
 finite_json = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | storable_text,
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | storable_text,
     lambda children: st.lists(children, max_size=4) | st.dictionaries(storable_text, children, max_size=4),
     max_leaves=20,
 )
@@ -184,9 +178,7 @@ def test_arbitrary_json_gets_202_or_a_clear_4xx_never_an_error(store, post_batch
                     ]
                 ),
                 "data": st.dictionaries(
-                    st.sampled_from(
-                        ["product_id", "title", "price", "quantity", "query", "duration_seconds"]
-                    ),
+                    st.sampled_from(["product_id", "title", "price", "quantity", "query", "duration_seconds"]),
                     finite_json,
                     max_size=4,
                 ),
@@ -203,3 +195,39 @@ def test_every_well_formed_batch_is_recorded(store, post_batch, events):
     assert response.status_code == 202
     recorded = set(Event.objects.filter(store=store).values_list("dedupe_key", flat=True))
     assert {f"storefront:{e['id']}" for e in full} <= recorded
+
+
+def test_the_hot_path_is_one_insert_and_one_enqueue(db, store, post_batch, monkeypatch, django_assert_num_queries):
+    from django_q.conf import Conf
+    from django_q.models import OrmQ
+
+    monkeypatch.setattr(Conf, "SYNC", False)  # really enqueue (ORM broker) instead of running inline
+    post_batch(store, [ev()])  # the collect key is then known to this process
+    with django_assert_num_queries(2):
+        assert post_batch(store, [ev() for _ in range(50)]).status_code == 202
+    assert OrmQ.objects.count() == 2
+    assert CollectBatch.objects.filter(status="pending").count() == 2  # the worker records them later
+
+
+def test_a_failed_batch_is_kept_with_its_error_and_can_be_reprocessed(
+    db, store, post_batch, monkeypatch, make_user, client
+):
+    from django.contrib.auth.models import Permission
+
+    import integrations.storefront.tasks as tasks
+
+    real = tasks.record_events
+    monkeypatch.setattr(tasks, "record_events", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("db down")))
+    assert post_batch(store, [ev()]).status_code == 202  # acknowledged: the batch is stored
+    batch = CollectBatch.objects.get()
+    assert batch.status == "failed" and "db down" in batch.last_error
+    monkeypatch.setattr(tasks, "record_events", real)
+    user = make_user(store)
+    user.user_permissions.add(*Permission.objects.filter(content_type__app_label="storefront"))
+    client.force_login(user)
+    response = client.post(
+        "/admin/storefront/collectbatch/", {"action": "reprocess_batches", "_selected_action": [batch.pk]}
+    )
+    assert response.status_code == 302
+    batch.refresh_from_db()
+    assert batch.status == "processed" and Event.objects.count() == 1

@@ -61,9 +61,7 @@ def test_a_forged_or_foreign_token_identifies_nobody(db, store, make_store, post
     other = make_store()
     record_events(other, [make_event("customer.created", email="di@example.com")])
     foreign = make_identity_token(other.pk, Customer.objects.get(store=other).pk)
-    post_batch(
-        store, [ev("page_viewed", "anon-10", sc_id=foreign), ev("page_viewed", "anon-10", sc_id="forged")]
-    )
+    post_batch(store, [ev("page_viewed", "anon-10", sc_id=foreign), ev("page_viewed", "anon-10", sc_id="forged")])
     assert Event.objects.filter(store=store, customer__isnull=False).count() == 0
     assert not Customer.objects.filter(store=store).exists()
 
