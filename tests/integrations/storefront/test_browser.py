@@ -60,11 +60,13 @@ def test_product_view_and_add_to_cart_reach_the_visitors_timeline(
                 user_agent="Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) "
                 "AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1"
             )
-            page.goto(page_url)
+            sent = []
+            page.on("request", lambda r: sent.append(r.url) if r.method == "POST" else None)
+            page.goto(page_url, wait_until="networkidle")
             page.wait_for_function("typeof window.shopconnect === 'function'")
             # No consent yet: nothing stored, nothing sent.
             assert page.evaluate("localStorage.getItem('sc_cid')") is None
-            assert not Event.objects.exists()
+            assert not Event.objects.exists() and sent == []
 
             with page.expect_response(is_collect_post) as first:
                 page.evaluate("shopconnect('consent', true)")
