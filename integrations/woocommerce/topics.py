@@ -8,7 +8,7 @@ twice (or by a backfill, or by the reconciliation) yields each event once.
 Topics handled:
 
 - ``order.created``, ``order.updated``, ``order.restored`` (the full order):
-  ``order.placed`` once the order is processing, on-hold or completed, or paid (``<id>:placed``);
+  ``order.placed`` once the order is processing, on-hold, completed or refunded, or paid (``<id>:placed``);
   ``order.paid`` once ``date_paid_gmt`` is set (``<id>:paid``); ``order.fulfilled`` when completed
   (``<id>:fulfilled``); ``order.cancelled`` when cancelled (``<id>:cancelled``); one ``order.refunded``
   per entry of ``refunds`` (``<id>:refund:<refund id>``, amount positive).
@@ -35,7 +35,7 @@ from integrations.base import Normalized
 from shopconnect.timeline.canonical import CanonicalEvent, ProductRecord, normalize_email
 
 SOURCE = "woocommerce"
-PLACED_STATUSES = frozenset({"processing", "on-hold", "completed"})
+PLACED_STATUSES = frozenset({"processing", "on-hold", "completed", "refunded"})
 CHECKOUT_STATUSES = frozenset({"checkout-draft", "pending", "failed"})
 
 

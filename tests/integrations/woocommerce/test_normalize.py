@@ -110,3 +110,11 @@ def test_product_becomes_a_catalog_entry():
 def test_unknown_topics_and_shapes_are_ignored():
     assert normalize("coupon.created", {"id": 1}) is None
     assert normalize("order.updated", ["not", "an", "order"]) is None
+
+
+def test_fully_refunded_unpaid_order_is_still_an_order_that_nets_to_zero():
+    order = payload("order_guest")  # on-hold bank transfer, never marked paid
+    order.update(status="refunded", refunds=[{"id": 900, "reason": "", "total": "-24.90"}])
+    events = by_type(normalize("order.updated", order))
+    assert set(events) == {"order.placed", "order.refunded"}
+    assert events["order.placed"].amount == events["order.refunded"].amount == Decimal("24.90")
