@@ -9,6 +9,7 @@ import os
 import shutil
 
 import pytest
+from django.db import connections
 from django.test import override_settings
 
 from shopconnect.timeline.models import Customer, Event, Visitor
@@ -92,6 +93,9 @@ def test_product_view_and_add_to_cart_reach_the_visitors_timeline(
             assert second.value.status == 202
         finally:
             browser.close()
+            # Queries made while Playwright's loop runs use their own connection: close it here, or it
+            # outlives the test database (PostgreSQL refuses to drop a database still in use).
+            connections.close_all()
     customer = Customer.objects.get(store=store, email="shopper@example.com")
     assert sorted(customer.events.values_list("type", flat=True)) == [
         "cart.updated",
