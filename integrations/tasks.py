@@ -28,7 +28,11 @@ def process_delivery(delivery_id: int, *, manual: bool = False) -> str:
 
     Returns the delivery's status afterwards.
     """
-    delivery = WebhookDelivery.objects.select_related("store").get(pk=delivery_id)
+    delivery = WebhookDelivery.objects.select_related("store").filter(pk=delivery_id).first()
+    if delivery is None:
+        # the request's transaction rolled back after the task was queued (Redis broker): nothing
+        # was acknowledged, so there is nothing to do
+        return "missing"
     if delivery.status in (WebhookDelivery.Status.PROCESSED, WebhookDelivery.Status.IGNORED):
         return delivery.status
     adapter = get_adapter(delivery.platform)

@@ -17,4 +17,5 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("", include("integrations.urls")),
     path("", include("integrations.storefront.urls")),
+    path("", include("integrations.shopify.urls")),
 ]

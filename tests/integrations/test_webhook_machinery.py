@@ -38,6 +38,9 @@ class TestFakeAdapterContract(WebhookContract):
     def handled_body(self, store):
         return json.dumps({"id": "t1", "email": "Ann@Example.com", "at": "2026-02-01T10:00:00+00:00"}).encode()
 
+    def failing_body(self, store):
+        return json.dumps({"id": "t2", "email": "ann@example.com"}).encode()  # no "at": processing fails
+
     def unknown_store_request(self, client, body):
         return client.post("/webhooks/testplatform/999999/", data=body, content_type="application/json",
                            headers={"X-Test-Topic": "thing/done", "X-Test-Delivery": "x",
