@@ -46,6 +46,11 @@ class TestWooCommerceContract(WebhookContract):
     def handled_body(self, store):
         return body_of("order_paid")
 
+    def failing_body(self, store):
+        order = json.loads(body_of("order_paid"))
+        order["date_created_gmt"] = "the first of February"  # not a date: processing must fail
+        return json.dumps(order).encode()
+
     def unknown_store_request(self, client, body):
         return client.post(
             "/webhooks/woocommerce/999999/",
