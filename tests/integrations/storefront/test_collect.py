@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
+import time_machine
 from django.core.cache import cache
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -99,6 +101,7 @@ def test_too_many_events_or_too_big_a_body_is_413(db, store, post_batch, setting
     assert not CollectBatch.objects.exists()
 
 
+@time_machine.travel(datetime(2026, 3, 1, 12, 0, 30, tzinfo=UTC), tick=False)  # one rate window
 def test_rate_limit_per_key_and_client_is_429(db, store, make_store, post_batch, settings):
     settings.COLLECT_RATE_LIMIT_PER_MINUTE = 2
     assert [post_batch(store, [ev()]).status_code for _ in range(3)] == [202, 202, 429]
@@ -231,3 +234,11 @@ def test_a_failed_batch_is_kept_with_its_error_and_can_be_reprocessed(
     assert response.status_code == 302
     batch.refresh_from_db()
     assert batch.status == "processed" and Event.objects.count() == 1
+
+
+def test_the_rate_window_is_one_minute(db, store, post_batch, settings):
+    settings.COLLECT_RATE_LIMIT_PER_MINUTE = 1
+    with time_machine.travel(datetime(2026, 3, 1, 12, 0, 5, tzinfo=UTC), tick=False) as traveller:
+        assert [post_batch(store, [ev()]).status_code for _ in range(2)] == [202, 429]
+        traveller.move_to(datetime(2026, 3, 1, 12, 1, 5, tzinfo=UTC))
+        assert post_batch(store, [ev()]).status_code == 202
