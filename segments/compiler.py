@@ -10,6 +10,7 @@ condition false, and ``not`` is its exact complement.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -18,15 +19,34 @@ from zoneinfo import ZoneInfo, available_timezones
 from django.db.models import Case, Count, Exists, F, OuterRef, Q, TextField, Value, When
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
-from django.db.models.lookups import (Exact, GreaterThan, GreaterThanOrEqual, IContains, In, IsNull, LessThan,
-                                      LessThanOrEqual)
+from django.db.models.lookups import (
+    Exact,
+    GreaterThan,
+    GreaterThanOrEqual,
+    IContains,
+    In,
+    IsNull,
+    LessThan,
+    LessThanOrEqual,
+)
 
 from shopconnect.timeline.models import Customer, CustomerTag, Event, Store
 
 from .predictions.models import CustomerPrediction
 from .rules import vocab as w
-from .rules.nodes import (And, Attribute, InSegment, Node, Not, Or, Percentile, Performed, Prediction,
-                          PropertyFilter, Window)
+from .rules.nodes import (
+    And,
+    Attribute,
+    InSegment,
+    Node,
+    Not,
+    Or,
+    Percentile,
+    Performed,
+    Prediction,
+    PropertyFilter,
+    Window,
+)
 from .sqlfuncs import LocalPart, SafeNumber
 
 _VALID_TZ = frozenset(available_timezones())
@@ -52,20 +72,40 @@ def same_month_last_year(now: datetime) -> tuple[datetime, datetime]:
     return start, end
 
 
+#: (store id, what) -> (expires at monotonic, value): store-wide facts the real-time path may reuse briefly
+_SHARED: dict[tuple, tuple[float, object]] = {}
+SHARED_TTL = 60.0
+
+
 @dataclass
 class Context:
+    """``reuse_store_facts``: the real-time path reuses percentile thresholds and the list of time zones
+    for up to a minute (they are store-wide, not about the customer at hand); batch and sweep never do."""
+
     store: Store
     now: datetime
     scope: Sequence[int] | None = None
+    reuse_store_facts: bool = False
     _tz: object = field(default=None, repr=False)
+
+    def store_fact(self, what: tuple, compute):
+        if not self.reuse_store_facts:
+            return compute()
+        key = (self.store.pk, self.store.created_at, *what)
+        hit = _SHARED.get(key)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        value = compute()
+        _SHARED[key] = (time.monotonic() + SHARED_TTL, value)
+        return value
 
     def tz_expression(self):
         """The customer's time zone when it is a real one, else the store's (never an invalid name)."""
         if self._tz is None:
-            names = sorted(
+            names = self.store_fact(("tz",), lambda: sorted(
                 t for t in Customer.objects.filter(store=self.store).exclude(timezone="")
                 .values_list("timezone", flat=True).distinct() if valid_tz(t)
-            )
+            ))
             default = Value(store_tz(self.store))
             self._tz = Case(When(customer__timezone__in=names, then=F("customer__timezone")), default=default,
                             output_field=TextField()) if names else default
@@ -210,11 +250,17 @@ def _at_least(qs, node: Performed, n: int, ctx: Context) -> Q:
 def _percentile(node: Percentile, ctx: Context) -> Q:
     name = node.field
     base = Customer.objects.filter(store=ctx.store, deleted_at__isnull=True, **{f"{name}__isnull": False})
-    n = base.count()
-    if n == 0:
+
+    def compute():
+        n = base.count()
+        if n == 0:
+            return None
+        order = F(name).desc() if node.direction == "top" else F(name).asc()
+        return base.order_by(order).values_list(name, flat=True)[top_count(n, node.percent) - 1]
+
+    threshold = ctx.store_fact(("percentile", name, node.direction, node.percent), compute)
+    if threshold is None:
         return Q(pk__in=[])
-    order = F(name).desc() if node.direction == "top" else F(name).asc()
-    threshold = base.order_by(order).values_list(name, flat=True)[top_count(n, node.percent) - 1]
     return Q(**{f"{name}__gte" if node.direction == "top" else f"{name}__lte": threshold})
 
 

@@ -16,10 +16,11 @@ from .rules import Node, parse
 
 
 def matching_customers(store: Store, definition: dict | Node, *, now: datetime | None = None,
-                       scope: Sequence[int] | None = None, segment_id: int | None = None) -> QuerySet[Customer]:
+                       scope: Sequence[int] | None = None, segment_id: int | None = None,
+                       reuse_store_facts: bool = False) -> QuerySet[Customer]:
     """The store's (not deleted) customers that match. Raises ``RuleError`` for an invalid tree."""
     node = definition if not isinstance(definition, dict) else parse(definition, store, segment_id=segment_id)
-    ctx = Context(store=store, now=now or timezone.now(), scope=scope)
+    ctx = Context(store=store, now=now or timezone.now(), scope=scope, reuse_store_facts=reuse_store_facts)
     qs = Customer.objects.filter(store=store, deleted_at__isnull=True)
     if scope is not None:
         qs = qs.filter(pk__in=list(scope))

@@ -13,7 +13,7 @@ from django.utils import timezone
 from shopconnect.timeline.models import Store
 
 from .deps import dependencies
-from .membership import snapshot, sync_segment
+from .membership import snapshot, sync_customers, sync_segment
 from .models import Segment
 from .rules import RuleError, parse
 
@@ -42,15 +42,14 @@ def reevaluate_customers(store_id: int, types_by_customer: dict) -> int:
     """Re-evaluate the affected segments for the touched customers. Returns how many segments ran."""
     store = Store.objects.get(pk=store_id)
     touched = {int(cid): set(types) for cid, types in types_by_customer.items()}
-    now = timezone.now()
-    ran = 0
+    items = []
     for segment, node in _parsed_segments(store):
         deps = dependencies(node)
         scope = sorted(cid for cid, types in touched.items() if deps.affected_by(types))
         if scope:
-            sync_segment(segment, scope=scope, now=now, node=node)
-            ran += 1
-    return ran
+            items.append((segment, node, scope))
+    sync_customers(store, items, now=timezone.now())
+    return len(items)
 
 
 def sweep_segments(store_id: int | None = None) -> int:

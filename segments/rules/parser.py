@@ -8,17 +8,28 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.timezone import is_naive, make_aware
-from datetime import UTC
 
 from . import vocab as w
-from .nodes import (And, Attribute, FollowUp, InSegment, Node, Not, Or, Percentile, Performed, Prediction,
-                    PropertyFilter, Window)
+from .nodes import (
+    And,
+    Attribute,
+    FollowUp,
+    InSegment,
+    Node,
+    Not,
+    Or,
+    Percentile,
+    Performed,
+    Prediction,
+    PropertyFilter,
+    Window,
+)
 
 VERSION = 1
 MAX_DEPTH = 12
@@ -297,6 +308,8 @@ def _datetime(raw, path) -> datetime:
             value = datetime.combine(parse_date(raw), datetime.min.time())
     if value is None:
         raise RuleError(path, "expected an ISO 8601 date or date-time")
+    if not 1970 <= value.year <= 2100:
+        raise RuleError(path, "expected a date between 1970 and 2100")
     return make_aware(value, UTC) if is_naive(value) else value.astimezone(UTC)
 
 

@@ -31,7 +31,7 @@ def cart_add(name, ago, product, category="boots") -> CanonicalEvent:
     return ev(name, "cart.updated", ago, properties={"action": "added", "product_id": product, "category": category})
 
 
-def build(store) -> dict[str, int]:
+def build(store, one_by_one: bool = False) -> dict[str, int]:
     events = [ev(n, "customer.created", (5 * D) if n == "mia" else 400 * D) for n in NAMES]
     events += [
         order("alice", 10 * D, 500), order("alice", 40 * D, 300), order("alice", 100 * D, 200),
@@ -56,7 +56,11 @@ def build(store) -> dict[str, int]:
         ev("mia", "consent.changed", 5 * D, properties={"channel": "email", "state": "subscribed"}, device="mobile"),
         order("ned", NOW - datetime(2025, 3, 5, 12, tzinfo=UTC), 40),
     ]
-    record_events(store, events)
+    if one_by_one:  # the real-time path, one customer at a time
+        for event in events:
+            record_events(store, [event])
+    else:
+        record_events(store, events)
     return dict(Customer.objects.filter(store=store).values_list("email", "id"))
 
 

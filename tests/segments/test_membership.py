@@ -99,12 +99,13 @@ def test_exit_keeps_history_and_reentry_opens_a_new_stay(store, received, django
     assert [s.exited_at is None for s in stays] == [False, True]
 
 
-def test_incremental_path_equals_full_recompute(store):
-    """Build the fixture event by event (real-time path), then compare with a full recompute."""
+@pytest.mark.parametrize("one_by_one", [False, True])
+def test_incremental_path_equals_full_recompute(store, one_by_one):
+    """Build the fixture through record_events (real-time path), then compare with a full recompute."""
     with time_machine.travel(NOW, tick=False):
         for key in EXPECTED:
             create_from_template(store, key)
-        build(store)  # one record_events call: membership maintained by the real-time path
+        build(store, one_by_one=one_by_one)  # one record_events call: membership maintained by the real-time path
         incremental = {s.template: _members(s) for s in Segment.objects.filter(store=store)}
         SegmentMembership.objects.all().delete()
         for segment in Segment.objects.filter(store=store):
@@ -114,6 +115,7 @@ def test_incremental_path_equals_full_recompute(store):
     for key in EXPECTED:
         if key not in time_dependent_only:
             assert incremental[key] == full[key], key
+            assert len(full[key]) == len(EXPECTED[key]), key
 
 
 def test_single_customer_sync_is_a_handful_of_queries(store):
