@@ -30,8 +30,11 @@ class SegmentForm(forms.ModelForm):
     class Meta:
         model = Segment
         fields = ["store", "name", "description", "definition", "is_active"]
-        widgets = {"definition": forms.Textarea(attrs={"rows": 18, "cols": 90, "class": "vLargeTextField",
-                                                       "spellcheck": "false"})}
+        widgets = {
+            "definition": forms.Textarea(
+                attrs={"rows": 18, "cols": 90, "class": "vLargeTextField", "spellcheck": "false"}
+            )
+        }
 
     def clean(self):
         data = super().clean()
@@ -50,15 +53,26 @@ class SegmentAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     list_filter = ["store", "is_active"]
     search_fields = ["name", "description"]
     actions = ["recompute"]
-    readonly_fields = ["rule_text", "member_list", "size_over_time", "change_log", "version", "template",
-                       "last_computed_at"]
+    readonly_fields = [
+        "rule_text",
+        "member_list",
+        "size_over_time",
+        "change_log",
+        "version",
+        "template",
+        "last_computed_at",
+    ]
     change_form_template = "admin/segments/segment/change_form.html"
     change_list_template = "admin/segments/segment/change_list.html"
 
     def get_urls(self):
         own = [
             path("preview/", self.admin_site.admin_view(self.preview_view), name="segments_segment_preview"),
-            path("templates/", self.admin_site.admin_view(self.templates_view), name="segments_segment_templates"),
+            path(
+                "templates/",
+                self.admin_site.admin_view(self.templates_view),
+                name="segments_segment_templates",
+            ),
         ]
         return own + super().get_urls()
 
@@ -79,26 +93,44 @@ class SegmentAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     @admin.display(description="members (newest first)")
     def member_list(self, obj: Segment):
         rows = current_members(obj).select_related("customer").order_by("-entered_at")[:25]
-        items = format_html_join("", "<li><a href='{}'>{}</a> since {}</li>", (
-            (reverse("admin:timeline_customer_change", args=[m.customer_id]), m.customer,
-             f"{m.entered_at:%Y-%m-%d %H:%M}")
-            for m in rows))
+        items = format_html_join(
+            "",
+            "<li><a href='{}'>{}</a> since {}</li>",
+            (
+                (
+                    reverse("admin:timeline_customer_change", args=[m.customer_id]),
+                    m.customer,
+                    f"{m.entered_at:%Y-%m-%d %H:%M}",
+                )
+                for m in rows
+            ),
+        )
         link = reverse("admin:segments_segmentmembership_changelist") + f"?segment__id__exact={obj.pk}"
-        return format_html("<ul>{}</ul><a href='{}'>all {} members and history</a>", items, link, self.members(obj))
+        return format_html(
+            "<ul>{}</ul><a href='{}'>all {} members and history</a>", items, link, self.members(obj)
+        )
 
     @admin.display(description="size over time")
     def size_over_time(self, obj: Segment):
         snaps = list(obj.snapshots.order_by("-day")[:30])
         if not snaps:
             return "no daily snapshot yet"
-        return format_html("<table>{}</table>", format_html_join("", "<tr><td>{}</td><td>{}</td></tr>",
-                                                                ((s.day, s.size) for s in snaps)))
+        return format_html(
+            "<table>{}</table>",
+            format_html_join("", "<tr><td>{}</td><td>{}</td></tr>", ((s.day, s.size) for s in snaps)),
+        )
 
     @admin.display(description="changes")
     def change_log(self, obj: Segment):
         rows = obj.changes.select_related("user")[:20]
-        return format_html("<ul>{}</ul>", format_html_join("", "<li>v{} by {} at {}</li>", (
-            (c.version, c.user or "system", f"{c.changed_at:%Y-%m-%d %H:%M}") for c in rows)))
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "",
+                "<li>v{} by {} at {}</li>",
+                ((c.version, c.user or "system", f"{c.changed_at:%Y-%m-%d %H:%M}") for c in rows),
+            ),
+        )
 
     def get_fields(self, request, obj=None):
         fields = ["store", "name", "description", "definition", "is_active"]
@@ -135,8 +167,14 @@ class SegmentAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
             result = preview(store, body.get("definition"), segment_id=segment_id)
         except RuleError as exc:
             return JsonResponse({"where": exc.path, "why": exc.why}, status=400)
-        return JsonResponse({"count": result.count, "rule_text": result.description, "warnings": result.warnings,
-                             "sample": [{"id": c.pk, "label": str(c)} for c in result.sample]})
+        return JsonResponse(
+            {
+                "count": result.count,
+                "rule_text": result.description,
+                "warnings": result.warnings,
+                "sample": [{"id": c.pk, "label": str(c)} for c in result.sample],
+            }
+        )
 
     def templates_view(self, request):
         stores = visible_stores(request.user)
@@ -149,9 +187,13 @@ class SegmentAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
             recompute_segment(segment.pk)
             messages.success(request, f"Created “{segment.name}”.")
             return redirect("admin:segments_segment_change", segment.pk)
-        context = {**self.admin_site.each_context(request), "title": "Create a segment from a template",
-                   "templates": [(t, describe(parse(t.definition))) for t in TEMPLATES], "stores": stores,
-                   "opts": self.model._meta}
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Create a segment from a template",
+            "templates": [(t, describe(parse(t.definition))) for t in TEMPLATES],
+            "stores": stores,
+            "opts": self.model._meta,
+        }
         return TemplateResponse(request, "admin/segments/segment/templates.html", context)
 
 

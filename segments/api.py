@@ -26,7 +26,8 @@ def _check(definition, store, segment_id=None):
         return parse(definition, store, segment_id=segment_id)
     except RuleError as exc:
         raise serializers.ValidationError(
-            {"definition": {"where": exc.path, "why": exc.why, "message": str(exc)}}) from exc
+            {"definition": {"where": exc.path, "why": exc.why, "message": str(exc)}}
+        ) from exc
 
 
 class _StoreField(serializers.PrimaryKeyRelatedField):
@@ -41,8 +42,21 @@ class SegmentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Segment
-        fields = ["id", "store", "name", "description", "definition", "version", "template", "is_active",
-                  "rule_text", "member_count", "last_computed_at", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "store",
+            "name",
+            "description",
+            "definition",
+            "version",
+            "template",
+            "is_active",
+            "rule_text",
+            "member_count",
+            "last_computed_at",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = ["version", "template", "last_computed_at", "created_at", "updated_at"]
 
     def validate(self, attrs):
@@ -93,18 +107,25 @@ class SegmentViewSet(viewsets.ModelViewSet):
         store = get_object_or_404(visible_stores(request.user), pk=body.validated_data["store"])
         _check(body.validated_data["definition"], store)
         result = preview(store, body.validated_data["definition"])
-        return Response({
-            "count": result.count, "rule_text": result.description, "warnings": result.warnings,
-            "sample": [{"id": c.pk, "email": c.email, "name": str(c)} for c in result.sample],
-        }, status=status.HTTP_200_OK)
+        return Response(
+            {
+                "count": result.count,
+                "rule_text": result.description,
+                "warnings": result.warnings,
+                "sample": [{"id": c.pk, "email": c.email, "name": str(c)} for c in result.sample],
+            },
+            status=status.HTTP_200_OK,
+        )
 
     @action(detail=True, methods=["get"])
     def members(self, request, pk=None):
         segment = self.get_object()
         qs = current_members(segment).select_related("customer").order_by("-entered_at", "-id")
         page = self.paginate_queryset(qs)
-        rows = [{"customer": m.customer_id, "email": m.customer.email, "entered_at": m.entered_at}
-                for m in (page if page is not None else qs)]
+        rows = [
+            {"customer": m.customer_id, "email": m.customer.email, "entered_at": m.entered_at}
+            for m in (page if page is not None else qs)
+        ]
         return self.get_paginated_response(rows) if page is not None else Response(rows)
 
 

@@ -102,13 +102,27 @@ class Context:
     def tz_expression(self):
         """The customer's time zone when it is a real one, else the store's (never an invalid name)."""
         if self._tz is None:
-            names = self.store_fact(("tz",), lambda: sorted(
-                t for t in Customer.objects.filter(store=self.store).exclude(timezone="")
-                .values_list("timezone", flat=True).distinct() if valid_tz(t)
-            ))
+            names = self.store_fact(
+                ("tz",),
+                lambda: sorted(
+                    t
+                    for t in Customer.objects.filter(store=self.store)
+                    .exclude(timezone="")
+                    .values_list("timezone", flat=True)
+                    .distinct()
+                    if valid_tz(t)
+                ),
+            )
             default = Value(store_tz(self.store))
-            self._tz = Case(When(customer__timezone__in=names, then=F("customer__timezone")), default=default,
-                            output_field=TextField()) if names else default
+            self._tz = (
+                Case(
+                    When(customer__timezone__in=names, then=F("customer__timezone")),
+                    default=default,
+                    output_field=TextField(),
+                )
+                if names
+                else default
+            )
         return self._tz
 
 
@@ -194,7 +208,11 @@ def window_bounds(window: Window, now: datetime) -> tuple[datetime | None, datet
         start, end = same_month_last_year(now)
         return start, end, False
     if window.relative:
-        return (now - window.last if window.last else None), (now - window.until if window.until else None), True
+        return (
+            (now - window.last if window.last else None),
+            (now - window.until if window.until else None),
+            True,
+        )
     return window.start, window.end, False
 
 
@@ -222,7 +240,9 @@ def _performed(node: Performed, ctx: Context) -> Q:
         qs = qs.filter(In(LocalPart(F("occurred_at"), ctx.tz_expression(), "isodow"), sorted(node.weekdays)))
     for fu in node.not_followed_by:
         later = _events(fu.events, fu.filters, ctx).filter(customer_id=OuterRef("customer_id"))
-        later = later.filter(occurred_at__gt=OuterRef("occurred_at") + fu.gap if fu.gap else OuterRef("occurred_at"))
+        later = later.filter(
+            occurred_at__gt=OuterRef("occurred_at") + fu.gap if fu.gap else OuterRef("occurred_at")
+        )
         qs = qs.filter(~Exists(later))
     q = _at_least(qs, node, node.at_least, ctx) if node.at_least > 0 else Q()
     if node.at_most is not None:
@@ -241,8 +261,11 @@ def _at_least(qs, node: Performed, n: int, ctx: Context) -> Q:
         inner = inner.annotate(_group=Cast(KeyTextTransform(node.group_by, "properties"), TextField()))
         inner = inner.filter(_group__isnull=False)
         keys.append("_group")
-    counted = (Count(Cast(KeyTextTransform(node.count_distinct, "properties"), TextField()), distinct=True)
-               if node.count_distinct else Count("id"))
+    counted = (
+        Count(Cast(KeyTextTransform(node.count_distinct, "properties"), TextField()), distinct=True)
+        if node.count_distinct
+        else Count("id")
+    )
     inner = inner.order_by().values(*keys).annotate(_n=counted).filter(_n__gte=n).values("customer_id")
     return Q(pk__in=inner)
 
@@ -268,5 +291,12 @@ def local_now(store: Store) -> datetime:  # pragma: no cover - convenience for d
     return datetime.now(ZoneInfo(store_tz(store)))
 
 
-__all__ = ["Context", "compile_rule", "top_count", "valid_tz", "window_bounds", "same_month_last_year",
-           "timedelta"]
+__all__ = [
+    "Context",
+    "compile_rule",
+    "top_count",
+    "valid_tz",
+    "window_bounds",
+    "same_month_last_year",
+    "timedelta",
+]

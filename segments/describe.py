@@ -7,10 +7,24 @@ from datetime import timedelta
 from .rules import And, Attribute, InSegment, Node, Not, Or, Percentile, Performed, Prediction
 from .rules.nodes import PropertyFilter, Window
 
-_OPS = {"eq": "is", "neq": "is not", "gt": "is more than", "gte": "is at least", "lt": "is less than",
-        "lte": "is at most", "in": "is one of", "not_in": "is none of", "contains": "contains",
-        "between": "is between", "before": "is before", "after": "is after", "is_set": "is set",
-        "not_set": "is not set", "has": "has tag", "has_not": "does not have tag"}
+_OPS = {
+    "eq": "is",
+    "neq": "is not",
+    "gt": "is more than",
+    "gte": "is at least",
+    "lt": "is less than",
+    "lte": "is at most",
+    "in": "is one of",
+    "not_in": "is none of",
+    "contains": "contains",
+    "between": "is between",
+    "before": "is before",
+    "after": "is after",
+    "is_set": "is set",
+    "not_set": "is not set",
+    "has": "has tag",
+    "has_not": "does not have tag",
+}
 _DAYS = ["", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
 
@@ -71,8 +85,11 @@ def describe(node: Node, depth: int = 0) -> str:
         if node.at_most is None and node.at_least != 1:
             text += f" at least {node.at_least} times"
         elif node.at_most is not None:
-            text += (f" exactly {node.at_least} times" if node.at_least == node.at_most
-                     else f" between {node.at_least} and {node.at_most} times")
+            text += (
+                f" exactly {node.at_least} times"
+                if node.at_least == node.at_most
+                else f" between {node.at_least} and {node.at_most} times"
+            )
         if node.count_distinct:
             text += f" (counting different {node.count_distinct})"
         if node.group_by:

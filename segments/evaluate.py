@@ -15,9 +15,15 @@ from .compiler import Context, compile_rule
 from .rules import Node, parse
 
 
-def matching_customers(store: Store, definition: dict | Node, *, now: datetime | None = None,
-                       scope: Sequence[int] | None = None, segment_id: int | None = None,
-                       reuse_store_facts: bool = False) -> QuerySet[Customer]:
+def matching_customers(
+    store: Store,
+    definition: dict | Node,
+    *,
+    now: datetime | None = None,
+    scope: Sequence[int] | None = None,
+    segment_id: int | None = None,
+    reuse_store_facts: bool = False,
+) -> QuerySet[Customer]:
     """The store's (not deleted) customers that match. Raises ``RuleError`` for an invalid tree."""
     node = definition if not isinstance(definition, dict) else parse(definition, store, segment_id=segment_id)
     ctx = Context(store=store, now=now or timezone.now(), scope=scope, reuse_store_facts=reuse_store_facts)
@@ -27,6 +33,7 @@ def matching_customers(store: Store, definition: dict | Node, *, now: datetime |
     return qs.filter(compile_rule(node, ctx))
 
 
-def customer_matches(store: Store, definition: dict | Node, customer_id: int, *,
-                     now: datetime | None = None) -> bool:
+def customer_matches(
+    store: Store, definition: dict | Node, customer_id: int, *, now: datetime | None = None
+) -> bool:
     return matching_customers(store, definition, now=now, scope=[customer_id]).exists()

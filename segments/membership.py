@@ -32,8 +32,13 @@ class SyncResult:
     exited: list[int] = field(default_factory=list)
 
 
-def sync_segment(segment: Segment, *, scope: Sequence[int] | None = None, now: datetime | None = None,
-                 node: Node | None = None) -> SyncResult:
+def sync_segment(
+    segment: Segment,
+    *,
+    scope: Sequence[int] | None = None,
+    now: datetime | None = None,
+    node: Node | None = None,
+) -> SyncResult:
     """Bring the segment's current members (all, or those in ``scope``) in line with its rule."""
     now = now or timezone.now()
     if node is None:
@@ -43,8 +48,12 @@ def sync_segment(segment: Segment, *, scope: Sequence[int] | None = None, now: d
             # An invalid tree can only come from outside the validated paths: fail closed, change nothing.
             log.error("segment %s has an invalid definition; not evaluated", segment.pk)
             return SyncResult()
-    match_sql, match_params = (matching_customers(segment.store, node, now=now, scope=scope)
-                               .order_by().values("id").query.sql_with_params())
+    match_sql, match_params = (
+        matching_customers(segment.store, node, now=now, scope=scope)
+        .order_by()
+        .values("id")
+        .query.sql_with_params()
+    )
     table = connection.ops.quote_name(SegmentMembership._meta.db_table)
     stamp = connection.ops.adapt_datetimefield_value(now)
     in_scope, scope_params = "", []
@@ -67,7 +76,8 @@ def sync_segment(segment: Segment, *, scope: Sequence[int] | None = None, now: d
                 f"INSERT INTO {table} (segment_id, customer_id, entered_at, exited_at) "
                 f"SELECT %s, m.id, %s, NULL FROM ({match_sql}) m WHERE NOT EXISTS (SELECT 1 FROM {table} x "
                 "WHERE x.segment_id = %s AND x.exited_at IS NULL AND x.customer_id = m.id) "
-                "ON CONFLICT (segment_id, customer_id) WHERE exited_at IS NULL DO NOTHING RETURNING customer_id",
+                "ON CONFLICT (segment_id, customer_id) WHERE exited_at IS NULL DO NOTHING "
+                "RETURNING customer_id",
                 [segment.pk, stamp, *match_params, segment.pk],
             )
             result.entered = sorted(row[0] for row in cursor.fetchall())
@@ -77,8 +87,9 @@ def sync_segment(segment: Segment, *, scope: Sequence[int] | None = None, now: d
     return result
 
 
-def sync_customers(store, items: list[tuple[Segment, Node, Sequence[int]]], *, now: datetime | None = None
-                   ) -> dict[int, SyncResult]:
+def sync_customers(
+    store, items: list[tuple[Segment, Node, Sequence[int]]], *, now: datetime | None = None
+) -> dict[int, SyncResult]:
     """The real-time form of ``sync_segment`` for many segments at once, each narrowed to a few customers:
     the same compiled queries, run as one ``UNION ALL`` round trip, then the same open/close of stays."""
     now = now or timezone.now()
@@ -104,12 +115,16 @@ def sync_customers(store, items: list[tuple[Segment, Node, Sequence[int]]], *, n
         new_rows = []
         for segment, _, scope in items:
             inside = current[segment.pk] & set(scope)
-            result = SyncResult(entered=sorted(matched[segment.pk] - inside),
-                                exited=sorted(inside - matched[segment.pk]))
+            result = SyncResult(
+                entered=sorted(matched[segment.pk] - inside), exited=sorted(inside - matched[segment.pk])
+            )
             if result.exited:
-                SegmentMembership.objects.filter(segment=segment, customer_id__in=result.exited,
-                                                 exited_at__isnull=True).update(exited_at=now)
-            new_rows += [SegmentMembership(segment=segment, customer_id=c, entered_at=now) for c in result.entered]
+                SegmentMembership.objects.filter(
+                    segment=segment, customer_id__in=result.exited, exited_at__isnull=True
+                ).update(exited_at=now)
+            new_rows += [
+                SegmentMembership(segment=segment, customer_id=c, entered_at=now) for c in result.entered
+            ]
             if result.entered or result.exited:
                 results[segment.pk] = result
                 _announce(segment, result)
@@ -128,15 +143,25 @@ def scoped_sql(store, segment: Segment, node: Node, scope: list[int], now: datet
     the real id and the real "now" substituted: building Django queries costs more than running them.
     Every "now"-derived parameter is now plus a fixed offset, except calendar windows (not cached)."""
     cacheable = len(scope) == 1 and not any(
-        isinstance(n, Performed) and n.window is not None and n.window.same_month_last_year for n in walk(node))
+        isinstance(n, Performed) and n.window is not None and n.window.same_month_last_year
+        for n in walk(node)
+    )
     if not cacheable:
-        return (matching_customers(store, node, now=now, scope=scope, reuse_store_facts=True)
-                .order_by().values("id").query.sql_with_params())
+        return (
+            matching_customers(store, node, now=now, scope=scope, reuse_store_facts=True)
+            .order_by()
+            .values("id")
+            .query.sql_with_params()
+        )
     key = (store.pk, store.created_at, segment.pk, segment.version, segment.updated_at)
     hit = _SQL.get(key)
     if hit is None or hit[0] < time.monotonic():
-        sql, params = (matching_customers(store, node, now=SENTINEL_NOW, scope=[SENTINEL_ID], reuse_store_facts=True)
-                       .order_by().values("id").query.sql_with_params())
+        sql, params = (
+            matching_customers(store, node, now=SENTINEL_NOW, scope=[SENTINEL_ID], reuse_store_facts=True)
+            .order_by()
+            .values("id")
+            .query.sql_with_params()
+        )
         hit = _SQL[key] = (time.monotonic() + SHARED_TTL, sql, list(params))
     shift = now - SENTINEL_NOW
     return hit[1], [_substitute(p, scope[0], shift) for p in hit[2]]
@@ -147,7 +172,12 @@ def _substitute(param, customer_id: int, shift):
         return customer_id
     if isinstance(param, datetime) and param.year >= 2150:
         return param + shift
-    if isinstance(param, str) and param[:2] in ("21", "22") and param[:4].isdigit() and int(param[:4]) >= 2150:
+    if (
+        isinstance(param, str)
+        and param[:2] in ("21", "22")
+        and param[:4].isdigit()
+        and int(param[:4]) >= 2150
+    ):
         try:
             moved = datetime.fromisoformat(param).replace(tzinfo=UTC) + shift
         except ValueError:
@@ -157,8 +187,9 @@ def _substitute(param, customer_id: int, shift):
 
 
 def current_stays(segment_ids, customer_ids):
-    return SegmentMembership.objects.filter(segment_id__in=list(segment_ids), customer_id__in=list(customer_ids),
-                                            exited_at__isnull=True).values_list("segment_id", "customer_id")
+    return SegmentMembership.objects.filter(
+        segment_id__in=list(segment_ids), customer_id__in=list(customer_ids), exited_at__isnull=True
+    ).values_list("segment_id", "customer_id")
 
 
 def _announce(segment: Segment, result: SyncResult) -> None:

@@ -18,10 +18,12 @@ class Segment(models.Model):
     template = models.CharField(max_length=64, blank=True, default="", help_text="Built-in template key.")
     is_active = models.BooleanField(default=True)
     last_computed_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
-    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -43,10 +45,16 @@ class SegmentMembership(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["segment", "customer"], condition=Q(exited_at__isnull=True),
-                                    name="segment_member_current_uniq"),
+            models.UniqueConstraint(
+                fields=["segment", "customer"],
+                condition=Q(exited_at__isnull=True),
+                name="segment_member_current_uniq",
+            ),
         ]
         indexes = [models.Index(fields=["customer", "segment"], name="segment_member_customer_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} in {self.segment_id} since {self.entered_at:%Y-%m-%d}"
 
 
 class SegmentSnapshot(models.Model):
@@ -58,13 +66,17 @@ class SegmentSnapshot(models.Model):
         ordering = ["-day"]
         constraints = [models.UniqueConstraint(fields=["segment", "day"], name="segment_snapshot_day_uniq")]
 
+    def __str__(self) -> str:
+        return f"{self.day}: {self.size}"
+
 
 class SegmentChange(models.Model):
     """Who changed a segment's definition, when, from what to what."""
 
     segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="changes")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                             related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     changed_at = models.DateTimeField(auto_now_add=True)
     version = models.PositiveIntegerField()
     old_definition = models.JSONField(null=True, blank=True)
@@ -72,3 +84,6 @@ class SegmentChange(models.Model):
 
     class Meta:
         ordering = ["-changed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"v{self.version} at {self.changed_at:%Y-%m-%d %H:%M}"

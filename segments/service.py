@@ -34,13 +34,18 @@ def save_segment(segment: Segment, user=None, old_definition: dict | None = None
             segment.version += 1
         segment.save()
         if changed:
-            SegmentChange.objects.create(segment=segment, user=segment.updated_by, version=segment.version,
-                                         old_definition=None if is_new else old_definition,
-                                         new_definition=segment.definition)
+            SegmentChange.objects.create(
+                segment=segment,
+                user=segment.updated_by,
+                version=segment.version,
+                old_definition=None if is_new else old_definition,
+                new_definition=segment.definition,
+            )
         if changed:
             sid = segment.pk
-            transaction.on_commit(lambda: async_task("segments.tasks.recompute_segment", sid,
-                                                     task_name="segments.recompute"))
+            transaction.on_commit(
+                lambda: async_task("segments.tasks.recompute_segment", sid, task_name="segments.recompute")
+            )
     return segment
 
 
@@ -52,20 +57,28 @@ class Preview:
     warnings: list[str] = field(default_factory=list)
 
 
-def preview(store: Store, definition: dict, *, segment_id: int | None = None, sample_size: int = 10) -> Preview:
+def preview(
+    store: Store, definition: dict, *, segment_id: int | None = None, sample_size: int = 10
+) -> Preview:
     """Count and sample without saving. Raises ``RuleError`` for an invalid tree."""
     node = parse(definition, store, segment_id=segment_id)
     qs = matching_customers(store, node)
     count = qs.count()
-    return Preview(count, list(qs.order_by("-id")[:sample_size]), describe(node),
-                   warnings(store, qs, count, exclude_id=segment_id))
+    return Preview(
+        count,
+        list(qs.order_by("-id")[:sample_size]),
+        describe(node),
+        warnings(store, qs, count, exclude_id=segment_id),
+    )
 
 
 def warnings(store: Store, qs: QuerySet[Customer], count: int, exclude_id: int | None = None) -> list[str]:
     found = []
     if count < TINY:
-        found.append(f"Only {count} customers match: too small to learn from (A/B tests and reports need "
-                     f"at least {TINY}). You can still save it.")
+        found.append(
+            f"Only {count} customers match: too small to learn from (A/B tests and reports need "
+            f"at least {TINY}). You can still save it."
+        )
     others = Segment.objects.filter(store=store).exclude(pk=exclude_id)
     for other in others:
         current = SegmentMembership.objects.filter(segment=other, exited_at__isnull=True)

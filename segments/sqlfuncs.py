@@ -48,7 +48,10 @@ class LocalPart(Func):
         (ts_sql, ts_params), (tz_sql, tz_params) = (compiler.compile(e) for e in self.source_expressions)
         if connection.vendor == "postgresql":
             field = "HOUR" if self.part == "hour" else "ISODOW"
-            return f"CAST(EXTRACT({field} FROM ({ts_sql} AT TIME ZONE {tz_sql})) AS integer)", [*ts_params, *tz_params]
+            return f"CAST(EXTRACT({field} FROM ({ts_sql} AT TIME ZONE {tz_sql})) AS integer)", [
+                *ts_params,
+                *tz_params,
+            ]
         return f"sc_local_part({ts_sql}, {tz_sql}, '{self.part}')", [*ts_params, *tz_params]
 
 
@@ -58,8 +61,10 @@ class SafeNumber(Func):
     def as_sql(self, compiler, connection, **extra):
         sql, params = compiler.compile(self.source_expressions[0])
         if connection.vendor == "postgresql":
-            return (f"(CASE WHEN ({sql}) ~ '^\\s*-?[0-9]+(\\.[0-9]+)?\\s*$' THEN CAST(({sql}) AS double precision) END)",
-                    [*params, *params])
+            return (
+                f"(CASE WHEN ({sql}) ~ '^\\s*-?[0-9]+(\\.[0-9]+)?\\s*$' THEN CAST(({sql}) AS double precision) END)",  # noqa: E501
+                [*params, *params],
+            )
         return f"sc_number({sql})", params
 
 

@@ -8,7 +8,8 @@ Top level: ``{"version": 1, "type": "and" | "or", "rules": [...]}`` (any node wi
   "window": {"last": {"days": 7}, "until": {"hours": 1}} | {"start": ISO, "end": ISO} | {"since": ISO}
   | {"same_month_last_year": true}, "where": [{"property": "category", "op": "eq", "value": "boots"}],
   "same": "product_id", "distinct": "product_id", "hour_of_day": {"from": 11, "to": 14},
-  "day_of_week": [6, 7], "not_followed_by": [{"event": "order.placed", "where": [...], "after": {"minutes": 10}}]}``
+  "day_of_week": [6, 7], "not_followed_by": [{"event": "order.placed", "where": [...],
+  "after": {"minutes": 10}}]}``
 - ``{"type": "not_performed", ...}`` (convenience: rewritten to ``not`` + ``performed``)
 - ``{"type": "attribute", "field": "total_spent", "op": "gte", "value": 100}``
 - ``{"type": "prediction", "field": "churn_band", "op": "eq", "value": "high"}``
@@ -19,5 +20,19 @@ Top level: ``{"version": 1, "type": "and" | "or", "rules": [...]}`` (any node wi
 from .nodes import And, Attribute, InSegment, Node, Not, Or, Percentile, Performed, Prediction, walk
 from .parser import VERSION, RuleError, parse, validate
 
-__all__ = ["VERSION", "And", "Attribute", "InSegment", "Node", "Not", "Or", "Percentile", "Performed",
-           "Prediction", "RuleError", "parse", "validate", "walk"]
+__all__ = [
+    "VERSION",
+    "And",
+    "Attribute",
+    "InSegment",
+    "Node",
+    "Not",
+    "Or",
+    "Percentile",
+    "Performed",
+    "Prediction",
+    "RuleError",
+    "parse",
+    "validate",
+    "walk",
+]

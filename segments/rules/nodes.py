@@ -47,7 +47,7 @@ class Window:
 
 @dataclass(frozen=True)
 class FollowUp:
-    """"... and no ``events`` (matching ``filters``) later than the event plus ``gap``"."""
+    """ "... and no ``events`` (matching ``filters``) later than the event plus ``gap``"."""
 
     events: tuple[str, ...]
     filters: tuple[PropertyFilter, ...] = ()

@@ -56,8 +56,9 @@ def validate(definition: Any, store=None, *, segment_id: int | None = None) -> N
         raise ValidationError(str(exc), code="invalid_rule") from exc
 
 
-def parse(definition: Any, store=None, *, segment_id: int | None = None,
-          loader: SegmentLoader | None = None) -> Node:
+def parse(
+    definition: Any, store=None, *, segment_id: int | None = None, loader: SegmentLoader | None = None
+) -> Node:
     """The typed tree of ``definition``. ``store`` resolves ``in_segment`` references (their trees are
     parsed too, so a reference cycle through ``segment_id`` or any other segment is an error)."""
     if not isinstance(definition, Mapping):
@@ -89,22 +90,31 @@ class _Parser:
         if depth > MAX_DEPTH:
             raise RuleError(path, f"rules are nested more than {MAX_DEPTH} levels deep")
         if not isinstance(raw, Mapping):
-            raise RuleError(path, "each rule must be a JSON object with a \"type\"")
+            raise RuleError(path, 'each rule must be a JSON object with a "type"')
         kind = raw.get("type")
         handler = {
-            "and": self.group, "or": self.group, "not": self.negation, "performed": self.performed,
-            "not_performed": self.performed, "attribute": self.attribute, "prediction": self.prediction,
-            "percentile": self.percentile, "in_segment": self.in_segment,
+            "and": self.group,
+            "or": self.group,
+            "not": self.negation,
+            "performed": self.performed,
+            "not_performed": self.performed,
+            "attribute": self.attribute,
+            "prediction": self.prediction,
+            "percentile": self.percentile,
+            "in_segment": self.in_segment,
         }.get(kind)
         if handler is None:
-            raise RuleError(f"{path}.type", f"unknown rule type {kind!r}; expected one of and, or, not, performed, "
-                                            "not_performed, attribute, prediction, percentile, in_segment")
+            raise RuleError(
+                f"{path}.type",
+                f"unknown rule type {kind!r}; expected one of and, or, not, performed, "
+                "not_performed, attribute, prediction, percentile, in_segment",
+            )
         return handler(raw, path, depth)
 
     def group(self, raw, path, depth):
         rules = raw.get("rules")
         if not isinstance(rules, list) or not rules:
-            raise RuleError(f"{path}.rules", f"\"{raw['type']}\" needs a non-empty list of rules")
+            raise RuleError(f"{path}.rules", f'"{raw["type"]}" needs a non-empty list of rules')
         if len(rules) > MAX_CHILDREN:
             raise RuleError(f"{path}.rules", f"at most {MAX_CHILDREN} rules in one group")
         children = tuple(self.node(r, f"{path}.rules[{i}]", depth + 1) for i, r in enumerate(rules))
@@ -127,11 +137,11 @@ class _Parser:
             h = raw["hour_of_day"]
             p = f"{path}.hour_of_day"
             if not isinstance(h, Mapping):
-                raise RuleError(p, "expected {\"from\": 0-23, \"to\": 1-24}")
+                raise RuleError(p, 'expected {"from": 0-23, "to": 1-24}')
             start = _int(h.get("from"), f"{p}.from", 0, 23)
             end = _int(h.get("to"), f"{p}.to", 1, 24)
             if start == end:
-                raise RuleError(p, "\"from\" and \"to\" must differ")
+                raise RuleError(p, '"from" and "to" must differ')
             hours = (start, end)
         weekdays = None
         if raw.get("day_of_week") is not None:
@@ -147,12 +157,22 @@ class _Parser:
         for i, f in enumerate(follow):
             p = f"{path}.not_followed_by[{i}]"
             if not isinstance(f, Mapping):
-                raise RuleError(p, "expected {\"event\": ..., \"where\": [...], \"after\": {\"minutes\": N}}")
+                raise RuleError(p, 'expected {"event": ..., "where": [...], "after": {"minutes": N}}')
             fev = _events(f.get("event"), f"{p}.event")
             gap = _duration(f["after"], f"{p}.after") if f.get("after") is not None else timedelta(0)
             followups.append(FollowUp(fev, self.filters(f.get("where"), fev, f"{p}.where"), gap))
-        node = Performed(events, at_least, at_most, _window(raw.get("window"), f"{path}.window"), filters,
-                         same, distinct, hours, weekdays, tuple(followups))
+        node = Performed(
+            events,
+            at_least,
+            at_most,
+            _window(raw.get("window"), f"{path}.window"),
+            filters,
+            same,
+            distinct,
+            hours,
+            weekdays,
+            tuple(followups),
+        )
         return Not(node) if raw["type"] == "not_performed" else node
 
     def filters(self, raw, events, path) -> tuple[PropertyFilter, ...]:
@@ -164,7 +184,7 @@ class _Parser:
         for i, f in enumerate(raw):
             p = f"{path}[{i}]"
             if not isinstance(f, Mapping):
-                raise RuleError(p, "expected {\"property\": ..., \"op\": ..., \"value\": ...}")
+                raise RuleError(p, 'expected {"property": ..., "op": ..., "value": ...}')
             name = _prop_name(f.get("property"), events, f"{p}.property")
             if name is None:
                 raise RuleError(f"{p}.property", "a property name is required")
@@ -178,8 +198,10 @@ class _Parser:
     def attribute(self, raw, path, depth):
         name = raw.get("field")
         if name not in w.ATTRIBUTES:
-            raise RuleError(f"{path}.field", f"unknown customer field {name!r}; expected one of "
-                                             f"{', '.join(sorted(w.ATTRIBUTES))}")
+            raise RuleError(
+                f"{path}.field",
+                f"unknown customer field {name!r}; expected one of {', '.join(sorted(w.ATTRIBUTES))}",
+            )
         kind = w.ATTRIBUTES[name][1]
         op = _op(raw.get("op"), w.OPS_BY_KIND[kind], f"{path}.op", f"field {name!r}")
         value = _field_value(kind, op, raw.get("value"), f"{path}.value", w.CHOICES.get(name))
@@ -188,12 +210,15 @@ class _Parser:
     def prediction(self, raw, path, depth):
         name = raw.get("field")
         if name not in w.PREDICTIONS:
-            raise RuleError(f"{path}.field", f"unknown prediction {name!r}; expected one of "
-                                             f"{', '.join(sorted(w.PREDICTIONS))}")
+            raise RuleError(
+                f"{path}.field",
+                f"unknown prediction {name!r}; expected one of {', '.join(sorted(w.PREDICTIONS))}",
+            )
         kind = w.PREDICTIONS[name][1]
         op = _op(raw.get("op"), w.OPS_BY_KIND[kind], f"{path}.op", f"prediction {name!r}")
-        return Prediction(name, kind, op, _field_value(kind, op, raw.get("value"), f"{path}.value",
-                                                       w.CHOICES.get(name)))
+        return Prediction(
+            name, kind, op, _field_value(kind, op, raw.get("value"), f"{path}.value", w.CHOICES.get(name))
+        )
 
     def percentile(self, raw, path, depth):
         name = raw.get("field")
@@ -201,7 +226,7 @@ class _Parser:
             raise RuleError(f"{path}.field", f"percentiles rank by one of {', '.join(w.PERCENTILE_FIELDS)}")
         direction = raw.get("direction", "top")
         if direction not in ("top", "bottom"):
-            raise RuleError(f"{path}.direction", "expected \"top\" or \"bottom\"")
+            raise RuleError(f"{path}.direction", 'expected "top" or "bottom"')
         percent = raw.get("percent")
         if isinstance(percent, bool) or not isinstance(percent, (int, float)) or not 0 < percent <= 100:
             raise RuleError(f"{path}.percent", "expected a number above 0 and at most 100")
@@ -255,7 +280,7 @@ def _count(raw, path) -> tuple[int, int | None]:
     if raw is None:
         return 1, None
     if not isinstance(raw, Mapping):
-        raise RuleError(path, "expected {\"op\": \"gte\", \"value\": N}")
+        raise RuleError(path, 'expected {"op": "gte", "value": N}')
     op = _op(raw.get("op"), COUNT_OPS, f"{path}.op", "a count")
     if op == "between":
         lo, hi = _pair(raw.get("value"), f"{path}.value", lambda x, p: _int(x, p, 0, 100000))
@@ -271,21 +296,27 @@ def _window(raw, path) -> Window | None:
     if raw is None:
         return None
     if not isinstance(raw, Mapping) or not raw:
-        raise RuleError(path, "expected {\"last\": {\"days\": N}}, {\"start\": ..., \"end\": ...}, {\"since\": ...} "
-                              "or {\"same_month_last_year\": true}")
+        raise RuleError(
+            path,
+            'expected {"last": {"days": N}}, {"start": ..., "end": ...}, {"since": ...} '
+            'or {"same_month_last_year": true}',
+        )
     if raw.get("same_month_last_year"):
         return Window(same_month_last_year=True)
     if "last" in raw or "until" in raw:
         last = _duration(raw["last"], f"{path}.last") if "last" in raw else None
         until = _duration(raw["until"], f"{path}.until") if "until" in raw else None
         if last is not None and until is not None and until >= last:
-            raise RuleError(f"{path}.until", "\"until\" must be shorter than \"last\"")
+            raise RuleError(f"{path}.until", '"until" must be shorter than "last"')
         return Window(last=last, until=until)
-    start = _datetime(raw.get("start", raw.get("since")), f"{path}.start") if ("start" in raw or "since" in raw) \
+    start = (
+        _datetime(raw.get("start", raw.get("since")), f"{path}.start")
+        if ("start" in raw or "since" in raw)
         else None
+    )
     end = _datetime(raw["end"], f"{path}.end") if "end" in raw else None
     if start is None and end is None:
-        raise RuleError(path, "a window needs \"last\", \"until\", \"start\"/\"since\" or \"end\"")
+        raise RuleError(path, 'a window needs "last", "until", "start"/"since" or "end"')
     if start and end and end <= start:
         raise RuleError(f"{path}.end", "the end must be after the start")
     return Window(start=start, end=end)
@@ -293,7 +324,7 @@ def _window(raw, path) -> Window | None:
 
 def _duration(raw, path) -> timedelta:
     if not isinstance(raw, Mapping) or len(raw) != 1:
-        raise RuleError(path, "expected one of {\"minutes\": N}, {\"hours\": N}, {\"days\": N}")
+        raise RuleError(path, 'expected one of {"minutes": N}, {"hours": N}, {"days": N}')
     unit, n = next(iter(raw.items()))
     if unit not in w.UNITS:
         raise RuleError(path, f"unknown unit {unit!r}; expected minutes, hours or days")
@@ -336,7 +367,9 @@ def _pair(raw, path, convert):
 
 def _op(raw, allowed, path, what) -> str:
     if raw not in allowed:
-        raise RuleError(path, f"operator {raw!r} does not apply to {what}; expected one of {', '.join(allowed)}")
+        raise RuleError(
+            path, f"operator {raw!r} does not apply to {what}; expected one of {', '.join(allowed)}"
+        )
     return raw
 
 

@@ -61,7 +61,14 @@ PREDICTIONS: dict[str, tuple[str, str]] = {
 #: numeric customer fields a percentile may rank by
 PERCENTILE_FIELDS = ("total_spent", "orders_count", "average_order_value", "emails_received")
 
-_EMAIL = {"message_id": STR, "campaign_id": STR, "flow_id": STR, "step_id": STR, "subject": STR, "variant": STR}
+_EMAIL = {
+    "message_id": STR,
+    "campaign_id": STR,
+    "flow_id": STR,
+    "step_id": STR,
+    "subject": STR,
+    "variant": STR,
+}
 _ITEM = {"product_id": STR, "variant_id": STR, "title": STR, "category": STR, "price": NUM}
 EVENT_PROPERTIES: dict[str, dict[str, str]] = {
     "page.viewed": {"url": STR, "title": STR, "referrer": STR, "duration_seconds": NUM},
@@ -71,8 +78,15 @@ EVENT_PROPERTIES: dict[str, dict[str, str]] = {
     "cart.updated": {**_ITEM, "cart_token": STR, "action": STR, "quantity": NUM, "total": NUM},
     "checkout.started": {"checkout_id": STR, "cart_token": STR, "total": NUM, "currency": STR},
     "checkout.updated": {"checkout_id": STR, "step": STR, "total": NUM},
-    "order.placed": {"order_id": STR, "order_number": STR, "total": NUM, "subtotal": NUM, "currency": STR,
-                     "checkout_id": STR, "cart_token": STR},
+    "order.placed": {
+        "order_id": STR,
+        "order_number": STR,
+        "total": NUM,
+        "subtotal": NUM,
+        "currency": STR,
+        "checkout_id": STR,
+        "cart_token": STR,
+    },
     "order.paid": {"order_id": STR, "total": NUM},
     "order.fulfilled": {"order_id": STR},
     "order.cancelled": {"order_id": STR, "reason": STR},
@@ -107,8 +121,10 @@ MAX_UNITS = {"minutes": 60 * 24 * 366 * 5, "hours": 24 * 366 * 5, "days": 366 * 
 # profile fields arrive on any event that carries a profile.
 ANY = "*"
 ATTRIBUTE_DEPENDS: dict[str, frozenset[str]] = {
-    **{f: frozenset(v.ORDER_MONEY_TYPES) for f in
-       ("orders_count", "total_spent", "average_order_value", "first_order_at", "last_order_at")},
+    **{
+        f: frozenset(v.ORDER_MONEY_TYPES)
+        for f in ("orders_count", "total_spent", "average_order_value", "first_order_at", "last_order_at")
+    },
     "emails_received": frozenset({v.EMAIL_SENT}),
     "last_opened_at": frozenset({v.EMAIL_OPENED}),
     "last_clicked_at": frozenset({v.EMAIL_CLICKED}),

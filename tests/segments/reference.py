@@ -54,8 +54,9 @@ class Reference:
             return compare(getattr(c, w.ATTRIBUTES[node.field][0]), node.kind, node.op, node.value, self.now)
         if isinstance(node, Prediction):
             p = self.predictions.get(c.pk)
-            return p is not None and compare(getattr(p, w.PREDICTIONS[node.field][0]), node.kind, node.op,
-                                             node.value, self.now)
+            return p is not None and compare(
+                getattr(p, w.PREDICTIONS[node.field][0]), node.kind, node.op, node.value, self.now
+            )
         if isinstance(node, Percentile):
             values = [getattr(x, node.field) for x in self.customers if getattr(x, node.field) is not None]
             mine = getattr(c, node.field)
@@ -89,10 +90,16 @@ class Reference:
                 lo, hi = node.hours
                 if not ((lo <= h < hi) if lo < hi else (h >= lo or h < hi)):
                     continue
-            if node.weekdays is not None and local_part(e.occurred_at, self.tz(c), "isodow") not in node.weekdays:
+            if (
+                node.weekdays is not None
+                and local_part(e.occurred_at, self.tz(c), "isodow") not in node.weekdays
+            ):
                 continue
-            if any(self.event_ok(x, fu.events, fu.filters) and x.occurred_at > e.occurred_at + fu.gap
-                   for fu in node.not_followed_by for x in mine):
+            if any(
+                self.event_ok(x, fu.events, fu.filters) and x.occurred_at > e.occurred_at + fu.gap
+                for fu in node.not_followed_by
+                for x in mine
+            ):
                 continue
             chosen.append(e)
 
@@ -119,9 +126,14 @@ def prop_ok(raw, f) -> bool:
         return False
     op = f.op
     return {
-        "eq": lambda: value == f.value, "neq": lambda: value != f.value, "gt": lambda: value > f.value,
-        "gte": lambda: value >= f.value, "lt": lambda: value < f.value, "lte": lambda: value <= f.value,
-        "in": lambda: value in f.value, "not_in": lambda: value not in f.value,
+        "eq": lambda: value == f.value,
+        "neq": lambda: value != f.value,
+        "gt": lambda: value > f.value,
+        "gte": lambda: value >= f.value,
+        "lt": lambda: value < f.value,
+        "lte": lambda: value <= f.value,
+        "in": lambda: value in f.value,
+        "not_in": lambda: value not in f.value,
         "contains": lambda: f.value.lower() in value.lower(),
     }[op]()
 

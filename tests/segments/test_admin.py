@@ -28,14 +28,30 @@ def marketer(shop, make_user, client):
 
 
 def _post(client, definition, shop, name="Boots fans", **extra):
-    return client.post("/admin/segments/segment/add/", {
-        "store": shop.pk, "name": name, "description": "People who love boots",
-        "definition": json.dumps(definition), "is_active": "on", **extra})
+    return client.post(
+        "/admin/segments/segment/add/",
+        {
+            "store": shop.pk,
+            "name": name,
+            "description": "People who love boots",
+            "definition": json.dumps(definition),
+            "is_active": "on",
+            **extra,
+        },
+    )
 
 
 def test_invalid_definition_shows_where_and_why(client, shop, marketer):
-    bad = {"type": "and", "rules": [{"type": "performed", "event": "product.viewed",
-                                     "where": [{"property": "colour", "op": "eq", "value": "red"}]}]}
+    bad = {
+        "type": "and",
+        "rules": [
+            {
+                "type": "performed",
+                "event": "product.viewed",
+                "where": [{"property": "colour", "op": "eq", "value": "red"}],
+            }
+        ],
+    }
     answer = _post(client, bad, shop)
     assert answer.status_code == 200
     text = answer.content.decode()
@@ -43,9 +59,15 @@ def test_invalid_definition_shows_where_and_why(client, shop, marketer):
     assert not Segment.objects.exists()
 
 
-def test_save_logs_who_changed_it_and_warns_when_tiny(client, shop, marketer, django_capture_on_commit_callbacks):
-    good = {"type": "performed", "event": "product.viewed", "count": {"op": "gte", "value": 3},
-            "where": [{"property": "category", "op": "eq", "value": "boots"}]}
+def test_save_logs_who_changed_it_and_warns_when_tiny(
+    client, shop, marketer, django_capture_on_commit_callbacks
+):
+    good = {
+        "type": "performed",
+        "event": "product.viewed",
+        "count": {"op": "gte", "value": 3},
+        "where": [{"property": "category", "op": "eq", "value": "boots"}],
+    }
     with time_machine.travel(NOW, tick=False), django_capture_on_commit_callbacks(execute=True):
         answer = _post(client, good, shop)
     assert answer.status_code == 302
@@ -60,13 +82,22 @@ def test_save_logs_who_changed_it_and_warns_when_tiny(client, shop, marketer, dj
 
 def test_live_preview(client, shop, marketer):
     with time_machine.travel(NOW, tick=False):
-        answer = client.post("/admin/segments/segment/preview/", json.dumps(
-            {"store": shop.pk, "definition": BY_KEY["repeat_customers"].definition}), content_type="application/json")
+        answer = client.post(
+            "/admin/segments/segment/preview/",
+            json.dumps({"store": shop.pk, "definition": BY_KEY["repeat_customers"].definition}),
+            content_type="application/json",
+        )
     body = answer.json()
-    assert answer.status_code == 200 and body["count"] == 1 and body["rule_text"] == "orders count is at least 2"
-    bad = client.post("/admin/segments/segment/preview/", json.dumps(
-        {"store": shop.pk, "definition": {"type": "percentile", "field": "total_spent", "percent": 0}}),
-        content_type="application/json")
+    assert (
+        answer.status_code == 200 and body["count"] == 1 and body["rule_text"] == "orders count is at least 2"
+    )
+    bad = client.post(
+        "/admin/segments/segment/preview/",
+        json.dumps(
+            {"store": shop.pk, "definition": {"type": "percentile", "field": "total_spent", "percent": 0}}
+        ),
+        content_type="application/json",
+    )
     assert bad.status_code == 400 and bad.json()["where"] == "$.percent"
 
 
@@ -80,18 +111,31 @@ def test_template_picker_creates_and_fills(client, shop, marketer):
 
 
 def test_recompute_action(client, shop, marketer):
-    segment = Segment.objects.create(store=shop, name="Repeat", definition=BY_KEY["repeat_customers"].definition)
-    answer = client.post("/admin/segments/segment/", {"action": "recompute", "_selected_action": [segment.pk]},
-                         follow=True)
+    segment = Segment.objects.create(
+        store=shop, name="Repeat", definition=BY_KEY["repeat_customers"].definition
+    )
+    answer = client.post(
+        "/admin/segments/segment/", {"action": "recompute", "_selected_action": [segment.pk]}, follow=True
+    )
     assert "1 entered, 0 exited" in answer.content.decode()
 
 
 def test_another_stores_segment_is_404(client, shop, marketer, make_store):
-    theirs = Segment.objects.create(store=make_store(), name="Theirs", definition={"type": "attribute",
-                                    "field": "orders_count", "op": "gte", "value": 1})
+    theirs = Segment.objects.create(
+        store=make_store(),
+        name="Theirs",
+        definition={"type": "attribute", "field": "orders_count", "op": "gte", "value": 1},
+    )
     assert client.get(f"/admin/segments/segment/{theirs.pk}/change/").status_code == 404
     assert "Theirs" not in client.get("/admin/segments/segment/").content.decode()
-    answer = client.post("/admin/segments/segment/preview/", json.dumps(
-        {"store": theirs.store_id, "definition": {"type": "attribute", "field": "orders_count", "op": "gte",
-                                                  "value": 1}}), content_type="application/json")
+    answer = client.post(
+        "/admin/segments/segment/preview/",
+        json.dumps(
+            {
+                "store": theirs.store_id,
+                "definition": {"type": "attribute", "field": "orders_count", "op": "gte", "value": 1},
+            }
+        ),
+        content_type="application/json",
+    )
     assert answer.status_code == 404

@@ -13,8 +13,11 @@ from segments.templates import BY_KEY
 
 from .fixtures import NOW, build
 
-REPEAT = {"version": 1, "type": "and", "rules": [{"type": "attribute", "field": "orders_count", "op": "gte",
-                                                   "value": 2}]}
+REPEAT = {
+    "version": 1,
+    "type": "and",
+    "rules": [{"type": "attribute", "field": "orders_count", "op": "gte", "value": 2}],
+}
 
 
 @pytest.fixture
@@ -24,12 +27,17 @@ def shop(store):
     return store
 
 
-def test_create_read_update_with_change_log(shop, make_user, api_client_for, django_capture_on_commit_callbacks):
+def test_create_read_update_with_change_log(
+    shop, make_user, api_client_for, django_capture_on_commit_callbacks
+):
     user = make_user(shop)
     client = api_client_for(user)
     with time_machine.travel(NOW, tick=False), django_capture_on_commit_callbacks(execute=True):
-        made = client.post("/api/v1/segments/", {"store": shop.pk, "name": "Repeat", "description": "2+ orders",
-                                                 "definition": REPEAT}, format="json")
+        made = client.post(
+            "/api/v1/segments/",
+            {"store": shop.pk, "name": "Repeat", "description": "2+ orders", "definition": REPEAT},
+            format="json",
+        )
     assert made.status_code == 201, made.content
     body = made.json()
     assert body["rule_text"] == "orders count is at least 2"
@@ -48,9 +56,16 @@ def test_create_read_update_with_change_log(shop, make_user, api_client_for, dja
 
 def test_invalid_tree_answers_400_with_where_and_why(shop, make_user, api_client_for):
     client = api_client_for(make_user(shop))
-    bad = {"type": "and", "rules": [REPEAT["rules"][0],
-                                    {"type": "performed", "event": "order.placed", "window": {"last": {"weeks": 2}}}]}
-    answer = client.post("/api/v1/segments/", {"store": shop.pk, "name": "x", "definition": bad}, format="json")
+    bad = {
+        "type": "and",
+        "rules": [
+            REPEAT["rules"][0],
+            {"type": "performed", "event": "order.placed", "window": {"last": {"weeks": 2}}},
+        ],
+    }
+    answer = client.post(
+        "/api/v1/segments/", {"store": shop.pk, "name": "x", "definition": bad}, format="json"
+    )
     assert answer.status_code == 400
     assert answer.json()["definition"]["where"] == "$.rules[1].window.last"
     assert "unknown unit 'weeks'" in answer.json()["definition"]["why"]
@@ -69,8 +84,11 @@ def test_lookup_injection_is_rejected(shop, make_user, api_client_for):
 def test_preview_counts_samples_and_warns(shop, make_user, api_client_for):
     client = api_client_for(make_user(shop))
     with time_machine.travel(NOW, tick=False):
-        answer = client.post("/api/v1/segments/preview/", {"store": shop.pk,
-                                                           "definition": BY_KEY["win_back"].definition}, format="json")
+        answer = client.post(
+            "/api/v1/segments/preview/",
+            {"store": shop.pk, "definition": BY_KEY["win_back"].definition},
+            format="json",
+        )
     body = answer.json()
     assert answer.status_code == 200 and body["count"] == 3
     assert {s["email"] for s in body["sample"]} == {"bob@example.com", "carol@example.com", "ned@example.com"}
@@ -84,19 +102,33 @@ def test_another_stores_segment_is_404(shop, make_store, make_user, api_client_f
     client = api_client_for(make_user(shop))
     assert client.get(f"/api/v1/segments/{theirs.pk}/").status_code == 404
     assert client.get(f"/api/v1/segments/{theirs.pk}/members/").status_code == 404
-    assert client.post("/api/v1/segments/preview/", {"store": other.pk, "definition": REPEAT},
-                       format="json").status_code == 404
-    made = client.post("/api/v1/segments/", {"store": other.pk, "name": "x", "definition": REPEAT}, format="json")
+    assert (
+        client.post(
+            "/api/v1/segments/preview/", {"store": other.pk, "definition": REPEAT}, format="json"
+        ).status_code
+        == 404
+    )
+    made = client.post(
+        "/api/v1/segments/", {"store": other.pk, "name": "x", "definition": REPEAT}, format="json"
+    )
     assert made.status_code == 400 and "store" in made.json()
 
 
 def test_segment_reference_cycles_are_rejected(shop, make_user, api_client_for):
     client = api_client_for(make_user(shop))
-    a = client.post("/api/v1/segments/", {"store": shop.pk, "name": "A", "definition": REPEAT}, format="json").json()
-    b = client.post("/api/v1/segments/", {"store": shop.pk, "name": "B", "definition": {
-        "type": "in_segment", "segment": a["id"]}}, format="json").json()
-    cycle = client.patch(f"/api/v1/segments/{a['id']}/", {"definition": {"type": "in_segment", "segment": b["id"]}},
-                         format="json")
+    a = client.post(
+        "/api/v1/segments/", {"store": shop.pk, "name": "A", "definition": REPEAT}, format="json"
+    ).json()
+    b = client.post(
+        "/api/v1/segments/",
+        {"store": shop.pk, "name": "B", "definition": {"type": "in_segment", "segment": a["id"]}},
+        format="json",
+    ).json()
+    cycle = client.patch(
+        f"/api/v1/segments/{a['id']}/",
+        {"definition": {"type": "in_segment", "segment": b["id"]}},
+        format="json",
+    )
     assert cycle.status_code == 400 and "cycle" in cycle.json()["definition"]["why"]
 
 

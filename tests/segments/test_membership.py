@@ -105,7 +105,9 @@ def test_incremental_path_equals_full_recompute(store, one_by_one):
     with time_machine.travel(NOW, tick=False):
         for key in EXPECTED:
             create_from_template(store, key)
-        build(store, one_by_one=one_by_one)  # one record_events call: membership maintained by the real-time path
+        build(
+            store, one_by_one=one_by_one
+        )  # one record_events call: membership maintained by the real-time path
         incremental = {s.template: _members(s) for s in Segment.objects.filter(store=store)}
         SegmentMembership.objects.all().delete()
         for segment in Segment.objects.filter(store=store):
