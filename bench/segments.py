@@ -253,24 +253,26 @@ def main() -> None:
     ran = sweep_segments(store.pk)
     print(f"  {ran} segments swept in {time.monotonic() - started:.2f}s")
 
-    print("\n== compiled query vs hand-written SQL (count, best of 3) ==")
-    for key, sql in HAND.items():
-        qs = matching_customers(store, BY_KEY[key].definition)
-        compiled = best(lambda qs=qs: qs.count())
+    print("\n== compiled query vs hand-written SQL (count(*), best of 3; the compiled SQL is built once) ==")
 
-        def hand(sql=sql):
-            with connection.cursor() as cur:
-                cur.execute(sql, {"s": store.pk})
-                return cur.fetchone()[0]
+    def run(sql, params):
+        with connection.cursor() as cur:
+            cur.execute(sql, params)
+            return cur.fetchone()[0]
 
-        hand_count = hand()
-        handwritten = best(hand)
+    for key, hand_sql in HAND.items():
+        started = time.monotonic()
+        qs = matching_customers(store, BY_KEY[key].definition).order_by().values("id")
+        sql, params = qs.query.sql_with_params()
+        built = time.monotonic() - started
+        compiled_sql = f"SELECT count(*) FROM ({sql}) m"
+        compiled = best(lambda q=compiled_sql, p=params: run(q, p))
+        handwritten = best(lambda q=hand_sql: run(q, {"s": store.pk}))
         print(
             f"  {key:28s} compiled {compiled:6.3f}s  hand {handwritten:6.3f}s"
-            f"  ratio {compiled / handwritten:4.2f}"
-            f"  (counts {qs.count():,} / {hand_count:,})"
+            f"  ratio {compiled / handwritten:4.2f}  (building the query: {built * 1000:.1f} ms;"
+            f" counts {run(compiled_sql, params):,} / {run(hand_sql, {'s': store.pk}):,})"
         )
-
 
 if __name__ == "__main__":
     main()

@@ -40,7 +40,9 @@ def _parsed_segments(store: Store, only_active: bool = True):
 
 def reevaluate_customers(store_id: int, types_by_customer: dict) -> int:
     """Re-evaluate the affected segments for the touched customers. Returns how many segments ran."""
-    store = Store.objects.get(pk=store_id)
+    store = Store.objects.filter(pk=store_id).first()
+    if store is None:  # erased between the event and the task: nothing to do
+        return 0
     touched = {int(cid): set(types) for cid, types in types_by_customer.items()}
     items = []
     for segment, node in _parsed_segments(store):
