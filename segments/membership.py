@@ -63,24 +63,39 @@ def sync_segment(
         in_scope = f" AND customer_id IN ({', '.join(['%s'] * len(scope))})"
         scope_params = list(scope)
     result = SyncResult()
+    close = (
+        f"UPDATE {table} SET exited_at = %s WHERE segment_id = %s AND exited_at IS NULL{in_scope} "
+        f"AND NOT EXISTS (SELECT 1 FROM {{m}} WHERE m.id = {table}.customer_id) RETURNING customer_id"
+    )
+    close_params = [stamp, segment.pk, *scope_params]
+    open_ = (
+        f"INSERT INTO {table} (segment_id, customer_id, entered_at, exited_at) "
+        f"SELECT %s, m.id, %s, NULL FROM {{m}} WHERE NOT EXISTS (SELECT 1 FROM {table} x "
+        "WHERE x.segment_id = %s AND x.exited_at IS NULL AND x.customer_id = m.id) "
+        "ON CONFLICT (segment_id, customer_id) WHERE exited_at IS NULL DO NOTHING RETURNING customer_id"
+    )
+    open_params = [segment.pk, stamp, segment.pk]
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {table} SET exited_at = %s WHERE segment_id = %s AND exited_at IS NULL{in_scope} "
-                f"AND NOT EXISTS (SELECT 1 FROM ({match_sql}) m WHERE m.id = {table}.customer_id) "
-                "RETURNING customer_id",
-                [stamp, segment.pk, *scope_params, *match_params],
-            )
-            result.exited = sorted(row[0] for row in cursor.fetchall())
-            cursor.execute(
-                f"INSERT INTO {table} (segment_id, customer_id, entered_at, exited_at) "
-                f"SELECT %s, m.id, %s, NULL FROM ({match_sql}) m WHERE NOT EXISTS (SELECT 1 FROM {table} x "
-                "WHERE x.segment_id = %s AND x.exited_at IS NULL AND x.customer_id = m.id) "
-                "ON CONFLICT (segment_id, customer_id) WHERE exited_at IS NULL DO NOTHING "
-                "RETURNING customer_id",
-                [segment.pk, stamp, *match_params, segment.pk],
-            )
-            result.entered = sorted(row[0] for row in cursor.fetchall())
+            if connection.vendor == "postgresql":
+                # One statement: the rule is evaluated once (a materialized CTE) for both the exits and
+                # the entries; both parts see the same snapshot, so they never disagree.
+                cursor.execute(
+                    f"WITH m AS MATERIALIZED ({match_sql}), "
+                    f"closed AS ({close.format(m='m')}), opened AS ({open_.format(m='m')}) "
+                    "SELECT 'x', customer_id FROM closed UNION ALL SELECT 'e', customer_id FROM opened",
+                    [*match_params, *close_params, *open_params],
+                )
+                rows = cursor.fetchall()
+                result.exited = sorted(cid for kind, cid in rows if kind == "x")
+                result.entered = sorted(cid for kind, cid in rows if kind == "e")
+            else:
+                cursor.execute(close.format(m=f"({match_sql}) m"), [*close_params, *match_params])
+                result.exited = sorted(row[0] for row in cursor.fetchall())
+                cursor.execute(
+                    open_.format(m=f"({match_sql}) m"), [*open_params[:2], *match_params, open_params[2]]
+                )
+                result.entered = sorted(row[0] for row in cursor.fetchall())
         if scope is None:
             Segment.objects.filter(pk=segment.pk).update(last_computed_at=now)
         _announce(segment, result)
