@@ -18,6 +18,7 @@ class Segment(models.Model):
     template = models.CharField(max_length=64, blank=True, default="", help_text="Built-in template key.")
     is_active = models.BooleanField(default=True)
     last_computed_at = models.DateTimeField(null=True, blank=True)
+    last_swept_at = models.DateTimeField(null=True, blank=True, help_text="The time sweep's last \"now\".")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -16,6 +16,7 @@ from .deps import dependencies
 from .membership import snapshot, sync_customers, sync_segment
 from .models import Segment
 from .rules import RuleError, parse
+from .sweep import sweep_segment
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +64,7 @@ def sweep_segments(store_id: int | None = None) -> int:
     ran = 0
     for store in stores:
         for segment, node in _parsed_segments(store):
-            if dependencies(node).needs_sweep:
-                sync_segment(segment, now=now, node=node)
+            if sweep_segment(segment, node, now) is not None:
                 ran += 1
             snapshot(segment, now.date())
     return ran

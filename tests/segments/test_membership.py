@@ -9,6 +9,7 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from segments.evaluate import matching_customers
 from segments.membership import current_members, sync_segment
 from segments.models import Segment, SegmentMembership
 from segments.signals import segment_entered, segment_exited
@@ -134,3 +135,38 @@ def test_invalid_saved_definition_fails_closed(store):
     broken = Segment.objects.create(store=store, name="broken", definition={"type": "nonsense"})
     assert sync_segment(broken).entered == []
     assert BY_KEY  # templates unaffected
+
+
+def test_sweeps_over_time_equal_full_recomputes(store):
+    """Sweeping only the customers whose events crossed a window edge gives the full answer every time."""
+    with time_machine.travel(NOW, tick=False):
+        keys = [k for k in EXPECTED if k != "vip"]
+        segments = [create_from_template(store, k) for k in keys]
+        build(store)
+        sweep_segments(store.pk)  # first sweep: full
+    for hours in (1, 5, 30, 24 * 3, 24 * 8, 24 * 40, 24 * 95, 24 * 200):
+        at = NOW + timedelta(hours=hours)
+        with time_machine.travel(at, tick=False):
+            sweep_segments(store.pk)
+            for segment in segments:
+                segment.refresh_from_db()
+                expected = set(
+                    matching_customers(store, segment.definition, now=at).values_list("id", flat=True)
+                )
+                assert _members(segment) == expected, (segment.template, hours)
+
+
+def test_sweep_touches_only_customers_crossing_an_edge(store):
+    with time_machine.travel(NOW, tick=False):
+        record_events(
+            store, [order("sam", timedelta(days=89, hours=23), 30), order("bo", timedelta(days=10), 30)]
+        )
+        win_back = create_from_template(store, "win_back")
+        sweep_segments(store.pk)
+    bo = Customer.objects.get(store=store, email="bo@example.com").pk
+    sam = Customer.objects.get(store=store, email="sam@example.com").pk
+    # plant a wrong row for bo: a sweep that recomputed everyone would remove it
+    SegmentMembership.objects.create(segment=win_back, customer_id=bo, entered_at=NOW)
+    with time_machine.travel(NOW + timedelta(hours=2), tick=False):
+        sweep_segments(store.pk)
+    assert _members(win_back) == {sam, bo}  # sam crossed 90 days; bo was not looked at
