@@ -7,6 +7,7 @@ migration ``segments/migrations/0002_sweep_schedule.py``.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from django.utils import timezone
 
@@ -55,12 +56,12 @@ def reevaluate_customers(store_id: int, types_by_customer: dict) -> int:
     return len(items)
 
 
-def sweep_segments(store_id: int | None = None) -> int:
+def sweep_segments(store_id: int | None = None, now: datetime | None = None) -> int:
     """Recompute the segments that time (or other customers) can change, and record today's sizes."""
     stores = Store.objects.filter(status=Store.Status.ACTIVE)
     if store_id is not None:
         stores = stores.filter(pk=store_id)
-    now = timezone.now()
+    now = now or timezone.now()
     ran = 0
     for store in stores:
         for segment, node in _parsed_segments(store):
