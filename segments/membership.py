@@ -77,7 +77,7 @@ def sync_segment(
     open_params = [segment.pk, stamp, segment.pk]
     with transaction.atomic():
         with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
+            if connection.vendor == "postgresql" and ONE_STATEMENT:
                 # One statement: the rule is evaluated once (a materialized CTE) for both the exits and
                 # the entries; both parts see the same snapshot, so they never disagree.
                 cursor.execute(
@@ -150,6 +150,7 @@ def sync_customers(
 SENTINEL_NOW = datetime(2200, 1, 1, tzinfo=UTC)
 SENTINEL_ID = -7_777_777
 _SQL: dict[tuple, tuple[float, str, list]] = {}
+ONE_STATEMENT = True  # PostgreSQL: exits and entries in one statement (see sync_segment)
 
 
 def scoped_sql(store, segment: Segment, node: Node, scope: list[int], now: datetime) -> tuple[str, list]:
