@@ -8,3 +8,7 @@ router = DefaultRouter()
 router.register("stores", StoreViewSet, basename="store")
 router.register("customers", CustomerViewSet, basename="customer")
 router.register("events", CustomEventViewSet, basename="event")
+
+from segments.api import SegmentViewSet  # noqa: E402
+
+router.register("segments", SegmentViewSet, basename="segment")
