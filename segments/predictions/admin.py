@@ -32,9 +32,21 @@ class PredictionInline(admin.StackedInline):
     extra = 0
     max_num = 0
     verbose_name = verbose_name_plural = "Predictions"
-    fields = ("explanation_text", "confidence", "churn_band", "churn_risk_percent", "expected_orders",
-              "expected_order_value", "predicted_clv", "horizon_days", "expected_next_order_at",
-              "average_days_between_orders", "rfm", "computed_at", "store_page")
+    fields = (
+        "explanation_text",
+        "confidence",
+        "churn_band",
+        "churn_risk_percent",
+        "expected_orders",
+        "expected_order_value",
+        "predicted_clv",
+        "horizon_days",
+        "expected_next_order_at",
+        "average_days_between_orders",
+        "rfm",
+        "computed_at",
+        "store_page",
+    )
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -55,8 +67,10 @@ class PredictionInline(admin.StackedInline):
 
     @admin.display(description="RFM")
     def rfm(self, prediction: CustomerPrediction) -> str:
-        return (f"R{prediction.rfm_recency} F{prediction.rfm_frequency} M{prediction.rfm_monetary}: "
-                f"{prediction.rfm_group}")
+        return (
+            f"R{prediction.rfm_recency} F{prediction.rfm_frequency} M{prediction.rfm_monetary}: "
+            f"{prediction.rfm_group}"
+        )
 
     @admin.display(description="Store")
     def store_page(self, prediction: CustomerPrediction):
@@ -78,25 +92,44 @@ def distribution(store_id: int) -> dict:
     """Counts for the store page, each from one aggregate query."""
     qs = CustomerPrediction.objects.filter(store_id=store_id)
     bands = dict(qs.values_list("churn_band").annotate(n=Count("id")).values_list("churn_band", "n"))
-    band_rows = [(label, bands.get(key, 0)) for key, label in
-                 (("low", "low"), ("medium", "medium"), ("high", "high"), ("", "not estimated"))]
-    risk_bucket = Case(*[When(churn_risk__lt=(i + 1) / 10, then=Value(i)) for i in range(9)],
-                       When(churn_risk__isnull=False, then=Value(9)), default=Value(-1), output_field=IntegerField())
-    risks = dict(qs.annotate(bucket=risk_bucket).values("bucket").annotate(n=Count("id"))
-                 .values_list("bucket", "n"))
+    band_rows = [
+        (label, bands.get(key, 0))
+        for key, label in (("low", "low"), ("medium", "medium"), ("high", "high"), ("", "not estimated"))
+    ]
+    risk_bucket = Case(
+        *[When(churn_risk__lt=(i + 1) / 10, then=Value(i)) for i in range(9)],
+        When(churn_risk__isnull=False, then=Value(9)),
+        default=Value(-1),
+        output_field=IntegerField(),
+    )
+    risks = dict(
+        qs.annotate(bucket=risk_bucket).values("bucket").annotate(n=Count("id")).values_list("bucket", "n")
+    )
     risk_rows = [(f"{10 * i}-{10 * (i + 1)}%", risks.get(i, 0)) for i in range(10)]
-    clv_bucket = Case(*[When(predicted_clv__lt=edge, then=Value(i)) for i, edge in enumerate(CLV_EDGES[1:])],
-                      When(predicted_clv__isnull=False, then=Value(len(CLV_EDGES) - 1)), default=Value(-1),
-                      output_field=IntegerField())
-    clvs = dict(qs.annotate(bucket=clv_bucket).values("bucket").annotate(n=Count("id")).values_list("bucket", "n"))
+    clv_bucket = Case(
+        *[When(predicted_clv__lt=edge, then=Value(i)) for i, edge in enumerate(CLV_EDGES[1:])],
+        When(predicted_clv__isnull=False, then=Value(len(CLV_EDGES) - 1)),
+        default=Value(-1),
+        output_field=IntegerField(),
+    )
+    clvs = dict(
+        qs.annotate(bucket=clv_bucket).values("bucket").annotate(n=Count("id")).values_list("bucket", "n")
+    )
     labels = [f"{lo}-{hi}" for lo, hi in zip(CLV_EDGES, CLV_EDGES[1:], strict=False)] + [f"{CLV_EDGES[-1]}+"]
     clv_rows = [(label, clvs.get(i, 0)) for i, label in enumerate(labels)]
     groups = dict(qs.values("rfm_group").annotate(n=Count("id")).values_list("rfm_group", "n"))
-    totals = qs.aggregate(customers=Count("id"), clv_total=Sum("predicted_clv"), clv_average=Avg("predicted_clv"),
-                          churn_average=Avg("churn_risk"))
+    totals = qs.aggregate(
+        customers=Count("id"),
+        clv_total=Sum("predicted_clv"),
+        clv_average=Avg("predicted_clv"),
+        churn_average=Avg("churn_risk"),
+    )
     return {
-        "bands": _bars(band_rows), "risks": _bars(risk_rows), "clv": _bars(clv_rows),
-        "groups": _bars([(g, groups.get(g, 0)) for g in GROUPS]), "totals": totals,
+        "bands": _bars(band_rows),
+        "risks": _bars(risk_rows),
+        "clv": _bars(clv_rows),
+        "groups": _bars([(g, groups.get(g, 0)) for g in GROUPS]),
+        "totals": totals,
         "not_estimated": risks.get(-1, 0),
     }
 
@@ -126,8 +159,11 @@ class PredictionRunAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         if store is None or not self.has_view_permission(request):
             raise Http404("No such store")
         context = {
-            **self.admin_site.each_context(request), "title": f"Predictions for {store}", "store": store,
+            **self.admin_site.each_context(request),
+            "title": f"Predictions for {store}",
+            "store": store,
             "run": PredictionRun.objects.filter(store=store).order_by("-computed_at").first(),
-            "opts": self.model._meta, **distribution(store.pk),
+            "opts": self.model._meta,
+            **distribution(store.pk),
         }
         return render(request, "admin/predictions/store_predictions.html", context)

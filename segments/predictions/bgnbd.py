@@ -59,8 +59,9 @@ def fit(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> BGNBDParams:
         value = -(weights * log_likelihood(np.exp(log_params), ux, ut, uT)).sum() / total
         return value if np.isfinite(value) else 1e100
 
-    result = minimize(negative, x0=np.zeros(4), method="L-BFGS-B", bounds=[(-10, 10)] * 4,
-                      options={"maxiter": 2000})
+    result = minimize(
+        negative, x0=np.zeros(4), method="L-BFGS-B", bounds=[(-10, 10)] * 4, options={"maxiter": 2000}
+    )
     if not np.isfinite(result.fun) or result.fun >= 1e99:
         raise FitError(f"BG/NBD did not converge: {result.message}")
     r, alpha, a, b = np.exp(result.x)
@@ -68,11 +69,24 @@ def fit(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> BGNBDParams:
 
 
 def probability_alive(p: BGNBDParams, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
-    """P(still active | history): 1 for a customer who never repeated (the model's assumption)."""
+    """P(still active | history), the paper's equation (11): 1 for a customer who never repeated."""
     xs = np.where(x > 0, x, 1.0)
-    log_ratio = np.log(p.a) - np.log(p.b + xs - 1) + (p.r + xs) * (np.log(p.alpha + T) - np.log(p.alpha + t_x))
-    odds = np.where(x > 0, np.exp(np.minimum(log_ratio, 700)), 0.0)
+    log_odds = np.log(p.a) - np.log(p.b + xs - 1) + (p.r + xs) * (np.log(p.alpha + T) - np.log(p.alpha + t_x))
+    odds = np.where(x > 0, np.exp(np.minimum(log_odds, 700)), 0.0)
     return 1.0 / (1.0 + odds)
+
+
+def probability_active(p: BGNBDParams, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """What we report as "probability still active": equation (11), except for one-time buyers.
+
+    BG/NBD lets a customer drop out only after a repeat purchase, so it rates every one-time buyer 100%
+    alive however long ago they bought: true to the model, useless to a marketer. For ``x = 0`` we use
+    the MBG/NBD term (Batislam, Denizel and Filiztekin 2007: drop-out is also possible right after the
+    first purchase) with the fitted parameters: ``1 / (1 + a/b * ((alpha + T) / alpha) ** r)``. Repeat
+    customers get equation (11) unchanged.
+    """
+    once = 1.0 / (1.0 + p.a / p.b * np.exp(p.r * (np.log(p.alpha + T) - np.log(p.alpha))))
+    return np.where(x > 0, probability_alive(p, x, t_x, T), once)
 
 
 def expected_orders(p: BGNBDParams, t: float, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:

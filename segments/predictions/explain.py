@@ -28,8 +28,9 @@ def _every(days: float) -> str:
     return "every day" if n == 1 else f"every {n} days"
 
 
-def explain_all(summary: Summary, scores: Scores, limits: Thresholds, currency: str,
-                date_of: Callable[[float], datetime]) -> list[str]:
+def explain_all(
+    summary: Summary, scores: Scores, limits: Thresholds, currency: str, date_of: Callable[[float], datetime]
+) -> list[str]:
     out = []
     for i in range(len(summary)):
         orders = int(summary.purchase_days[i])
@@ -50,17 +51,21 @@ def explain_all(summary: Summary, scores: Scores, limits: Thresholds, currency: 
                 f"{currency} {scores.predicted_clv[i]:.2f}."
             )
         elif band:
-            parts.append(f"Low confidence (too little store history for a statistical model): {band} churn "
-                         "risk, judged from the time since the last order against the usual interval.")
+            parts.append(
+                f"Low confidence (too little store history for a statistical model): {band} churn "
+                "risk, judged from the time since the last order against the usual interval."
+            )
         else:
-            parts.append("Low confidence (too little store history for a statistical model): no basis yet "
-                         "for a churn estimate.")
+            parts.append(
+                "Low confidence (too little store history for a statistical model): no basis yet "
+                "for a churn estimate."
+            )
         next_day = scores.next_order_day[i]
         if np.isnan(interval):
             pass
         elif np.isnan(next_day):
             parts.append("Overdue: probably lapsed, no next order expected.")
-        elif next_day <= summary.last_day[i] + interval - 0.5:
+        elif scores.overdue[i]:
             parts.append("Overdue: a next order is due now.")
         else:
             parts.append(f"Next order expected around {date_of(next_day):%Y-%m-%d}.")

@@ -33,8 +33,15 @@ class GammaGammaParams:
 def log_likelihood(params: np.ndarray, x: np.ndarray, m: np.ndarray) -> np.ndarray:
     p, q, g = params
     px = p * x
-    return (gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(g) + (px - 1) * np.log(m)
-            + px * np.log(x) - (px + q) * np.log(g + m * x))
+    return (
+        gammaln(px + q)
+        - gammaln(px)
+        - gammaln(q)
+        + q * np.log(g)
+        + (px - 1) * np.log(m)
+        + px * np.log(x)
+        - (px + q) * np.log(g + m * x)
+    )
 
 
 def fit(x: np.ndarray, m: np.ndarray) -> GammaGammaParams:
@@ -49,8 +56,13 @@ def fit(x: np.ndarray, m: np.ndarray) -> GammaGammaParams:
         value = -log_likelihood(np.exp(log_params), x, m).mean()
         return value if np.isfinite(value) else 1e100
 
-    result = minimize(negative, x0=np.array([0.0, 0.0, np.log(max(m.mean(), 1e-3))]), method="L-BFGS-B",
-                      bounds=[(-10, 10), (-10, 10), (-20, 20)], options={"maxiter": 2000})
+    result = minimize(
+        negative,
+        x0=np.array([0.0, 0.0, np.log(max(m.mean(), 1e-3))]),
+        method="L-BFGS-B",
+        bounds=[(-10, 10), (-10, 10), (-20, 20)],
+        options={"maxiter": 2000},
+    )
     if result.fun >= 1e99:
         raise FitError(f"Gamma-Gamma did not converge: {result.message}")
     p, q, g = np.exp(result.x)

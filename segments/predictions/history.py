@@ -96,8 +96,13 @@ ORDER BY d.customer_id
 def purchase_summary(store_id: int, until: datetime) -> Summary:
     """The summary of every customer of the store with a purchase before ``until`` (exclusive)."""
     sql = SQL.format(day=_day("p.occurred_at"))
-    params = {"store": store_id, "until": connection.ops.adapt_datetimefield_value(until), "placed": v.ORDER_PLACED, "refunded": v.ORDER_REFUNDED,
-              "cancelled": v.ORDER_CANCELLED}
+    params = {
+        "store": store_id,
+        "until": connection.ops.adapt_datetimefield_value(until),
+        "placed": v.ORDER_PLACED,
+        "refunded": v.ORDER_REFUNDED,
+        "cancelled": v.ORDER_CANCELLED,
+    }
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()

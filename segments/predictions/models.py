@@ -52,12 +52,20 @@ class CustomerPrediction(models.Model):
             "churn_band": self.churn_band,
             "expected_orders": self.expected_orders,
             "horizon_days": self.horizon_days,
-            "expected_order_value": str(self.expected_order_value) if self.expected_order_value is not None else None,
+            "expected_order_value": str(self.expected_order_value)
+            if self.expected_order_value is not None
+            else None,
             "predicted_clv": str(self.predicted_clv) if self.predicted_clv is not None else None,
-            "expected_next_order_at": self.expected_next_order_at.isoformat() if self.expected_next_order_at else None,
+            "expected_next_order_at": self.expected_next_order_at.isoformat()
+            if self.expected_next_order_at
+            else None,
             "average_days_between_orders": self.average_days_between_orders,
-            "rfm": {"recency": self.rfm_recency, "frequency": self.rfm_frequency, "monetary": self.rfm_monetary,
-                    "group": self.rfm_group},
+            "rfm": {
+                "recency": self.rfm_recency,
+                "frequency": self.rfm_frequency,
+                "monetary": self.rfm_monetary,
+                "group": self.rfm_group,
+            },
             "confidence": self.confidence,
             "explanation": self.explanation,
             "computed_at": self.computed_at.isoformat(),

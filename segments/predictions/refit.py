@@ -61,9 +61,12 @@ class Scores:
     churn_band: np.ndarray
     recency_days: np.ndarray
     next_order_day: np.ndarray  # NaN when not expected
+    overdue: np.ndarray  # bool: the usual interval has passed without an order
 
 
-def refit_store(store_id: int, now: datetime | None = None, thresholds: Thresholds | None = None) -> PredictionRun:
+def refit_store(
+    store_id: int, now: datetime | None = None, thresholds: Thresholds | None = None
+) -> PredictionRun:
     """Fit and score every customer of the store with a purchase before ``now``; returns the run."""
     started = time.monotonic()
     limits = thresholds or Thresholds.from_settings()
@@ -74,7 +77,9 @@ def refit_store(store_id: int, now: datetime | None = None, thresholds: Threshol
     x = summary.frequency
     repeaters = int((x > 0).sum())
     history_days = int(end_day - summary.first_day.min()) if len(summary) else 0
-    typical = float(np.median((summary.last_day - summary.first_day)[x > 0] / x[x > 0])) if repeaters else None
+    typical = (
+        float(np.median((summary.last_day - summary.first_day)[x > 0] / x[x > 0])) if repeaters else None
+    )
 
     parameters: dict = {}
     reasons = _why_not_model(len(summary), repeaters, history_days, limits)
@@ -86,8 +91,11 @@ def refit_store(store_id: int, now: datetime | None = None, thresholds: Threshol
             reasons = [str(error)]
     if scores is None:
         scores = _heuristic_scores(summary, end_day, typical, limits)
-    note = ("Fitted BG/NBD and Gamma-Gamma." if not reasons
-            else "Heuristic, low confidence: " + "; ".join(reasons) + ".")
+    note = (
+        "Fitted BG/NBD and Gamma-Gamma."
+        if not reasons
+        else "Heuristic, low confidence: " + "; ".join(reasons) + "."
+    )
 
     computed_at = timezone.now()
     rfm_r, rfm_f, rfm_m = rfm.scores(scores.recency_days, summary.purchase_days, summary.total_value)
@@ -95,10 +103,17 @@ def refit_store(store_id: int, now: datetime | None = None, thresholds: Threshol
     explanations = explain_all(summary, scores, limits, store.currency, _date_of)
     _write(store_id, computed_at, summary, scores, limits, (rfm_r, rfm_f, rfm_m, rfm_group), explanations)
     return PredictionRun.objects.create(
-        store_id=store_id, computed_at=computed_at, customers=len(summary), repeat_customers=repeaters,
+        store_id=store_id,
+        computed_at=computed_at,
+        customers=len(summary),
+        repeat_customers=repeaters,
         method=PredictionRun.Method.MODEL if not reasons else PredictionRun.Method.HEURISTIC,
-        history_days=history_days, horizon_days=limits.horizon_days, parameters=parameters,
-        typical_days_between_orders=typical, note=note, seconds=round(time.monotonic() - started, 3),
+        history_days=history_days,
+        horizon_days=limits.horizon_days,
+        parameters=parameters,
+        typical_days_between_orders=typical,
+        note=note,
+        seconds=round(time.monotonic() - started, 3),
     )
 
 
@@ -122,7 +137,9 @@ def _intervals(summary: Summary, typical: float | None) -> tuple[np.ndarray, np.
 
 
 def _band(churn: np.ndarray, limits: Thresholds) -> np.ndarray:
-    return np.select([churn < limits.low_below, churn < limits.high_from], ["low", "medium"], "high").astype(object)
+    return np.select([churn < limits.low_below, churn < limits.high_from], ["low", "medium"], "high").astype(
+        object
+    )
 
 
 def _model_scores(summary: Summary, end_day: int, typical: float | None, limits: Thresholds):
@@ -130,7 +147,7 @@ def _model_scores(summary: Summary, end_day: int, typical: float | None, limits:
     t_x = (summary.last_day - summary.first_day) / 7.0
     T = (end_day - summary.first_day) / 7.0
     params = bgnbd.fit(x, t_x, T)
-    alive = bgnbd.probability_alive(params, x, t_x, T)
+    alive = bgnbd.probability_active(params, x, t_x, T)
     orders = bgnbd.expected_orders(params, limits.horizon_days / 7.0, x, t_x, T)
     try:
         gg = gamma_gamma.fit(x, summary.repeat_average)
@@ -145,8 +162,18 @@ def _model_scores(summary: Summary, end_day: int, typical: float | None, limits:
     band = _band(churn, limits)
     interval, own = _intervals(summary, typical)
     recency = end_day - summary.last_day
-    return Scores("model", alive, orders, value, orders * value, interval, own, band, recency,
-                  _next_order(summary, interval, end_day, band)), parameters
+    return Scores(
+        "model",
+        alive,
+        orders,
+        value,
+        orders * value,
+        interval,
+        own,
+        band,
+        recency,
+        *_next_order(summary, interval, end_day, band),
+    ), parameters
 
 
 def _heuristic_scores(summary: Summary, end_day: int, typical: float | None, limits: Thresholds) -> Scores:
@@ -156,16 +183,28 @@ def _heuristic_scores(summary: Summary, end_day: int, typical: float | None, lim
     recency = end_day - summary.last_day
     # How many usual intervals have passed since the last order: up to 1 on time, over 2 probably lapsed.
     ratio = np.divide(recency, np.maximum(interval, 1.0), out=np.full(n, np.nan), where=~np.isnan(interval))
-    band = np.select([np.isnan(ratio), ratio <= 1.0, ratio <= 2.0], ["", "low", "medium"], "high").astype(object)
-    return Scores("low", unknown, unknown, unknown, unknown, interval, own, band, recency,
-                  _next_order(summary, interval, end_day, band))
+    band = np.select([np.isnan(ratio), ratio <= 1.0, ratio <= 2.0], ["", "low", "medium"], "high").astype(
+        object
+    )
+    return Scores(
+        "low",
+        unknown,
+        unknown,
+        unknown,
+        unknown,
+        interval,
+        own,
+        band,
+        recency,
+        *_next_order(summary, interval, end_day, band),
+    )
 
 
-def _next_order(summary: Summary, interval: np.ndarray, end_day: int, band: np.ndarray) -> np.ndarray:
-    """Last order + usual interval; an overdue customer is due now, unless probably lapsed (none)."""
+def _next_order(summary: Summary, interval: np.ndarray, end_day: int, band: np.ndarray):
+    """(next day, overdue): last order + usual interval; overdue: due now, or none if probably lapsed."""
     due = summary.last_day + interval
     overdue = due < end_day
-    return np.where(overdue, np.where(band == "high", np.nan, float(end_day)), due)
+    return np.where(overdue, np.where(band == "high", np.nan, float(end_day)), due), overdue
 
 
 def _date_of(day: float) -> datetime:
@@ -186,24 +225,35 @@ def _write(store_id, computed_at, summary, scores: Scores, limits, rfm_columns, 
     for i, customer_id in enumerate(summary.customer_id.tolist()):
         alive = _float(scores.probability_alive[i])
         next_day = scores.next_order_day[i]
-        rows.append(CustomerPrediction(
-            customer_id=customer_id, store_id=store_id, computed_at=computed_at, confidence=scores.confidence,
-            probability_alive=alive, churn_risk=None if alive is None else 1.0 - alive,
-            churn_band=scores.churn_band[i], expected_orders=_float(scores.expected_orders[i]),
-            expected_order_value=_money(scores.expected_order_value[i]),
-            predicted_clv=_money(scores.predicted_clv[i]), horizon_days=limits.horizon_days,
-            expected_next_order_at=None if np.isnan(next_day) else _date_of(next_day),
-            average_days_between_orders=_float(scores.interval_days[i]),
-            rfm_recency=int(r[i]), rfm_frequency=int(f[i]), rfm_monetary=int(m[i]), rfm_group=group[i],
-            explanation=explanations[i],
-        ))
+        rows.append(
+            CustomerPrediction(
+                customer_id=customer_id,
+                store_id=store_id,
+                computed_at=computed_at,
+                confidence=scores.confidence,
+                probability_alive=alive,
+                churn_risk=None if alive is None else 1.0 - alive,
+                churn_band=scores.churn_band[i],
+                expected_orders=_float(scores.expected_orders[i]),
+                expected_order_value=_money(scores.expected_order_value[i]),
+                predicted_clv=_money(scores.predicted_clv[i]),
+                horizon_days=limits.horizon_days,
+                expected_next_order_at=None if np.isnan(next_day) else _date_of(next_day),
+                average_days_between_orders=_float(scores.interval_days[i]),
+                rfm_recency=int(r[i]),
+                rfm_frequency=int(f[i]),
+                rfm_monetary=int(m[i]),
+                rfm_group=group[i],
+                explanation=explanations[i],
+            )
+        )
     fields = [f.name for f in CustomerPrediction._meta.concrete_fields if f.name not in ("id", "customer")]
     with transaction.atomic():
-        CustomerPrediction.objects.bulk_create(rows, batch_size=2000, update_conflicts=True,
-                                               unique_fields=["customer"], update_fields=fields)
+        CustomerPrediction.objects.bulk_create(
+            rows, batch_size=2000, update_conflicts=True, unique_fields=["customer"], update_fields=fields
+        )
         CustomerPrediction.objects.filter(store_id=store_id).exclude(computed_at=computed_at).delete()
 
 
 def store_ids_to_refit() -> list[int]:
     return list(Store.objects.filter(status=Store.Status.ACTIVE).order_by("id").values_list("id", flat=True))
-

@@ -43,7 +43,11 @@ def quintile_scores(values: np.ndarray) -> np.ndarray:
 
 def scores(recency_days: np.ndarray, frequency: np.ndarray, monetary: np.ndarray):
     """(R, F, M) score arrays."""
-    return quintile_scores(-np.asarray(recency_days, float)), quintile_scores(frequency), quintile_scores(monetary)
+    return (
+        quintile_scores(-np.asarray(recency_days, float)),
+        quintile_scores(frequency),
+        quintile_scores(monetary),
+    )
 
 
 def groups(r: np.ndarray, f: np.ndarray, m: np.ndarray) -> np.ndarray:

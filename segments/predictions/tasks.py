@@ -24,6 +24,9 @@ def refit_all_stores() -> int:
     """Enqueue one refit per active store (each its own task, so one failing store stops no other)."""
     ids = store_ids_to_refit()
     for store_id in ids:
-        async_task("segments.predictions.tasks.refit_store_predictions", store_id,
-                   task_name=f"predictions: refit store {store_id}")
+        async_task(
+            "segments.predictions.tasks.refit_store_predictions",
+            store_id,
+            task_name=f"predictions: refit store {store_id}",
+        )
     return len(ids)

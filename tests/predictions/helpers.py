@@ -27,18 +27,48 @@ def record_orders(store: Store, history: Mapping[str, Iterable[tuple[float, str 
     for email, orders in history.items():
         for n, (day, amount) in enumerate(orders):
             ref = f"{email}#{n}"
-            events.append(CanonicalEvent(type="order.placed", occurred_at=at_day(day), dedupe_key=f"o:{ref}",
-                                         source="api", email=email, order_ref=ref, amount=Decimal(str(amount))))
+            events.append(
+                CanonicalEvent(
+                    type="order.placed",
+                    occurred_at=at_day(day),
+                    dedupe_key=f"o:{ref}",
+                    source="api",
+                    email=email,
+                    order_ref=ref,
+                    amount=Decimal(str(amount)),
+                )
+            )
     record_events(store, events)
 
 
 def record_refund(store: Store, email: str, order_ref: str, amount: str, day: float) -> None:
-    record_events(store, [CanonicalEvent(type="order.refunded", occurred_at=at_day(day),
-                                         dedupe_key=f"r:{order_ref}:{amount}", source="api", email=email,
-                                         order_ref=order_ref, amount=Decimal(amount))])
+    record_events(
+        store,
+        [
+            CanonicalEvent(
+                type="order.refunded",
+                occurred_at=at_day(day),
+                dedupe_key=f"r:{order_ref}:{amount}",
+                source="api",
+                email=email,
+                order_ref=order_ref,
+                amount=Decimal(amount),
+            )
+        ],
+    )
 
 
 def record_cancel(store: Store, email: str, order_ref: str, day: float) -> None:
-    record_events(store, [CanonicalEvent(type="order.cancelled", occurred_at=at_day(day),
-                                         dedupe_key=f"c:{order_ref}", source="api", email=email,
-                                         order_ref=order_ref)])
+    record_events(
+        store,
+        [
+            CanonicalEvent(
+                type="order.cancelled",
+                occurred_at=at_day(day),
+                dedupe_key=f"c:{order_ref}",
+                source="api",
+                email=email,
+                order_ref=order_ref,
+            )
+        ],
+    )

@@ -46,12 +46,19 @@ def test_cdnow_fit_matches_the_published_parameters(store):
     rows = cdnow_rows()
     assert len({customer for customer, _, _ in rows}) == 2357
     events = [
-        CanonicalEvent(type="order.placed", occurred_at=at, dedupe_key=f"cdnow:{n}", source="api",
-                       external_id=f"cdnow-{customer}", order_ref=f"cdnow-{n}", amount=value)
+        CanonicalEvent(
+            type="order.placed",
+            occurred_at=at,
+            dedupe_key=f"cdnow:{n}",
+            source="api",
+            external_id=f"cdnow-{customer}",
+            order_ref=f"cdnow-{n}",
+            amount=value,
+        )
         for n, (customer, at, value) in enumerate(rows)
     ]
     for start in range(0, len(events), 2000):
-        record_events(store, events[start:start + 2000])
+        record_events(store, events[start : start + 2000])
     assert Event.objects.filter(store=store, type="order.placed").count() == len(rows)
 
     run = refit_store(store.id, now=CALIBRATION_END)
@@ -60,9 +67,16 @@ def test_cdnow_fit_matches_the_published_parameters(store):
     assert run.customers == 2357
     bg, gg = run.parameters["bgnbd"], run.parameters["gamma_gamma"]
     assert {k: sig2(bg[k]) for k in ("r", "alpha", "a", "b")} == {
-        "r": sig2(0.243), "alpha": sig2(4.414), "a": sig2(0.793), "b": sig2(2.426)}
+        "r": sig2(0.243),
+        "alpha": sig2(4.414),
+        "a": sig2(0.793),
+        "b": sig2(2.426),
+    }
     assert {k: sig2(gg[k]) for k in ("p", "q", "gamma")} == {
-        "p": sig2(6.25), "q": sig2(3.74), "gamma": sig2(15.44)}
+        "p": sig2(6.25),
+        "q": sig2(3.74),
+        "gamma": sig2(15.44),
+    }
     # Closer than the test demands: the same maximum as the paper, not merely a nearby one.
     assert bg["r"] == pytest.approx(0.243, abs=0.001) and bg["b"] == pytest.approx(2.426, abs=0.005)
 

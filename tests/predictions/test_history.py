@@ -15,10 +15,13 @@ pytestmark = pytest.mark.django_db
 
 
 def test_refunds_net_out_and_cancelled_orders_do_not_count(store, django_assert_num_queries):
-    record_orders(store, {
-        "a@example.com": [(0, 100), (10, 50), (10, 25), (20, 80), (30, 40)],
-        "b@example.com": [(0, 30)],
-    })
+    record_orders(
+        store,
+        {
+            "a@example.com": [(0, 100), (10, 50), (10, 25), (20, 80), (30, 40)],
+            "b@example.com": [(0, 30)],
+        },
+    )
     record_refund(store, "a@example.com", "a@example.com#0", "40.00", day=2)  # partial
     record_refund(store, "a@example.com", "a@example.com#3", "80.00", day=21)  # in full: no purchase
     record_cancel(store, "a@example.com", "a@example.com#4", day=31)
@@ -38,7 +41,9 @@ def test_refunds_net_out_and_cancelled_orders_do_not_count(store, django_assert_
 
     refit_store(store.id, now=at_day(60))
     prediction = CustomerPrediction.objects.get(customer=a)
-    assert prediction.explanation.startswith("Last ordered 50 days ago; usually orders every 10 days (2 orders).")
+    assert prediction.explanation.startswith(
+        "Last ordered 50 days ago; usually orders every 10 days (2 orders)."
+    )
 
 
 def test_events_after_the_cutoff_are_ignored(store):

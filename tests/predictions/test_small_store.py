@@ -13,23 +13,32 @@ pytestmark = pytest.mark.django_db
 
 
 def test_small_store_falls_back_to_the_heuristic_and_says_so(store):
-    record_orders(store, {
-        "regular@example.com": [(0, 20), (30, 20), (60, 20), (90, 20)],
-        "new@example.com": [(200, 50)],
-    })
+    record_orders(
+        store,
+        {
+            "regular@example.com": [(0, 20), (30, 20), (60, 20), (90, 20)],
+            "new@example.com": [(200, 50)],
+        },
+    )
     run = refit_store(store.id, now=at_day(210))
 
     assert run.method == PredictionRun.Method.HEURISTIC
     assert "2 customers with orders" in run.note and run.parameters == {}
     lapsed = CustomerPrediction.objects.get(customer__email="regular@example.com")
     assert lapsed.confidence == CustomerPrediction.Confidence.LOW
-    assert lapsed.explanation.startswith("Last ordered 120 days ago; usually orders every 30 days (4 orders).")
+    assert lapsed.explanation.startswith(
+        "Last ordered 120 days ago; usually orders every 30 days (4 orders)."
+    )
     assert "Low confidence" in lapsed.explanation
     # Four usual intervals without an order: high risk, and no next order is expected.
     assert lapsed.churn_band == "high" and lapsed.expected_next_order_at is None
     # Model-only numbers stay empty rather than pretending to a precision we do not have.
     assert (lapsed.churn_risk, lapsed.probability_alive, lapsed.predicted_clv, lapsed.expected_orders) == (
-        None, None, None, None)
+        None,
+        None,
+        None,
+        None,
+    )
     assert lapsed.as_api_dict()["confidence"] == "low"
 
     new = CustomerPrediction.objects.get(customer__email="new@example.com")

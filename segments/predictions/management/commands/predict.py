@@ -29,8 +29,16 @@ class Command(BaseCommand):
             ids = store_ids_to_refit()
         for store_id in ids:
             run = refit_store(store_id)
-            self.stdout.write(json.dumps({
-                "store": store_id, "method": run.method, "customers": run.customers,
-                "repeat_customers": run.repeat_customers, "parameters": run.parameters, "note": run.note,
-                "seconds": run.seconds,
-            }))
+            self.stdout.write(
+                json.dumps(
+                    {
+                        "store": store_id,
+                        "method": run.method,
+                        "customers": run.customers,
+                        "repeat_customers": run.repeat_customers,
+                        "parameters": run.parameters,
+                        "note": run.note,
+                        "seconds": run.seconds,
+                    }
+                )
+            )
