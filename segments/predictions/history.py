@@ -63,18 +63,20 @@ WITH refunds AS (
     WHERE store_id = %(store)s AND type = %(refunded)s AND order_ref <> '' AND occurred_at < %(until)s
     GROUP BY customer_id, order_ref
 ),
+cancelled AS (
+    SELECT DISTINCT customer_id, order_ref
+    FROM timeline_event
+    WHERE store_id = %(store)s AND type = %(cancelled)s AND order_ref <> '' AND occurred_at < %(until)s
+),
 orders AS (
     SELECT p.customer_id, {day} AS day,
            COALESCE(p.amount, 0) - COALESCE(r.refunded, 0) AS net, r.refunded IS NOT NULL AS was_refunded
     FROM timeline_event p
     JOIN timeline_customer c ON c.id = p.customer_id AND c.deleted_at IS NULL
     LEFT JOIN refunds r ON r.customer_id = p.customer_id AND r.order_ref = p.order_ref AND p.order_ref <> ''
+    LEFT JOIN cancelled x ON x.customer_id = p.customer_id AND x.order_ref = p.order_ref
     WHERE p.store_id = %(store)s AND p.type = %(placed)s AND p.occurred_at < %(until)s
-      AND NOT EXISTS (
-          SELECT 1 FROM timeline_event x
-          WHERE x.customer_id = p.customer_id AND x.type = %(cancelled)s AND x.order_ref = p.order_ref
-            AND x.occurred_at < %(until)s
-      )
+      AND x.customer_id IS NULL
 ),
 days AS (
     SELECT customer_id, day, SUM(CASE WHEN net > 0 THEN net ELSE 0 END) AS value
@@ -82,14 +84,15 @@ days AS (
     WHERE NOT (was_refunded AND net <= 0)
     GROUP BY customer_id, day
 ),
-firsts AS (
-    SELECT customer_id, MIN(day) AS first_day FROM days GROUP BY customer_id
+ranked AS (
+    -- a window, not a self-join: no plan can turn it quadratic (fresh tables have no statistics)
+    SELECT customer_id, day, value, MIN(day) OVER (PARTITION BY customer_id) AS first_day FROM days
 )
-SELECT d.customer_id, f.first_day, MAX(d.day), COUNT(*), SUM(d.value),
-       SUM(CASE WHEN d.day > f.first_day THEN d.value ELSE 0 END)
-FROM days d JOIN firsts f ON f.customer_id = d.customer_id
-GROUP BY d.customer_id, f.first_day
-ORDER BY d.customer_id
+SELECT customer_id, first_day, MAX(day), COUNT(*), SUM(value),
+       SUM(CASE WHEN day > first_day THEN value ELSE 0 END)
+FROM ranked
+GROUP BY customer_id, first_day
+ORDER BY customer_id
 """
 
 
