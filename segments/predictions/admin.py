@@ -1,7 +1,7 @@
-"""Admin: predictions on the customer page (a read-only inline) and a store-level distribution page.
+"""Admin: predictions on the customer page (a read-only section) and a store-level distribution page.
 
-The inline is added to the timeline's registered ``CustomerAdmin`` from here, so the timeline app does not
-depend on predictions. The store page (``admin:predictions_store``) shows the latest refit and the
+The section is added to the timeline's registered ``CustomerAdmin`` from here, so the timeline app does
+not depend on predictions. The store page (``admin:predictions_store``) shows the latest refit and the
 distribution of churn risk, predicted lifetime value and RFM groups; it answers 404 for a store the user
 does not belong to.
 """
@@ -13,7 +13,7 @@ from django.db.models import Avg, Case, Count, IntegerField, Sum, Value, When
 from django.http import Http404
 from django.shortcuts import render
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from shopconnect.tenancy import StoreScopedAdminMixin, visible_stores
 from shopconnect.timeline.admin import CustomerAdmin  # noqa: F401  (registers Customer first)
@@ -25,62 +25,73 @@ from .rfm import GROUPS
 CLV_EDGES = (0, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000)
 
 
-class PredictionInline(admin.StackedInline):
-    model = CustomerPrediction
-    fk_name = "customer"
-    can_delete = False
-    extra = 0
-    max_num = 0
-    verbose_name = verbose_name_plural = "Predictions"
-    fields = (
-        "explanation_text",
-        "confidence",
-        "churn_band",
-        "churn_risk_percent",
-        "expected_orders",
-        "expected_order_value",
-        "predicted_clv",
-        "horizon_days",
-        "expected_next_order_at",
-        "average_days_between_orders",
-        "rfm",
-        "computed_at",
-        "store_page",
-    )
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description="In plain words")
-    def explanation_text(self, prediction: CustomerPrediction) -> str:
-        return prediction.explanation
-
-    @admin.display(description="Churn risk")
-    def churn_risk_percent(self, prediction: CustomerPrediction) -> str:
-        if prediction.churn_risk is None:
-            return "not estimated (low confidence)"
-        return f"{prediction.churn_risk:.0%} (probability still active {prediction.probability_alive:.0%})"
-
-    @admin.display(description="RFM")
-    def rfm(self, prediction: CustomerPrediction) -> str:
-        return (
-            f"R{prediction.rfm_recency} F{prediction.rfm_frequency} M{prediction.rfm_monetary}: "
-            f"{prediction.rfm_group}"
+def _rows(prediction: CustomerPrediction) -> list[tuple[str, str]]:
+    if prediction.churn_risk is None:
+        churn = f"{prediction.churn_band or 'not estimated'} (low confidence: no probability estimated)"
+    else:
+        churn = (
+            f"{prediction.churn_band}: {prediction.churn_risk:.0%} "
+            f"(probability still active {prediction.probability_alive:.0%})"
         )
+    money = prediction.store.currency
 
-    @admin.display(description="Store")
-    def store_page(self, prediction: CustomerPrediction):
-        url = reverse("admin:predictions_store", args=[prediction.store_id])
-        return format_html('<a href="{}">distribution of predictions for this store</a>', url)
+    def amount(value) -> str:
+        return "not estimated" if value is None else f"{money} {value}"
+
+    interval = prediction.average_days_between_orders
+    return [
+        ("Churn risk", churn),
+        (
+            f"Expected orders, next {prediction.horizon_days} days",
+            "not estimated" if prediction.expected_orders is None else f"{prediction.expected_orders:.2f}",
+        ),
+        ("Expected order value", amount(prediction.expected_order_value)),
+        ("Predicted lifetime value", amount(prediction.predicted_clv)),
+        (
+            "Next order expected",
+            f"{prediction.expected_next_order_at:%Y-%m-%d}"
+            if prediction.expected_next_order_at
+            else "not expected",
+        ),
+        ("Average time between orders", "unknown" if interval is None else f"{interval:.0f} days"),
+        (
+            "RFM",
+            f"R{prediction.rfm_recency} F{prediction.rfm_frequency} M{prediction.rfm_monetary}: "
+            f"{prediction.rfm_group}",
+        ),
+        ("Confidence", prediction.get_confidence_display()),
+        ("Computed", f"{prediction.computed_at:%Y-%m-%d %H:%M} UTC"),
+    ]
 
 
+@admin.display(description="Predictions")
+def prediction_panel(customer: Customer):
+    """The customer's predictions: the plain explanation first, then the numbers, then the store page."""
+    prediction = CustomerPrediction.objects.filter(customer=customer).select_related("store").first()
+    if prediction is None:
+        return "Not computed yet: predictions need an order, and are refitted daily."
+    rows = format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", _rows(prediction))
+    url = reverse("admin:predictions_store", args=[prediction.store_id])
+    return format_html(
+        '<p class="prediction-explanation">{}</p><table>{}</table>'
+        '<p><a href="{}">Distribution of predictions for this store</a></p>',
+        prediction.explanation,
+        rows,
+        url,
+    )
+
+
+# Added to the timeline's CustomerAdmin from here (so the timeline does not depend on predictions): a
+# read-only "Predictions" section right after the aggregates. ``lookup_field`` calls an attribute of
+# the admin instance with the object, so a plain function set on the instance works as a display field.
 _customer_admin = admin.site._registry[Customer]
-if PredictionInline not in _customer_admin.inlines:
-    _customer_admin.inlines = [*_customer_admin.inlines, PredictionInline]
+if "prediction_panel" not in _customer_admin.readonly_fields:
+    _customer_admin.prediction_panel = prediction_panel
+    _customer_admin.readonly_fields = (*_customer_admin.readonly_fields, "prediction_panel")
+    _sections = list(_customer_admin.fieldsets)
+    _after = next((i + 1 for i, (name, _) in enumerate(_sections) if name == "Aggregates"), len(_sections))
+    _sections.insert(_after, ("Predictions", {"fields": ("prediction_panel",)}))
+    _customer_admin.fieldsets = tuple(_sections)
 
 
 def _bars(counts: list[tuple[str, int]]) -> list[dict]:
