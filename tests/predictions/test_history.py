@@ -50,3 +50,17 @@ def test_events_after_the_cutoff_are_ignored(store):
     record_orders(store, {"a@example.com": [(0, 10), (100, 10)]})
     summary = purchase_summary(store.id, at_day(50))
     assert list(summary.purchase_days) == [1]
+
+
+def test_refit_query_count_does_not_grow_with_customers(make_store):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    counts = []
+    for size in (3, 40):
+        shop = make_store()
+        record_orders(shop, {f"c{i}@example.com": [(i, 10), (i + 5, 20)] for i in range(size)})
+        with CaptureQueriesContext(connection) as queries:
+            refit_store(shop.id, now=at_day(100))
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
