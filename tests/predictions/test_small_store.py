@@ -66,3 +66,10 @@ def test_refit_replaces_predictions_and_drops_customers_without_purchases(store)
     assert again.pk == first.pk and again.computed_at > first.computed_at
     assert "Last ordered 30 days ago" in again.explanation
     assert PredictionRun.objects.filter(store=store).count() == 2
+
+
+def test_a_store_without_orders_gets_an_empty_run(store):
+    run = refit_store(store.id, now=at_day(10))
+    assert run.method == PredictionRun.Method.HEURISTIC and run.customers == 0
+    assert "0 customers with orders" in run.note
+    assert not CustomerPrediction.objects.filter(store=store).exists()
