@@ -2,8 +2,7 @@
 
 ``refit_store`` is the one entry point (the scheduled task, the ``predict`` command and the tests call
 it). Steps: the per-customer summary in SQL (``history``), the fit and the scoring vectorized with numpy
-(``bgnbd``, ``gamma_gamma``, ``rfm``), then one bulk upsert of ``CustomerPrediction`` rows and one delete of
-rows for customers who no longer have a purchase.
+(``bgnbd``, ``gamma_gamma``, ``rfm``), then the store's rows replaced in one transaction (``write``).
 
 Below a minimum history the statistical model is not fitted (its estimates would be noise presented as
 precision). The heuristic then compares each customer's time since the last order with their usual
@@ -19,7 +18,6 @@ from datetime import datetime, timedelta
 
 import numpy as np
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from shopconnect.timeline.models import Store
@@ -27,7 +25,8 @@ from shopconnect.timeline.models import Store
 from . import bgnbd, gamma_gamma, rfm
 from .explain import explain_all
 from .history import EPOCH, Summary, day_number, purchase_summary
-from .models import CustomerPrediction, PredictionRun
+from .models import PredictionRun
+from .write import replace_predictions
 
 
 @dataclass(frozen=True)
@@ -101,7 +100,29 @@ def refit_store(
     rfm_r, rfm_f, rfm_m = rfm.scores(scores.recency_days, summary.purchase_days, summary.total_value)
     rfm_group = rfm.groups(rfm_r, rfm_f, rfm_m)
     explanations = explain_all(summary, scores, limits, store.currency, _date_of)
-    _write(store_id, computed_at, summary, scores, limits, (rfm_r, rfm_f, rfm_m, rfm_group), explanations)
+    columns = {
+        "customer_id": summary.customer_id,
+        "probability_alive": scores.probability_alive,
+        "churn_risk": 1.0 - scores.probability_alive,
+        "churn_band": scores.churn_band,
+        "expected_orders": scores.expected_orders,
+        "expected_order_value": scores.expected_order_value,
+        "predicted_clv": scores.predicted_clv,
+        "expected_next_order_at": scores.next_order_day,
+        "average_days_between_orders": scores.interval_days,
+        "rfm_recency": rfm_r,
+        "rfm_frequency": rfm_f,
+        "rfm_monetary": rfm_m,
+        "rfm_group": rfm_group,
+        "explanation": explanations,
+    }
+    constants = {
+        "store_id": store_id,
+        "computed_at": computed_at,
+        "confidence": scores.confidence,
+        "horizon_days": limits.horizon_days,
+    }
+    replace_predictions(store_id, columns, constants)
     return PredictionRun.objects.create(
         store_id=store_id,
         computed_at=computed_at,
@@ -209,50 +230,6 @@ def _next_order(summary: Summary, interval: np.ndarray, end_day: int, band: np.n
 
 def _date_of(day: float) -> datetime:
     return EPOCH + timedelta(days=float(day))
-
-
-def _money(value: float) -> float | None:
-    return None if not np.isfinite(value) else round(min(float(value), 1e11), 2)
-
-
-def _float(value: float) -> float | None:
-    return None if not np.isfinite(value) else float(value)
-
-
-def _write(store_id, computed_at, summary, scores: Scores, limits, rfm_columns, explanations) -> None:
-    r, f, m, group = rfm_columns
-    rows = []
-    for i, customer_id in enumerate(summary.customer_id.tolist()):
-        alive = _float(scores.probability_alive[i])
-        next_day = scores.next_order_day[i]
-        rows.append(
-            CustomerPrediction(
-                customer_id=customer_id,
-                store_id=store_id,
-                computed_at=computed_at,
-                confidence=scores.confidence,
-                probability_alive=alive,
-                churn_risk=None if alive is None else 1.0 - alive,
-                churn_band=scores.churn_band[i],
-                expected_orders=_float(scores.expected_orders[i]),
-                expected_order_value=_money(scores.expected_order_value[i]),
-                predicted_clv=_money(scores.predicted_clv[i]),
-                horizon_days=limits.horizon_days,
-                expected_next_order_at=None if np.isnan(next_day) else _date_of(next_day),
-                average_days_between_orders=_float(scores.interval_days[i]),
-                rfm_recency=int(r[i]),
-                rfm_frequency=int(f[i]),
-                rfm_monetary=int(m[i]),
-                rfm_group=group[i],
-                explanation=explanations[i],
-            )
-        )
-    fields = [f.name for f in CustomerPrediction._meta.concrete_fields if f.name not in ("id", "customer")]
-    with transaction.atomic():
-        CustomerPrediction.objects.bulk_create(
-            rows, batch_size=2000, update_conflicts=True, unique_fields=["customer"], update_fields=fields
-        )
-        CustomerPrediction.objects.filter(store_id=store_id).exclude(computed_at=computed_at).delete()
 
 
 def store_ids_to_refit() -> list[int]:
