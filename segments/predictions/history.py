@@ -12,11 +12,12 @@ but the first day), which is what Gamma-Gamma needs.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
-from django.db import connection
+from django.db import connection, transaction
 
 from shopconnect.timeline import vocabulary as v
 
@@ -72,7 +73,6 @@ orders AS (
     SELECT p.customer_id, {day} AS day,
            COALESCE(p.amount, 0) - COALESCE(r.refunded, 0) AS net, r.refunded IS NOT NULL AS was_refunded
     FROM timeline_event p
-    JOIN timeline_customer c ON c.id = p.customer_id AND c.deleted_at IS NULL
     LEFT JOIN refunds r ON r.customer_id = p.customer_id AND r.order_ref = p.order_ref AND p.order_ref <> ''
     LEFT JOIN cancelled x ON x.customer_id = p.customer_id AND x.order_ref = p.order_ref
     WHERE p.store_id = %(store)s AND p.type = %(placed)s AND p.occurred_at < %(until)s
@@ -88,11 +88,12 @@ ranked AS (
     -- a window, not a self-join: no plan can turn it quadratic (fresh tables have no statistics)
     SELECT customer_id, day, value, MIN(day) OVER (PARTITION BY customer_id) AS first_day FROM days
 )
-SELECT customer_id, first_day, MAX(day), COUNT(*), SUM(value),
-       SUM(CASE WHEN day > first_day THEN value ELSE 0 END)
-FROM ranked
-GROUP BY customer_id, first_day
-ORDER BY customer_id
+SELECT k.customer_id, k.first_day, MAX(k.day), COUNT(*), SUM(k.value),
+       SUM(CASE WHEN k.day > k.first_day THEN k.value ELSE 0 END)
+FROM ranked k
+JOIN timeline_customer c ON c.id = k.customer_id AND c.deleted_at IS NULL  -- once per day, not per order
+GROUP BY k.customer_id, k.first_day
+ORDER BY k.customer_id
 """
 
 
@@ -106,7 +107,10 @@ def purchase_summary(store_id: int, until: datetime) -> Summary:
         "refunded": v.ORDER_REFUNDED,
         "cancelled": v.ORDER_CANCELLED,
     }
-    with connection.cursor() as cursor:
+    postgres = connection.vendor == "postgresql"
+    with transaction.atomic() if postgres else nullcontext(), connection.cursor() as cursor:
+        if postgres:  # one analytic query sorting up to millions of rows: sort in memory (this transaction)
+            cursor.execute("SET LOCAL work_mem = '128MB'")
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     if not rows:
