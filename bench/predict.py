@@ -104,6 +104,7 @@ def main() -> None:
     print(f"summary SQL alone:        {sql:6.1f} s for {len(summary):,} customers")
     print(f"refit end to end:         {run.seconds:6.1f} s ({run.method}; {written:,} predictions written)")
     print(f"summary + refit:          {total:6.1f} s")
+    print("refit stages: " + ", ".join(f"{name} {sec:.1f} s" for name, sec in run.stage_seconds.items()))
     print(f"parameters: {run.parameters}")
     print(f"target < 60 s end to end: {'met' if run.seconds < 60 else 'MISSED'}")
 

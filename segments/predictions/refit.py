@@ -72,6 +72,7 @@ def refit_store(
     now = now or timezone.now()
     store = Store.objects.get(pk=store_id)
     summary = purchase_summary(store_id, now)
+    stages = {"summary_sql": time.monotonic() - started}
     end_day = day_number(now)
     x = summary.frequency
     repeaters = int((x > 0).sum())
@@ -97,6 +98,7 @@ def refit_store(
     )
 
     computed_at = timezone.now()
+    stages["fit"] = time.monotonic() - started - sum(stages.values())
     rfm_r, rfm_f, rfm_m = rfm.scores(scores.recency_days, summary.purchase_days, summary.total_value)
     rfm_group = rfm.groups(rfm_r, rfm_f, rfm_m)
     explanations = explain_all(summary, scores, limits, store.currency, _date_of)
@@ -122,8 +124,10 @@ def refit_store(
         "confidence": scores.confidence,
         "horizon_days": limits.horizon_days,
     }
+    stages["score_and_explain"] = time.monotonic() - started - sum(stages.values())
     replace_predictions(store_id, columns, constants)
-    return PredictionRun.objects.create(
+    stages["write"] = time.monotonic() - started - sum(stages.values())
+    run = PredictionRun.objects.create(
         store_id=store_id,
         computed_at=computed_at,
         customers=len(summary),
@@ -136,6 +140,8 @@ def refit_store(
         note=note,
         seconds=round(time.monotonic() - started, 3),
     )
+    run.stage_seconds = stages  # not stored: for the benchmark and logs
+    return run
 
 
 def _why_not_model(customers: int, repeaters: int, history_days: int, limits: Thresholds) -> list[str]:
