@@ -23,10 +23,15 @@ def healthz(request):
 
 def worker_status() -> dict:
     """What the task queue looks like: queued tasks and when a worker last finished one."""
-    from django_q.models import OrmQ, Task
+    from django_q.brokers import get_broker
+    from django_q.models import Task
 
     latest = Task.objects.order_by("-stopped").values_list("stopped", flat=True).first()
-    queued = OrmQ.objects.count()
+    try:
+        queued = get_broker().queue_size()
+    except Exception:  # noqa: BLE001 - a broken broker is a status to report, not a crash
+        return {"queued": None, "last_task_finished_at": latest.isoformat() if latest else None,
+                "state": "broker unreachable"}
     stale = queued > 0 and (latest is None or timezone.now() - latest > timedelta(minutes=5))
     return {
         "queued": queued,

@@ -11,6 +11,7 @@ as an order nor as money (its refunds are ignored too, so nothing nets out twice
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 
 from django.db.models import (
     Case,
@@ -62,7 +63,9 @@ def _scalar(qs, expression, output_field=None):
     return Subquery(qs, output_field=output_field) if output_field else Subquery(qs)
 
 
+@cache
 def _expressions() -> dict:
+    """Built once: the expressions are resolved (copied) per query, so sharing them is safe."""
     own = Event.objects.filter(customer_id=OuterRef("pk"))
     cancelled = Event.objects.filter(
         customer_id=OuterRef("customer_id"), type=v.ORDER_CANCELLED, order_ref=OuterRef("order_ref")

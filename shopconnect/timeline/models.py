@@ -198,7 +198,9 @@ class Event(models.Model):
     customer = models.ForeignKey(
         Customer, null=True, blank=True, on_delete=models.CASCADE, related_name="events", db_index=False
     )
-    visitor = models.ForeignKey(Visitor, null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
+    visitor = models.ForeignKey(
+        Visitor, null=True, blank=True, on_delete=models.SET_NULL, related_name="events", db_index=False
+    )
     type = models.CharField(max_length=64)
     occurred_at = models.DateTimeField()
     received_at = models.DateTimeField()
@@ -216,7 +218,10 @@ class Event(models.Model):
             models.Index(fields=["customer", "occurred_at"], name="event_customer_time_idx"),
             # "all events of type X since T"
             models.Index(fields=["store", "type", "occurred_at"], name="event_store_type_time_idx"),
-            models.Index(fields=["store", "order_ref"], name="event_store_order_idx"),
+            # partial indexes: most events are not order events and most have no anonymous visitor,
+            # so these stay small and cheap to maintain on the hot insert path
+            models.Index(fields=["store", "order_ref"], name="event_store_order_idx", condition=~Q(order_ref="")),
+            models.Index(fields=["visitor"], name="event_visitor_idx", condition=Q(visitor__isnull=False)),
         ]
         ordering = ["-occurred_at", "-id"]
 

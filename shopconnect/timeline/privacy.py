@@ -6,11 +6,11 @@ Used by the platforms' compliance topics (Shopify ``customers/data_request``, ``
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-import json
 
 from .models import Customer, Event, Store, Visitor
 
