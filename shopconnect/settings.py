@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "anymail",
     "shopconnect.timeline",
     "integrations",
+    "integrations.shopify",
     "segments",
     "segments.predictions",
     "campaigns",
@@ -75,7 +76,7 @@ INSTALLED_APPS = [
 # One adapter per platform: adding a platform is a subpackage plus a line here
 # (docs/ADDING_A_PLATFORM.md).
 PLATFORM_ADAPTERS = {
-    # "shopify": "integrations.shopify.adapter.ShopifyAdapter",
+    "shopify": "integrations.shopify.adapter.ShopifyAdapter",
     # "woocommerce": "integrations.woocommerce.adapter.WooCommerceAdapter",
 }
 

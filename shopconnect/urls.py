@@ -16,4 +16,5 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("healthz", healthz, name="healthz"),
     path("", include("integrations.urls")),
+    path("", include("integrations.shopify.urls")),
 ]
