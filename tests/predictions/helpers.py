@@ -1,7 +1,15 @@
 """Helpers to build an order history through the timeline and refit predictions on it.
 
 Usable by other apps' tests too (the segment conditions on churn band, predicted value, next order and
-RFM group): ``record_orders(store, {...})`` then ``refit_store(store.id, now=...)``.
+RFM group): ``record_orders(store, {...})`` then ``refit_store(store.id, now=...)``. For example, after
+
+    record_orders(store, {"lapsed@x.io": [(0, 20), (30, 20), (60, 20), (90, 20)], "new@x.io": [(200, 50)]})
+    refit_store(store.id, now=at_day(210))
+
+(a small store: heuristic, low confidence) ``lapsed@x.io`` has churn_band "high", rfm_group "loyal",
+no expected_next_order_at and no churn_risk/predicted_clv; ``new@x.io`` has churn_band "low" and
+expected_next_order_at = at_day(230) at midnight UTC. ``tests/predictions/test_model.py::simulated_history``
+builds a store large enough for the statistical model (all three bands, numeric churn risk and value).
 """
 
 from __future__ import annotations
