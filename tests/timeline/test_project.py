@@ -46,13 +46,13 @@ def test_healthz_reports_database_and_worker(client):
 
 @pytest.mark.django_db
 def test_demo_is_idempotent():
-    call_command("demo", customers=40, stdout=StringIO())
+    call_command("demo", customers=8, stdout=StringIO())
     counts = (Customer.objects.count(), Event.objects.count())
     totals = list(Customer.objects.order_by("id").values_list("total_spent", "orders_count", "email_consent"))
-    call_command("demo", customers=40, stdout=StringIO())
+    call_command("demo", customers=8, stdout=StringIO())
     assert (Customer.objects.count(), Event.objects.count()) == counts
     assert list(Customer.objects.order_by("id").values_list("total_spent", "orders_count", "email_consent")) == totals
-    assert counts[0] == 40 and counts[1] > 40 * 10
+    assert counts[0] == 8 and counts[1] > 8 * 10
     assert Event.objects.filter(type="order.placed").exists()
     assert Customer.objects.filter(email_consent="subscribed").exists()
 
