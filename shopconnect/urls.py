@@ -16,4 +16,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("healthz", healthz, name="healthz"),
     path("", include("integrations.urls")),
+    path("", include("campaigns.urls")),
+    path("anymail/", include("anymail.urls")),
 ]
