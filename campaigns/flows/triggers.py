@@ -97,21 +97,27 @@ def enrol(flow: Flow, entries: Iterable[Entry], now: datetime | None = None) -> 
             entered_at__gt=now - timedelta(days=flow.reentry_days),
         ).values_list("customer_id", flat=True))
         entries = [e for e in entries if e.customer_id not in recent]
-    rows, seen = [], set()
-    for entry in entries:
-        key = "once" if flow.reentry == Flow.Reentry.ONCE else entry.trigger_key
-        if (entry.customer_id, key) in seen or (flow.reentry == Flow.Reentry.PER_DAYS and entry.customer_id in
-                                                {c for c, _ in seen}):
-            continue
+    keyed = [(e, ("once" if flow.reentry == Flow.Reentry.ONCE else e.trigger_key)[:100]) for e in entries]
+    existing = set(Enrollment.objects.filter(
+        flow=flow, customer_id__in={e.customer_id for e, _ in keyed}, entry_key__in={k for _, k in keyed},
+    ).values_list("customer_id", "entry_key"))
+    rows, seen_customers = [], set()
+    for entry, key in keyed:
+        if (entry.customer_id, key) in existing or entry.customer_id in seen_customers:
+            continue  # one entry per customer per trigger batch; re-entry rule enforced by the unique key
         if flow.flow_filters and not flow_filters_match(flow, entry.customer_id)[0]:
             continue
-        seen.add((entry.customer_id, key))
+        seen_customers.add(entry.customer_id)
         rows.append(Enrollment(flow=flow, customer_id=entry.customer_id, trigger_event_id=entry.event_id,
-                               entry_key=key[:100], checkout_ref=entry.checkout_ref[:128], position=0,
+                               entry_key=key, checkout_ref=entry.checkout_ref[:128], position=0,
                                due_at=now, entered_at=now))
+    if not rows:
+        return 0
     Enrollment.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
-    created = list(Enrollment.objects.filter(flow=flow, entered_at=now, customer_id__in={r.customer_id for r in rows})
-                   .values_list("id", flat=True))
+    wanted = {(r.customer_id, r.entry_key) for r in rows}
+    created = [eid for eid, cid, key in Enrollment.objects.filter(
+        flow=flow, entered_at=now, customer_id__in={r.customer_id for r in rows}, entry_key__in={r.entry_key for r in rows},
+    ).values_list("id", "customer_id", "entry_key") if (cid, key) in wanted]
     FlowDecision.objects.bulk_create(
         [FlowDecision(enrollment_id=eid, at=now, kind=FlowDecision.Kind.ENTERED, detail="trigger matched")
          for eid in created], batch_size=1000)
