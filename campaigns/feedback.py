@@ -9,7 +9,7 @@ anymail type   timeline event      side effect
 delivered      email.delivered     soft-bounce streak reset
 opened         email.opened        (machine: provider user agent heuristic)
 clicked        email.clicked
-bounced        email.bounced hard  suppressed at once
+bounced        email.bounced hard  suppressed at once (soft when the raw event says so)
 deferred       email.bounced soft  suppressed after more than 7 soft bounces in a row
 rejected       email.bounced hard  suppressed at once (the provider refuses the address)
 complained     email.complained    suppressed and unsubscribed
@@ -46,6 +46,19 @@ EVENT_TYPES = {
 }
 
 
+SOFT_ESP_TYPES = frozenset({"SoftBounce", "Transient", "DnsError", "temporary"})
+
+
+def is_soft_bounce(event) -> bool:
+    """Anymail calls some temporary failures "bounced"; the provider's raw event says which are soft
+    (Postmark ``Type``, Amazon SES ``bounce.bounceType``, Mailgun ``severity``)."""
+    if event.event_type == "deferred":
+        return True
+    raw = event.esp_event if isinstance(event.esp_event, dict) else {}
+    bounce = raw.get("bounce") if isinstance(raw.get("bounce"), dict) else {}
+    return bool({raw.get("Type"), raw.get("severity"), bounce.get("bounceType")} & SOFT_ESP_TYPES)
+
+
 def find_message(event) -> Message | None:
     metadata = getattr(event, "metadata", None) or {}
     raw = str(metadata.get("message_id") or "")
@@ -72,7 +85,7 @@ def handle_tracking(sender, event, esp_name: str, **kwargs) -> None:
     if message.subject:
         props["subject"] = message.subject
     if kind == "email.bounced":
-        props["bounce_type"] = "soft" if event.event_type == "deferred" else "hard"
+        props["bounce_type"] = "soft" if is_soft_bounce(event) else "hard"
         props["reason"] = (event.description or event.mta_response or "")[:300]
     if kind == "email.opened":
         props["machine"] = is_machine_open(event.user_agent or "", message, event.timestamp)
