@@ -46,7 +46,8 @@ def claim_batch(size: int, now: datetime | None = None) -> list[Message]:
     now = now or timezone.now()
     token = secrets.token_hex(16)
     with transaction.atomic():
-        due = Message.objects.filter(state=Message.State.QUEUED, next_attempt_at__lte=now).order_by("next_attempt_at", "id")
+        due = (Message.objects.filter(state=Message.State.QUEUED, next_attempt_at__lte=now)
+               .order_by("next_attempt_at", "id"))
         if connection.features.has_select_for_update_skip_locked:
             due = due.select_for_update(skip_locked=True)
         ids = list(due.values_list("id", flat=True)[:size])

@@ -184,7 +184,9 @@ def render_message(message: Message) -> tuple[Rendered, str]:
     return render_email(template.subject, template.html, template.text, context), unsub
 
 
-def build_email(message: Message, provider: EmailProvider, connection) -> tuple[EmailMultiAlternatives, Rendered, list[str]]:
+def build_email(
+    message: Message, provider: EmailProvider, connection
+) -> tuple[EmailMultiAlternatives, Rendered, list[str]]:
     rendered, unsub = render_message(message)
     html, links = track(rendered.html, message_id=message.pk, store=message.store,
                         customer_id=message.customer_id, utm=utm_for(message))

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 from django_q.tasks import async_task
 
-
 from .flows.engine import advance_due_enrollments
 from .flows.triggers import apply_exit_goals, enrol_date_triggers, enrol_from_events, enrol_from_segment, wake_waiting
 from .sender import send_due_messages
-
 
 
 def process_new_events(store_id: int, event_ids: list[int]) -> dict[str, int]:

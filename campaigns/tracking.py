@@ -32,7 +32,8 @@ def is_machine_open(user_agent: str, message: Message, at: datetime | None) -> b
     agent = (user_agent or "").lower()
     if not agent or any(proxy in agent for proxy in PROXY_AGENTS):
         return True
-    if agent.startswith(APPLE_MPP_PREFIX) and "applewebkit" in agent and "safari" not in agent and "mobile/" not in agent:
+    bare_webkit = "applewebkit" in agent and "safari" not in agent and "mobile/" not in agent
+    if agent.startswith(APPLE_MPP_PREFIX) and bare_webkit:
         return True
     return bool(message.sent_at and at and at - message.sent_at < PREFETCH_WINDOW)
 

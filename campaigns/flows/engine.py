@@ -158,7 +158,8 @@ def _run(enrollment: Enrollment, steps: dict[int, FlowStep], orders: list[Event]
             batch.remove_tags[enrollment.customer_id].extend(config.get("remove_tags") or [])
             if config.get("suppress"):
                 suppress(flow.store, enrollment.customer.email, "manual", f"flow {flow.pk}: {config['suppress']}")
-            batch.log(enrollment, step, FlowDecision.Kind.UPDATED, str({k: v for k, v in config.items() if k != "next"}))
+            changes = {k: v for k, v in config.items() if k != "next"}
+            batch.log(enrollment, step, FlowDecision.Kind.UPDATED, str(changes))
             position = _next(step, steps)
         else:  # exit
             _finish(enrollment, batch, Enrollment.Status.EXITED, config.get("reason") or "exit step", step)

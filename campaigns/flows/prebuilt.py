@@ -15,7 +15,8 @@ padding:10px 16px;text-decoration:none;border-radius:4px}} td{{padding:6px}}</st
 <p style="font-size:12px;color:#777">{{{{ store.name }}}} &middot;
 <a href="{{{{ unsubscribe_url }}}}">Unsubscribe or get fewer emails</a></p></body></html>"""
 ITEMS = """<table>{% for item in items %}<tr><td>{% if item.image_url %}<img src="{{ item.image_url }}" width="80"
-alt="">{% endif %}</td><td><a href="{{ item.url|default:store.url }}">{{ item.title }}</a> &times; {{ item.quantity }}</td>
+alt="">{% endif %}</td><td><a href="{{ item.url|default:store.url }}">{{ item.title }}</a>
+&times; {{ item.quantity }}</td>
 <td>{{ item.price }} {{ store.currency }}</td></tr>{% endfor %}</table>"""
 RECS = """<p>You may also like:</p><ul>{% for p in recommendations %}<li><a href="{{ p.url }}">{{ p.title }}</a>
 {{ p.price }}</li>{% endfor %}</ul>"""
@@ -52,7 +53,8 @@ PREBUILT: dict[str, tuple[str, dict, list]] = {
         "trigger_event_type": "consent.changed", "reentry": "once",
         "trigger_filters": [{"property": "state", "op": "eq", "value": "subscribed"},
                             {"property": "source", "op": "eq", "value": "checkout"}]}, [
-        _send("Welcome customer", "Welcome to the {{ store.name }} family", "<p>Thanks for your order and for subscribing.</p>"),
+        _send("Welcome customer", "Welcome to the {{ store.name }} family",
+              "<p>Thanks for your order and for subscribing.</p>"),
     ]),
     "abandoned_cart": ("Abandoned cart", {
         "trigger_event_type": "checkout.started", "reentry": "per_days", "reentry_days": 1,
@@ -60,7 +62,8 @@ PREBUILT: dict[str, tuple[str, dict, list]] = {
         _delay(hours=1),
         _send("Reminder", "You left something in your cart", "<p>Your cart is waiting:</p>" + ITEMS + CART_LINK),
         _delay(hours=23),
-        _send("Urgency", "Your cart is about to expire", "<p>Items in your cart are selling fast.</p>" + ITEMS + CART_LINK),
+        _send("Urgency", "Your cart is about to expire",
+              "<p>Items in your cart are selling fast.</p>" + ITEMS + CART_LINK),
         _delay(hours=48),
         _send("Incentive", "A little something to complete your order", ITEMS + DISCOUNT + CART_LINK,
               discount_code="COMEBACK10"),

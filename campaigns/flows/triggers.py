@@ -116,7 +116,8 @@ def enrol(flow: Flow, entries: Iterable[Entry], now: datetime | None = None) -> 
     Enrollment.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
     wanted = {(r.customer_id, r.entry_key) for r in rows}
     created = [eid for eid, cid, key in Enrollment.objects.filter(
-        flow=flow, entered_at=now, customer_id__in={r.customer_id for r in rows}, entry_key__in={r.entry_key for r in rows},
+        flow=flow, entered_at=now, customer_id__in={r.customer_id for r in rows},
+        entry_key__in={r.entry_key for r in rows},
     ).values_list("id", "customer_id", "entry_key") if (cid, key) in wanted]
     FlowDecision.objects.bulk_create(
         [FlowDecision(enrollment_id=eid, at=now, kind=FlowDecision.Kind.ENTERED, detail="trigger matched")
@@ -129,7 +130,8 @@ def checkout_ref(properties: dict) -> str:
 
 
 def enrol_from_events(store_id: int, event_ids: Sequence[int]) -> int:
-    flows = list(Flow.objects.filter(store_id=store_id, enabled=True, trigger=Flow.Trigger.EVENT).select_related("store"))
+    flows = list(Flow.objects.filter(store_id=store_id, enabled=True, trigger=Flow.Trigger.EVENT)
+                 .select_related("store"))
     if not flows:
         return 0
     events = list(Event.objects.filter(id__in=event_ids, customer__isnull=False,
@@ -226,8 +228,8 @@ def wake_waiting(store_id: int, event_ids: Sequence[int], now: datetime | None =
     from ..models import FlowStep
 
     waits = Q()
-    for flow_id, position in FlowStep.objects.filter(flow__store_id=store_id, flow__enabled=True,
-                                                     kind=FlowStep.Kind.WAIT_FOR_EVENT).values_list("flow_id", "position"):
+    wait_steps = FlowStep.objects.filter(flow__store_id=store_id, flow__enabled=True, kind=FlowStep.Kind.WAIT_FOR_EVENT)
+    for flow_id, position in wait_steps.values_list("flow_id", "position"):
         waits |= Q(flow_id=flow_id, position=position)
     if not waits:
         return 0

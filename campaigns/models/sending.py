@@ -191,6 +191,9 @@ class SoftBounceStreak(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["store", "email"], name="softbounce_store_email_uniq")]
 
+    def __str__(self) -> str:
+        return f"{self.email}: {self.count} soft bounces in a row"
+
 
 class EmailPreference(models.Model):
     """A customer's frequency choice from the preference page ("fewer emails")."""
@@ -201,3 +204,6 @@ class EmailPreference(models.Model):
 
     # Customers who asked for fewer emails get at most one marketing email per this many hours.
     FEWER_HOURS = 24 * 7
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {'fewer emails' if self.fewer_emails else 'normal'}"

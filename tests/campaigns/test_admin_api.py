@@ -97,7 +97,8 @@ def test_api_flows_templates_messages(shop, make_store, subscribe, make_user, ap
         "steps": [{"position": 0, "kind": "delay", "config": {"hours": 1}},
                   {"position": 1, "kind": "send_email", "template": template.json()["id"]}]}, format="json")
     assert flow.status_code == 201, flow.json()
-    assert [s["kind"] for s in api.get(f"/api/v1/flows/{flow.json()['id']}/").json()["steps"]] == ["delay", "send_email"]
+    steps = api.get(f"/api/v1/flows/{flow.json()['id']}/").json()["steps"]
+    assert [s["kind"] for s in steps] == ["delay", "send_email"]
     bad_step = api.post("/api/v1/flows/", {"store": shop.pk, "name": "F", "trigger_event_type": "custom.joined",
                                            "steps": [{"position": 0, "kind": "delay", "config": {}}]}, format="json")
     assert bad_step.status_code == 400

@@ -31,7 +31,8 @@ def make_flow(store, steps, **fields) -> Flow:
 
 
 def fire(store, customer, type="custom.signed_up", key=None, at=T0, **props):
-    record_events(store, [CanonicalEvent(type=type, occurred_at=at, dedupe_key=f"{customer.pk}:{key or type}:{at.isoformat()}:{props}",
+    dedupe_key = f"{customer.pk}:{key or type}:{at.isoformat()}:{props}"
+    record_events(store, [CanonicalEvent(type=type, occurred_at=at, dedupe_key=dedupe_key,
                                          source="api", customer_id=customer.pk, properties=props)])
 
 

@@ -116,7 +116,7 @@ def test_soft_bounces_suppress_after_more_than_seven_in_a_row(shop, subscribe, t
 def test_machine_open_heuristic(shop, subscribe):
     message = Message(sent_at=T0)
     apple = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko)"
-    person = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17 Safari/605"
+    person = apple + " Version/17 Safari/605"
     assert is_machine_open(apple, message, T0 + timedelta(hours=1))
     assert is_machine_open("Mozilla/5.0 (via ggpht.com GoogleImageProxy)", message, T0 + timedelta(hours=1))
     assert is_machine_open(person, message, T0 + timedelta(seconds=2))  # within seconds of sending

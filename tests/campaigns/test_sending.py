@@ -174,7 +174,8 @@ def test_click_redirects_only_to_recorded_links_and_open_is_recorded(shop, subsc
     assert client.get(f"/t/c/{click_token(message.pk, 7)}").status_code == 404  # not a recorded link
     assert client.get("/t/c/https:%2F%2Fevil.example").status_code == 404
     pixel = html.split('src="https://shopconnect.test')[1].split('"')[0]
-    response = client.get(pixel, HTTP_USER_AGENT="Mozilla/5.0 (Windows NT 10.0) AppleWebKit/537.36 Chrome/120 Safari/537.36")
+    chrome = "Mozilla/5.0 (Windows NT 10.0) AppleWebKit/537.36 Chrome/120 Safari/537.36"
+    response = client.get(pixel, HTTP_USER_AGENT=chrome)
     assert response["Content-Type"] == "image/gif"
     opened = Event.objects.get(type="email.opened")
     assert opened.properties["message_id"] == str(message.pk) and "machine" in opened.properties
