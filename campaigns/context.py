@@ -58,9 +58,9 @@ def event_items(store: Store, properties: dict[str, Any], products: dict[str, Pr
 
 
 def build_context(store: Store, customer: Customer, trigger: Event | None = None,
-                  extra: dict[str, Any] | None = None) -> dict[str, Any]:
+                  extra: dict[str, Any] | None = None, products: dict[str, Product] | None = None) -> dict[str, Any]:
     properties = dict(trigger.properties or {}) if trigger is not None else {}
-    items = event_items(store, properties)
+    items = event_items(store, properties, products)
     seeds = [item["product_id"] for item in items]
     context: dict[str, Any] = {
         "store": {"name": store.name or store.domain, "url": store.url, "currency": store.currency},

@@ -168,6 +168,18 @@ def _run(enrollment: Enrollment, steps: dict[int, FlowStep], orders: list[Event]
     enrollment.due_at = now + timedelta(minutes=1)  # a long run of instant steps: resume next run
 
 
+STATE_FIELDS = ("status", "position", "due_at", "waiting_since", "variant", "finished_at", "exit_reason")
+
+
+def _save(enrollments: list[Enrollment]) -> None:
+    """One UPDATE per distinct new state (usually a handful per batch), not a 500-row CASE statement."""
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for e in enrollments:
+        groups[tuple(getattr(e, f) for f in STATE_FIELDS)].append(e.pk)
+    for values, ids in groups.items():
+        Enrollment.objects.filter(id__in=ids).update(**dict(zip(STATE_FIELDS, values, strict=True)))
+
+
 def advance_batch(now: datetime | None = None, size: int = BATCH_SIZE) -> int:
     now = now or timezone.now()
     batch = _Batch(now)
@@ -182,8 +194,7 @@ def advance_batch(now: datetime | None = None, size: int = BATCH_SIZE) -> int:
         orders = _orders_since(enrollments)
         for enrollment in enrollments:
             _run(enrollment, steps[enrollment.flow_id], orders.get(enrollment.customer_id, []), batch)
-        Enrollment.objects.bulk_update(enrollments, ["status", "position", "due_at", "waiting_since", "variant",
-                                                     "finished_at", "exit_reason"], batch_size=BATCH_SIZE)
+        _save(enrollments)
         FlowDecision.objects.bulk_create(batch.decisions, batch_size=1000)
         if batch.messages:
             enqueue(batch.messages)

@@ -259,3 +259,20 @@ def test_real_smtp_round_trip(shop, subscribe, template):
     parts = {p.get_content_type(): p.get_payload(decode=True).decode() for p in parsed.walk() if not p.is_multipart()}
     assert "Hi Ana" in parts["text/plain"] and "/t/o/" in parts["text/html"]
     assert Message.objects.get().provider_message_id.strip("<>") in parsed["Message-ID"]
+
+
+def test_sender_query_count_does_not_grow_with_the_batch(shop, subscribe, template):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    shop.email_provider.smart_sending_hours = 0
+    shop.email_provider.save()
+
+    def run(n: int, prefix: str) -> int:
+        for i in range(n):
+            queue(shop, subscribe(shop, f"{prefix}{i}@example.com"), template, f"{prefix}{i}")
+        with CaptureQueriesContext(connection) as queries:
+            assert send_due_messages()["sent"] == n
+        return len(queries)
+
+    assert run(2, "a") == run(8, "b")
