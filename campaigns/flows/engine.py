@@ -187,7 +187,8 @@ def advance_batch(now: datetime | None = None, size: int = BATCH_SIZE) -> int:
         due = Enrollment.objects.filter(status=Enrollment.Status.ACTIVE, due_at__lte=now).order_by("due_at", "id")
         if connection.features.has_select_for_update_skip_locked:
             due = due.select_for_update(skip_locked=True, of=("self",))
-        enrollments = list(due.select_related("flow__store", "customer", "trigger_event")[:size])
+        enrollments = list(due.select_related("flow__store", "customer", "trigger_event")
+                           .defer("trigger_event__properties", "customer__properties")[:size])
         if not enrollments:
             return 0
         steps = _steps({e.flow_id for e in enrollments})

@@ -115,3 +115,21 @@ def test_api_flows_templates_messages(shop, make_store, subscribe, make_user, ap
     rows = api.get(f"/api/v1/messages/?customer={customer.pk}").json()["results"]
     assert sorted(r["state"] for r in rows) == ["sent", "skipped"]
     assert any(r["skip_reason"].startswith("smart sending") for r in rows)
+
+
+def test_demo_flows_run_end_to_end_with_the_demo_store(db):
+    from campaigns.demo import install_demo_flows
+    from campaigns.flows.engine import advance_due_enrollments
+    from shopconnect.timeline.demo import load_demo
+    from shopconnect.timeline.models import Store
+
+    load_demo(customers=60)
+    store = Store.objects.get(domain="demo-outdoor.myshopify.com")
+    first = install_demo_flows(store)
+    assert install_demo_flows(store)["flows"] == first["flows"] == len(PREBUILT)
+    assert set(Flow.objects.filter(store=store, enabled=True).values_list("prebuilt_key", flat=True)) == {
+        "abandoned_cart", "post_purchase"}
+    assert first["entered"] > 0
+    advance_due_enrollments()
+    assert Enrollment.objects.filter(flow__store=store).count() == first["entered"]
+    assert Message.objects.filter(store=store).exists()
