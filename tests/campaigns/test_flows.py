@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -177,13 +178,40 @@ def test_step_validation_refuses_bad_config(shop, template):
     FlowStep(flow=flow, position=0, kind="send_email", template=template).full_clean()
 
 
-def test_condition_split(shop, ana, template):
+def _rule(op: str, value: int) -> dict:
+    return {"version": 1, "type": "and", "rules": [{"type": "attribute", "field": "orders_count", "op": op,
+                                                     "value": value}]}
+
+
+def test_condition_split(shop, ana, subscribe, template):
     pytest.importorskip("segments.evaluate", reason="needs segments engine")
-    rule = {"attribute": "first_name", "op": "eq", "value": "Ana"}
-    flow = make_flow(shop, [("condition", {"rule": rule, "yes": 1, "no": None}, None), ("send_email", {}, template)])
+    yes = EmailTemplate.objects.create(store=shop, name="Y", subject="No orders yet", html="<p>y</p>")
+    flow = make_flow(shop, [("condition", {"rule": _rule("eq", 0), "yes": 1, "no": 2}, None),
+                            ("send_email", {"next": None}, yes), ("send_email", {}, template)])
     with time_machine.travel(T0, tick=False):
         fire(shop, ana)
-    assert Message.objects.filter(flow=flow).count() == 1
+    assert [m.subject for m in mail.outbox] == ["No orders yet"]
+    assert Message.objects.get(flow=flow).step.position == 1
+
+
+def test_flow_filters_checked_on_entry_and_before_every_send(shop, ana, template):
+    pytest.importorskip("segments.evaluate", reason="needs segments engine")
+    strict = make_flow(shop, [("send_email", {}, template)], flow_filters=_rule("gte", 1))
+    with time_machine.travel(T0, tick=False):
+        fire(shop, ana)
+    assert not Enrollment.objects.filter(flow=strict).exists()  # no orders: never entered
+    strict.delete()
+    flow = make_flow(shop, [("delay", {"hours": 1}, None), ("send_email", {}, template)],
+                     flow_filters=_rule("eq", 0), trigger_event_type="custom.other")
+    with time_machine.travel(T0, tick=False):
+        fire(shop, ana, type="custom.other")
+    assert Enrollment.objects.get(flow=flow).status == "active"
+    record_events(shop, [CanonicalEvent(type="order.placed", occurred_at=T0 + timedelta(minutes=5), dedupe_key="o1",
+                                        source="api", customer_id=ana.pk, order_ref="o1", amount=Decimal("5"))])
+    with time_machine.travel(T0 + timedelta(hours=2), tick=False):
+        advance_due_enrollments()
+    enrollment = Enrollment.objects.get(flow=flow)
+    assert enrollment.status == "exited" and "flow filters" in enrollment.exit_reason and mail.outbox == []
 
 
 def test_sender_runs_after_engine_without_doubles(shop, ana, template):
