@@ -17,7 +17,7 @@ from django.utils import timezone
 from shopconnect.timeline.models import CustomerTag, Event
 
 from ..consent import suppress
-from ..models import Enrollment, FlowDecision, FlowStep, Message
+from ..models import Enrollment, Flow, FlowDecision, FlowStep, Message
 from ..outbox import enqueue, message_key
 from ..policy import local_zone
 from .steps import delay_until, pick_variant
@@ -168,6 +168,8 @@ def _run(enrollment: Enrollment, steps: dict[int, FlowStep], orders: list[Event]
     enrollment.due_at = now + timedelta(minutes=1)  # a long run of instant steps: resume next run
 
 
+ENROLLMENT_FIELDS = ("id", "flow_id", "customer_id", "trigger_event_id", "entry_key", "checkout_ref", "status",
+                     "position", "due_at", "waiting_since", "variant", "entered_at", "finished_at", "exit_reason")
 STATE_FIELDS = ("status", "position", "due_at", "waiting_since", "variant", "finished_at", "exit_reason")
 
 
@@ -187,10 +189,13 @@ def advance_batch(now: datetime | None = None, size: int = BATCH_SIZE) -> int:
         due = Enrollment.objects.filter(status=Enrollment.Status.ACTIVE, due_at__lte=now).order_by("due_at", "id")
         if connection.features.has_select_for_update_skip_locked:
             due = due.select_for_update(skip_locked=True, of=("self",))
-        enrollments = list(due.select_related("flow__store", "customer", "trigger_event")
-                           .defer("trigger_event__properties", "customer__properties")[:size])
+        enrollments = list(due.select_related("customer", "trigger_event").only(
+            *ENROLLMENT_FIELDS, "customer__email", "customer__timezone", "trigger_event__occurred_at")[:size])
         if not enrollments:
             return 0
+        flows = {f.pk: f for f in Flow.objects.filter(id__in={e.flow_id for e in enrollments}).select_related("store")}
+        for enrollment in enrollments:
+            enrollment.flow = flows[enrollment.flow_id]
         steps = _steps({e.flow_id for e in enrollments})
         orders = _orders_since(enrollments)
         for enrollment in enrollments:
