@@ -221,3 +221,26 @@ def test_sender_runs_after_engine_without_doubles(shop, ana, template):
         advance_due_enrollments()
         send_due_messages()
     assert len(mail.outbox) == 1
+
+
+def test_first_order_anniversary_and_segment_exited(shop, subscribe, template):
+    buyer = subscribe(shop, "buyer@example.com")
+    record_events(shop, [CanonicalEvent(type="order.placed", occurred_at=T0 - timedelta(days=365), dedupe_key="old",
+                                        source="api", customer_id=buyer.pk, order_ref="old", amount=Decimal("9"))])
+    anniversary = make_flow(shop, [("send_email", {}, template)], trigger="date_property",
+                            date_property="first_order_at")
+    with time_machine.travel(T0, tick=False):
+        assert enrol_date_triggers() == 1
+    assert Enrollment.objects.get(flow=anniversary).customer == buyer
+
+    left = make_flow(shop, [("update_customer", {"add_tags": ["left-vip"]}, None)], trigger="segment_exited",
+                     trigger_segment_id=5)
+
+    class FakeSegment:
+        pk, store_id = 5, shop.pk
+
+    from segments.signals import segment_exited
+
+    segment_exited.send(sender=None, segment=FakeSegment, customer_ids=[buyer.pk])
+    assert Enrollment.objects.get(flow=left).status == "completed"
+    assert CustomerTag.objects.filter(customer=buyer, tag="left-vip").exists()

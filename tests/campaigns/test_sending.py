@@ -158,6 +158,10 @@ def test_preferences_fewer_emails(shop, subscribe, template, client):
     assert customer.email_consent == "subscribed"
     assert Event.objects.filter(customer=customer, type="consent.changed", properties__source="preferences").exists()
     assert client.get("/u/forged-token/").status_code == 404
+    page = client.post(url, {"action": "unsubscribe"})  # the page's own button
+    assert b"You are unsubscribed" in page.content
+    customer.refresh_from_db()
+    assert customer.email_consent == "unsubscribed"
 
 
 def test_click_redirects_only_to_recorded_links_and_open_is_recorded(shop, subscribe, template, client):
