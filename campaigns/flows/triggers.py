@@ -103,8 +103,9 @@ def enrol(flow: Flow, entries: Iterable[Entry], now: datetime | None = None) -> 
     ).values_list("customer_id", "entry_key"))
     rows, seen_customers = [], set()
     for entry, key in keyed:
-        if (entry.customer_id, key) in existing or entry.customer_id in seen_customers:
-            continue  # one entry per customer per trigger batch; re-entry rule enforced by the unique key
+        once_per_batch = flow.reentry != Flow.Reentry.EVERY_TIME
+        if (entry.customer_id, key) in existing or (once_per_batch and entry.customer_id in seen_customers):
+            continue  # the re-entry rule; the unique (flow, customer, entry_key) guards against races
         if flow.flow_filters and not flow_filters_match(flow, entry.customer_id)[0]:
             continue
         seen_customers.add(entry.customer_id)
