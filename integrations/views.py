@@ -54,6 +54,8 @@ def webhook(request: HttpRequest, platform: str, store_id: int | None = None) ->
     if not topic:
         return _answer(400, "missing topic header")
     try:
+        # One transaction, one commit: the delivery row and (with the ORM broker) its queued task are
+        # durable together before the 200; a rolled-back insert acknowledges nothing.
         with transaction.atomic():
             delivery = WebhookDelivery.objects.create(
                 store=store,
@@ -65,7 +67,7 @@ def webhook(request: HttpRequest, platform: str, store_id: int | None = None) ->
                 api_version=adapter.api_version(request)[:32],
                 triggered_at=adapter.triggered_at(request),
             )
+            enqueue_delivery(delivery.pk)
     except IntegrityError:
         return _answer(200, "duplicate")
-    enqueue_delivery(delivery.pk)
     return _answer(200, "accepted")

@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class SegmentsConfig(AppConfig):
     name = "segments"
     verbose_name = "Segments"
+
+    def ready(self) -> None:
+        from shopconnect.timeline.record import events_recorded
+
+        from . import realtime, sqlfuncs
+
+        sqlfuncs.connect()
+        events_recorded.connect(realtime.on_events_recorded, dispatch_uid="segments.realtime")

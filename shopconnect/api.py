@@ -12,3 +12,7 @@ router.register("events", CustomEventViewSet, basename="event")
 router.register("flows", FlowViewSet, basename="flow")
 router.register("templates", TemplateViewSet, basename="template")
 router.register("messages", MessageViewSet, basename="message")
+
+from segments.api import SegmentViewSet  # noqa: E402
+
+router.register("segments", SegmentViewSet, basename="segment")

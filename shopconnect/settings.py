@@ -67,17 +67,30 @@ INSTALLED_APPS = [
     "anymail",
     "shopconnect.timeline",
     "integrations",
+    "integrations.shopify",
     "segments",
     "segments.predictions",
     "campaigns",
+    "integrations.woocommerce",
+    "integrations.storefront",
 ]
 
 # One adapter per platform: adding a platform is a subpackage plus a line here
 # (docs/ADDING_A_PLATFORM.md).
 PLATFORM_ADAPTERS = {
-    # "shopify": "integrations.shopify.adapter.ShopifyAdapter",
+    "shopify": "integrations.shopify.adapter.ShopifyAdapter",
     # "woocommerce": "integrations.woocommerce.adapter.WooCommerceAdapter",
+    "woocommerce": "integrations.woocommerce.adapter.WooCommerceAdapter",
 }
+# WooCommerce REST calls (the `woocommerce` package defaults to 5 s, too short for big pages).
+WOOCOMMERCE_TIMEOUT_SECONDS = int(os.environ.get("WOOCOMMERCE_TIMEOUT_SECONDS", "30"))
+WOOCOMMERCE_RECONCILE_MINUTES = int(os.environ.get("WOOCOMMERCE_RECONCILE_MINUTES", "15"))
+# Storefront collect endpoint: body and batch caps (413 above), and requests per minute per key and client.
+COLLECT_MAX_BODY_BYTES = int(os.environ.get("COLLECT_MAX_BODY_BYTES", str(64 * 1024)))
+COLLECT_MAX_EVENTS = int(os.environ.get("COLLECT_MAX_EVENTS", "50"))
+COLLECT_RATE_LIMIT_PER_MINUTE = int(os.environ.get("COLLECT_RATE_LIMIT_PER_MINUTE", "120"))
+# Behind a proxy that sets X-Forwarded-For, the client is its first address.
+COLLECT_TRUST_X_FORWARDED_FOR = env_bool("COLLECT_TRUST_X_FORWARDED_FOR", False)
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

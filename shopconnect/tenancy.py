@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.http import Http404
 
 from shopconnect.timeline.models import Store
 
@@ -34,6 +35,10 @@ class StoreScopedAdminMixin:
             return qs
         ids = visible_store_ids(request.user)
         return qs.filter(**{f"{self.store_path}__in" if self.store_path else "pk__in": ids})
+
+    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        # Another store's object must look exactly like a missing one: 404, not Django's redirect.
+        raise Http404(f"No {opts.verbose_name} with id {object_id!r}.")
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.related_model is Store and not request.user.is_superuser:

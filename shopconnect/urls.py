@@ -18,4 +18,6 @@ urlpatterns = [
     path("", include("integrations.urls")),
     path("", include("campaigns.urls")),
     path("anymail/", include("anymail.urls")),
+    path("", include("integrations.storefront.urls")),
+    path("", include("integrations.shopify.urls")),
 ]

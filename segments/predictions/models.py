@@ -52,13 +52,48 @@ class CustomerPrediction(models.Model):
             "churn_band": self.churn_band,
             "expected_orders": self.expected_orders,
             "horizon_days": self.horizon_days,
-            "expected_order_value": str(self.expected_order_value) if self.expected_order_value is not None else None,
+            "expected_order_value": str(self.expected_order_value)
+            if self.expected_order_value is not None
+            else None,
             "predicted_clv": str(self.predicted_clv) if self.predicted_clv is not None else None,
-            "expected_next_order_at": self.expected_next_order_at.isoformat() if self.expected_next_order_at else None,
+            "expected_next_order_at": self.expected_next_order_at.isoformat()
+            if self.expected_next_order_at
+            else None,
             "average_days_between_orders": self.average_days_between_orders,
-            "rfm": {"recency": self.rfm_recency, "frequency": self.rfm_frequency, "monetary": self.rfm_monetary,
-                    "group": self.rfm_group},
+            "rfm": {
+                "recency": self.rfm_recency,
+                "frequency": self.rfm_frequency,
+                "monetary": self.rfm_monetary,
+                "group": self.rfm_group,
+            },
             "confidence": self.confidence,
             "explanation": self.explanation,
             "computed_at": self.computed_at.isoformat(),
         }
+
+
+class PredictionRun(models.Model):
+    """One refit of a store's predictions: which method was used, on how much history, and why."""
+
+    class Method(models.TextChoices):
+        MODEL = "model", "BG/NBD + Gamma-Gamma"
+        HEURISTIC = "heuristic", "Heuristic (not enough history)"
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="prediction_runs")
+    computed_at = models.DateTimeField()
+    method = models.CharField(max_length=16, choices=Method.choices)
+    customers = models.PositiveIntegerField(help_text="Customers with at least one purchase")
+    repeat_customers = models.PositiveIntegerField()
+    history_days = models.PositiveIntegerField(help_text="Days from the first purchase to the refit")
+    horizon_days = models.PositiveIntegerField(default=365)
+    parameters = models.JSONField(default=dict, blank=True, help_text="Fitted model parameters")
+    typical_days_between_orders = models.FloatField(null=True, blank=True)
+    note = models.TextField(blank=True, default="", help_text="Why this method was used")
+    seconds = models.FloatField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["store", "-computed_at"], name="prediction_run_store_idx")]
+        ordering = ["-computed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_method_display()} for store {self.store_id} at {self.computed_at:%Y-%m-%d %H:%M}"

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import cache
 
+from django.db import connection
 from django.db.models import (
     Case,
     Count,
@@ -31,6 +32,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce
+from django.db.models.sql.subqueries import UpdateQuery
 
 from . import vocabulary as v
 from .models import Customer, Event
@@ -96,22 +98,50 @@ def _expressions() -> dict:
 def recompute_aggregates(customer_ids: Iterable[int], fields: Iterable[str] = ALL_FIELDS) -> None:
     """Set the given aggregate columns of these customers from their events (one or two UPDATEs)."""
     ids = list(customer_ids)
-    fields = set(fields)
+    fields = frozenset(fields)
     if not ids or not fields:
         return
+    statements = _compiled_statements(fields, connection.vendor)
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), 1000):
+            chunk = ids[start : start + 1000]
+            for sql, params in statements:
+                cursor.execute(sql.replace(_ID_SLOT, ", ".join(["%s"] * len(chunk))), [*params, *chunk])
+
+
+_ID_SLOT = "__customer_ids__"
+
+
+@cache
+def _compiled_statements(fields: frozenset[str], vendor: str) -> list[tuple[str, list]]:
+    """The UPDATE statements for a set of columns, compiled by the ORM once and reused.
+
+    Compiling these correlated subqueries costs more than running them for a small batch, and
+    ``record_events`` runs them for every batch. The id list is the statement's last parameter.
+    """
     expressions = _expressions()
     updates = {name: expressions[name] for name in fields if name in expressions}
+    statements = []
     if updates:
-        Customer.objects.filter(id__in=ids).update(**updates)
+        statements.append(updates)
     if "average_order_value" in fields:
         # A second statement: SQL evaluates every SET expression against the old row.
-        Customer.objects.filter(id__in=ids).update(
-            average_order_value=Case(
-                When(orders_count__gt=0, then=ExpressionWrapper(F("total_spent") / F("orders_count"), MONEY)),
-                default=Value(0, output_field=MONEY),
-                output_field=MONEY,
-            )
-        )
+        statements.append({"average_order_value": Case(
+            When(orders_count__gt=0, then=ExpressionWrapper(F("total_spent") / F("orders_count"), MONEY)),
+            default=Value(0, output_field=MONEY),
+            output_field=MONEY,
+        )})
+    compiled = []
+    for values in statements:
+        query = Customer.objects.filter(id__in=[0]).query.chain(UpdateQuery)
+        query.add_update_values(values)
+        compiler = query.get_compiler(connection=connection)
+        compiler.pre_sql_setup()
+        sql, params = compiler.as_sql()
+        if not sql.endswith("IN (%s)") or params[-1] != 0:
+            raise RuntimeError(f"unexpected aggregate UPDATE shape: {sql[-60:]}")
+        compiled.append((sql[: -len("(%s)")] + f"({_ID_SLOT})", list(params[:-1])))
+    return compiled
 
 
 def rebuild_aggregates(store_id: int | None = None, chunk: int = 2000) -> int:

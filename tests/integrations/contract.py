@@ -8,7 +8,9 @@ Subclass ``WebhookContract`` in ``tests/integrations/<platform>/`` and provide t
 - ``handled_topic`` / ``handled_body(store)``: a topic the adapter turns into at least one event and a
   realistic body (bytes) for it; ``unknown_topic``: a topic it ignores;
 - ``unknown_store_request(client, body)``: the response of a correctly formed delivery for a store
-  that does not exist.
+  that does not exist;
+- optionally ``failing_body(store)``: a signed-able body for ``handled_topic`` that processing rejects
+  (the test is skipped when it returns None).
 """
 
 from __future__ import annotations
@@ -40,6 +42,9 @@ class WebhookContract:
 
     def unknown_store_request(self, client, body: bytes):
         raise NotImplementedError
+
+    def failing_body(self, store) -> bytes | None:
+        return None
 
     # -- helpers ----------------------------------------------------------------------------------
     def post(self, client, store, body: bytes, headers: dict):
@@ -104,3 +109,15 @@ class WebhookContract:
         response = self.unknown_store_request(client, body)
         assert response.status_code == 404
         assert not WebhookDelivery.objects.exists()
+
+    def test_processing_failure_is_acknowledged_stored_and_recorded(self, client, connected_store):
+        body = self.failing_body(connected_store)
+        if body is None:
+            pytest.skip("the adapter's tests give no failing body")
+        response = self.post(client, connected_store, body,
+                             self.signed_headers(connected_store, body, self.handled_topic, "d-7"))
+        assert response.status_code == 200  # acknowledged: the delivery is stored, processing is separate
+        delivery = WebhookDelivery.objects.get(store=connected_store)
+        assert delivery.status == WebhookDelivery.Status.FAILED
+        assert delivery.attempts == 1 and delivery.last_error
+        assert bytes(delivery.body) == body

@@ -38,6 +38,9 @@ class TestFakeAdapterContract(WebhookContract):
     def handled_body(self, store):
         return json.dumps({"id": "t1", "email": "Ann@Example.com", "at": "2026-02-01T10:00:00+00:00"}).encode()
 
+    def failing_body(self, store):
+        return json.dumps({"id": "t2", "email": "ann@example.com"}).encode()  # no "at": processing fails
+
     def unknown_store_request(self, client, body):
         return client.post("/webhooks/testplatform/999999/", data=body, content_type="application/json",
                            headers={"X-Test-Topic": "thing/done", "X-Test-Delivery": "x",
@@ -83,3 +86,32 @@ def test_unknown_platform_is_404(client):
 def test_get_is_not_allowed(client, make_store):
     store = make_store(platform="testplatform")
     assert client.get(f"/webhooks/testplatform/{store.pk}/").status_code == 405
+
+
+def test_one_task_drains_every_pending_delivery_in_arrival_order(delivery):
+    first = delivery("thing/done", {"id": "a", "email": "a@example.com", "at": "2026-02-01T10:00:00+00:00"})
+    others = [delivery(f"thing/done#{n}", {}) for n in range(2)]  # unknown topics: ignored
+    late = WebhookDelivery.objects.create(store=first.store, platform="testplatform", topic="thing/done",
+                                          delivery_key="late", body=json.dumps(
+                                              {"id": "b", "email": "b@example.com",
+                                               "at": "2026-02-01T11:00:00+00:00"}).encode())
+    assert process_delivery(first.pk) == "processed"
+    statuses = dict(WebhookDelivery.objects.values_list("pk", "status"))
+    assert statuses == {first.pk: "processed", others[0].pk: "ignored", others[1].pk: "ignored",
+                        late.pk: "processed"}
+    assert Customer.objects.filter(email="b@example.com").exists()
+
+
+def test_webhooks_arriving_while_a_task_is_queued_do_not_queue_more(delivery):
+    from unittest import mock
+
+    from django.core.cache import cache
+
+    from integrations.tasks import COALESCE_KEY, enqueue_delivery
+
+    cache.delete(COALESCE_KEY)
+    with mock.patch("integrations.tasks.async_task") as queued:
+        for n in range(3):
+            enqueue_delivery(n + 1)
+    assert queued.call_count == 1
+    cache.delete(COALESCE_KEY)

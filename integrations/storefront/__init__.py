@@ -1,0 +1,1 @@
+"""Storefront behaviour tracking: script, collect endpoint and its inbox (app label ``storefront``)."""

@@ -1,0 +1,1 @@
+"""WooCommerce: webhooks, REST connection, backfill and reconciliation (app label ``woocommerce``)."""

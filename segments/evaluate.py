@@ -1,0 +1,39 @@
+"""Evaluate a rule tree: ``matching_customers`` (batch) and ``customer_matches`` (one customer) run the
+same compiled query; the second only narrows it to one customer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from shopconnect.timeline.models import Customer, Store
+
+from .compiler import Context, compile_rule
+from .rules import Node, parse
+
+
+def matching_customers(
+    store: Store,
+    definition: dict | Node,
+    *,
+    now: datetime | None = None,
+    scope: Sequence[int] | None = None,
+    segment_id: int | None = None,
+    reuse_store_facts: bool = False,
+) -> QuerySet[Customer]:
+    """The store's (not deleted) customers that match. Raises ``RuleError`` for an invalid tree."""
+    node = definition if not isinstance(definition, dict) else parse(definition, store, segment_id=segment_id)
+    ctx = Context(store=store, now=now or timezone.now(), scope=scope, reuse_store_facts=reuse_store_facts)
+    qs = Customer.objects.filter(store=store, deleted_at__isnull=True)
+    if scope is not None:
+        qs = qs.filter(pk__in=list(scope))
+    return qs.filter(compile_rule(node, ctx))
+
+
+def customer_matches(
+    store: Store, definition: dict | Node, customer_id: int, *, now: datetime | None = None
+) -> bool:
+    return matching_customers(store, definition, now=now, scope=[customer_id]).exists()

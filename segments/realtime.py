@@ -1,0 +1,13 @@
+"""The real-time path: after ``record_events``, re-evaluate only the segments whose rules depend on the
+event types that arrived, only for the customers the batch touched (a django-q2 task that takes ids)."""
+
+from __future__ import annotations
+
+from django_q.tasks import async_task
+
+
+def on_events_recorded(sender, store, result, **kwargs) -> None:
+    if not result.types_by_customer:
+        return
+    payload = {str(cid): sorted(types) for cid, types in result.types_by_customer.items()}
+    async_task("segments.tasks.reevaluate_customers", store.pk, payload, task_name="segments.reevaluate")

@@ -1,0 +1,231 @@
+"""Expected canonical events for every Shopify topic, from payload files alone (pure, no database)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from integrations.shopify.topics import TOPICS, normalize
+
+from .helpers import payload
+
+NOW = datetime(2026, 2, 20, 12, 0, tzinfo=UTC)
+ORDER = "5829470273759"
+CUSTOMER = "7408451977439"
+
+
+def run(topic: str, name: str):
+    return normalize(topic, payload(name), received_at=NOW)
+
+
+def keyed(result) -> dict:
+    return {e.dedupe_key: e for e in result.events}
+
+
+def test_orders_create_is_an_order_placed_with_line_items_and_tokens():
+    (event,) = run("orders/create", "orders_create").events
+    assert event.type == "order.placed"
+    assert event.dedupe_key == f"shopify:order:{ORDER}:placed"
+    assert event.occurred_at == datetime(2026, 2, 3, 13, 12, 9, tzinfo=UTC)
+    assert (event.external_id, event.email) == (CUSTOMER, "zoe.angstrom@example.com")
+    assert event.order_ref == ORDER and event.amount == Decimal("132.90")
+    props = event.properties
+    assert props["total"] == "132.90" and props["currency"] == "EUR" and props["order_number"] == "1042"
+    assert props["line_items"][0] == {
+        "product_id": "8123456789012",
+        "variant_id": "45123456789012",
+        "title": "Merino-Pullover „Fjäll“",
+        "quantity": 1,
+        "price": "89.00",
+        "sku": "MP-FJ-M",
+    }
+    assert props["line_items"][1]["quantity"] == 2
+    assert props["checkout_id"] == "36123456789012"
+    assert props["checkout_token"] == "b1946ac92492d2347c6235b4d2611184"
+    assert props["cart_token"] == "Z2NwLWV1cm9wZS13ZXN0NDowMUpH"
+    assert props["discount_codes"] == ["WINTER10"]
+
+
+def test_guest_order_is_identified_by_email_only():
+    (event,) = run("orders/create", "orders_create_guest").events
+    assert event.external_id is None and event.email == "Gast.Kunde@Example.DE"
+    assert event.amount == Decimal("39.00")
+
+
+def test_order_without_customer_or_email_has_no_identity():
+    (event,) = run("orders/create", "orders_create_no_email").events
+    assert event.email is None and event.external_id is None
+    assert event.properties["checkout_id"] is None
+
+
+def test_orders_paid_adds_the_paid_transition():
+    events = keyed(run("orders/paid", "orders_paid"))
+    assert set(events) == {f"shopify:order:{ORDER}:placed", f"shopify:order:{ORDER}:paid"}
+    assert events[f"shopify:order:{ORDER}:paid"].type == "order.paid"
+    assert events[f"shopify:order:{ORDER}:paid"].occurred_at == datetime(2026, 2, 3, 13, 12, 8, tzinfo=UTC)
+
+
+def test_orders_fulfilled_adds_fulfilled_at_the_fulfillment_time():
+    events = keyed(run("orders/fulfilled", "orders_fulfilled"))
+    fulfilled = events[f"shopify:order:{ORDER}:fulfilled"]
+    assert fulfilled.type == "order.fulfilled"
+    assert fulfilled.occurred_at == datetime(2026, 2, 5, 8, 29, 58, tzinfo=UTC)
+    assert f"shopify:order:{ORDER}:paid" in events
+
+
+def test_orders_updated_with_a_refund_carries_the_refund_with_its_customer():
+    events = keyed(run("orders/updated", "orders_updated"))
+    refund = events["shopify:refund:9876543210987"]
+    assert refund.type == "order.refunded" and refund.amount == Decimal("19.50")
+    assert refund.external_id == CUSTOMER and refund.order_ref == ORDER
+    assert set(events) == {f"shopify:order:{ORDER}:{s}" for s in ("placed", "paid", "fulfilled")} | {
+        "shopify:refund:9876543210987"
+    }
+
+
+def test_orders_cancelled_adds_the_cancellation_with_reason():
+    events = keyed(run("orders/cancelled", "orders_cancelled"))
+    cancelled = events["shopify:order:5829470273760:cancelled"]
+    assert cancelled.type == "order.cancelled" and cancelled.properties["reason"] == "customer"
+    assert cancelled.occurred_at == datetime(2026, 2, 4, 8, 0, tzinfo=UTC)
+    assert "shopify:order:5829470273760:paid" not in events  # voided, never paid
+
+
+def test_refunds_create_is_an_order_refunded_without_identity():
+    (event,) = run("refunds/create", "refunds_create").events
+    assert event.type == "order.refunded" and event.dedupe_key == "shopify:refund:9876543210987"
+    assert event.amount == Decimal("19.50") and event.properties["amount"] == "19.50"
+    assert event.order_ref == ORDER and event.email is None and event.external_id is None
+    assert event.properties["line_items"][0]["title"] == "Wollsocken (2er-Pack)"
+    assert event.properties["line_items"][0]["quantity"] == 1
+
+
+def test_checkouts_create_is_checkout_started_with_recovery_url():
+    (event,) = run("checkouts/create", "checkouts_create").events
+    assert event.type == "checkout.started"
+    assert event.dedupe_key == "shopify:checkout:36123456789012:started"
+    assert event.properties["recovery_url"].endswith("/recover?key=4f2a")
+    assert event.properties["cart_token"] == "Z2NwLWV1cm9wZS13ZXN0NDowMUpH"
+    assert event.properties["checkout_id"] == "36123456789012"
+    assert event.properties["line_items"][0]["price"] == "89.00"
+    assert event.external_id == CUSTOMER
+
+
+def test_checkouts_update_is_checkout_updated_at_the_payment_step_plus_started():
+    events = keyed(run("checkouts/update", "checkouts_update"))
+    update = events["shopify:checkout:36123456789012:20260203T130500Z"]
+    assert update.type == "checkout.updated" and update.properties["step"] == "payment"
+    assert update.properties["total"] == "93.90"
+    assert "shopify:checkout:36123456789012:started" in events
+
+
+@pytest.mark.parametrize(
+    ("topic", "name", "items", "total"),
+    [("carts/create", "carts_create", 1, "89.00"), ("carts/update", "carts_update", 2, "128.00")],
+)
+def test_carts_are_cart_updated_keyed_by_version(topic, name, items, total):
+    (event,) = run(topic, name).events
+    assert event.type == "cart.updated" and event.properties["cart_token"] == "Z2NwLWV1cm9wZS13ZXN0NDowMUpH"
+    assert len(event.properties["line_items"]) == items and event.properties["total"] == total
+    assert event.dedupe_key.startswith("shopify:cart:Z2NwLWV1cm9wZS13ZXN0NDowMUpH:20260203T13")
+
+
+def test_customers_create_has_profile_and_consent():
+    created, consent = run("customers/create", "customers_create").events
+    assert created.type == "customer.created" and created.dedupe_key == f"shopify:customer:{CUSTOMER}:created"
+    assert created.profile["first_name"] == "Zoë" and created.profile["last_name"] == "Ångström"
+    assert created.profile["country"] == "DE" and created.profile["tags"] == ["VIP", "Newsletter"]
+    assert created.profile["created_at"] == datetime(2026, 1, 10, 14, 0, tzinfo=UTC)
+    assert consent.type == "consent.changed"
+    assert consent.properties == {
+        "channel": "email",
+        "state": "subscribed",
+        "source": "shopify",
+        "opt_in_level": "single_opt_in",
+    }
+    assert consent.occurred_at == datetime(2026, 1, 10, 14, 5, tzinfo=UTC)
+
+
+def test_customers_update_is_keyed_by_updated_at():
+    updated, consent = run("customers/update", "customers_update").events
+    assert updated.type == "customer.updated"
+    assert updated.dedupe_key == f"shopify:customer:{CUSTOMER}:updated:20260212T130000Z"
+    assert updated.profile["last_name"] == "Ångström-Berg"
+    assert consent.properties["state"] == "unsubscribed"
+
+
+def test_customer_with_null_email_and_non_ascii_name():
+    (created,) = run("customers/create", "customers_create_no_email").events  # no email consent
+    assert created.type == "customer.created"
+    assert created.email is None and created.external_id == "7408451977440"
+    assert created.profile["first_name"] == "美咲" and created.profile["country"] == "JP"
+
+
+def test_customers_delete_uses_the_delivery_time():
+    (event,) = run("customers/delete", "customers_delete").events
+    assert event.type == "customer.deleted" and event.external_id == CUSTOMER and event.occurred_at == NOW
+
+
+def test_email_consent_topic_matches_the_key_of_the_same_change_seen_through_customers_update():
+    (event,) = run("customers_email_marketing_consent/update", "customers_email_marketing_consent_update").events
+    assert event.type == "consent.changed" and event.properties["state"] == "unsubscribed"
+    assert event.external_id == CUSTOMER and event.email == "zoe.angstrom@example.com"
+    assert event.dedupe_key == f"shopify:customer:{CUSTOMER}:email-consent:unsubscribed:20260215T100000Z"
+
+
+def test_sms_consent_topic_is_consent_on_the_sms_channel():
+    (event,) = run("customers_marketing_consent/update", "customers_marketing_consent_update").events
+    assert event.properties["channel"] == "sms" and event.properties["state"] == "subscribed"
+    assert event.properties["phone"] == "+4915112345678"
+
+
+@pytest.mark.parametrize("topic", ["products/create", "products/update"])
+def test_products_become_catalog_records(topic):
+    result = run(topic, topic.replace("/", "_"))
+    (record,) = result.products
+    assert not result.events
+    assert record.external_id == "8123456789012" and record.handle == "merino-pullover-fjall"
+    assert record.title == "Merino-Pullover „Fjäll“" and record.category == "Pullover"
+    assert record.image_url.startswith("https://cdn.shopify.com/")
+    if topic == "products/create":
+        assert (record.price, record.inventory, record.compare_at_price) == (
+            Decimal("89.00"),
+            11,
+            Decimal("119.00"),
+        )
+    else:
+        assert (record.price, record.inventory) == (Decimal("69.00"), 16)
+
+
+def test_app_uninstalled_is_an_uninstall_action():
+    assert run("app/uninstalled", "app_uninstalled").actions == [("uninstall", {})]
+
+
+def test_compliance_topics_are_actions():
+    (action,) = run("customers/data_request", "customers_data_request").actions
+    assert action == (
+        "export_customer",
+        {
+            "customer_id": CUSTOMER,
+            "email": "zoe.angstrom@example.com",
+            "orders": [ORDER, "5829470273760"],
+            "request_id": "9999",
+        },
+    )
+    assert run("customers/redact", "customers_redact").actions[0][0] == "redact_customer"
+    assert run("shop/redact", "shop_redact").actions == [("redact_shop", {"shop_domain": "zoe-test.myshopify.com"})]
+
+
+def test_unknown_topic_is_none_and_every_topic_has_a_payload_file():
+    assert normalize("inventory_levels/update", {"x": 1}, received_at=NOW) is None
+    from .helpers import PAYLOADS
+
+    for topic in TOPICS:
+        assert (PAYLOADS / f"{topic.replace('/', '_')}.json").exists(), topic
+
+
+def test_a_payload_that_is_not_an_object_is_a_clear_error():
+    with pytest.raises(ValueError, match="expected a JSON object"):
+        normalize("orders/create", [1, 2], received_at=NOW)

@@ -1,0 +1,12 @@
+import pytest
+
+from segments import compiler, membership
+
+
+@pytest.fixture(autouse=True)
+def _fresh_store_facts():
+    compiler._SHARED.clear()
+    membership._SQL.clear()
+    yield
+    compiler._SHARED.clear()
+    membership._SQL.clear()
