@@ -45,7 +45,7 @@ def test_admin_is_scoped_to_the_users_stores(shop, make_store, make_user, client
     other = make_store()
     foreign = install_prebuilt_flows(other, ["welcome"])[0]
     client.force_login(make_user(shop))
-    assert client.get(f"/admin/campaigns/flow/{foreign.pk}/change/").status_code == 302  # not found -> index
+    assert client.get(f"/admin/campaigns/flow/{foreign.pk}/change/").status_code == 404
     assert foreign.name.encode() not in client.get("/admin/campaigns/flow/").content
 
 
