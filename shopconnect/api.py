@@ -2,12 +2,16 @@
 
 from rest_framework.routers import DefaultRouter
 
+from campaigns.api import FlowViewSet, MessageViewSet, TemplateViewSet
 from shopconnect.timeline.api import CustomerViewSet, CustomEventViewSet, StoreViewSet
 
 router = DefaultRouter()
 router.register("stores", StoreViewSet, basename="store")
 router.register("customers", CustomerViewSet, basename="customer")
 router.register("events", CustomEventViewSet, basename="event")
+router.register("flows", FlowViewSet, basename="flow")
+router.register("templates", TemplateViewSet, basename="template")
+router.register("messages", MessageViewSet, basename="message")
 
 from segments.api import SegmentViewSet  # noqa: E402
 

@@ -16,6 +16,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("healthz", healthz, name="healthz"),
     path("", include("integrations.urls")),
+    path("", include("campaigns.urls")),
+    path("anymail/", include("anymail.urls")),
     path("", include("integrations.storefront.urls")),
     path("", include("integrations.shopify.urls")),
 ]

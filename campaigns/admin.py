@@ -1,0 +1,217 @@
+"""Admin: email provider (send test email), templates (preview for a chosen customer), flows (steps in
+order, enable/disable, per-step counts), enrollments (with the decision log), the outbox and the
+suppression list. Every view is scoped to the user's stores (``StoreScopedAdminMixin``)."""
+
+from __future__ import annotations
+
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Count, Q
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from shopconnect.tenancy import StoreScopedAdminMixin, visible_store_ids
+from shopconnect.timeline.models import Customer
+
+from .models import EmailProvider, EmailTemplate, Enrollment, Flow, FlowDecision, FlowStep, Message, Suppression
+from .providers import ProviderNotConfigured, send_test_email
+from .rendering import TemplateProblem
+from .sender import render_message
+
+
+class EmailProviderForm(forms.ModelForm):
+    """Credentials are write-only: never shown back; leaving the field empty keeps the stored value."""
+
+    credentials = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False),
+                                  help_text='JSON, for example {"api_key": "..."} or {"host": ..., "port": 587, '
+                                            '"username": ..., "password": ..., "use_tls": true}.')
+
+    class Meta:
+        model = EmailProvider
+        fields = "__all__"
+
+    def clean_credentials(self):
+        value = self.cleaned_data.get("credentials") or ""
+        if not value and self.instance.pk:
+            return self.instance.credentials
+        if value:
+            try:
+                if not isinstance(json.loads(value), dict):
+                    raise forms.ValidationError("must be a JSON object")
+            except ValueError as exc:
+                raise forms.ValidationError(f"not valid JSON: {exc}") from exc
+        return value
+
+
+@admin.register(EmailProvider)
+class EmailProviderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+    form = EmailProviderForm
+    list_display = ("store", "kind", "from_email", "rate_limit_per_minute", "smart_sending_hours")
+    actions = ["send_test"]
+
+    @admin.action(description="Send a test email to me")
+    def send_test(self, request, queryset):
+        if not request.user.email:
+            self.message_user(request, "Your user has no email address.", messages.ERROR)
+            return
+        for provider in queryset:
+            try:
+                send_test_email(provider, request.user.email)
+            except (ProviderNotConfigured, ValueError) as exc:
+                self.message_user(request, f"{provider.store}: {exc}", messages.ERROR)
+            except Exception as exc:  # the provider's own error, shown to the person who asked
+                self.message_user(request, f"{provider.store}: the provider refused: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, f"{provider.store}: test email sent to {request.user.email}.")
+
+
+@admin.register(EmailTemplate)
+class EmailTemplateAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+    list_display = ("name", "store", "subject", "updated_at", "preview_link")
+    list_filter = ("store",)
+    search_fields = ("name", "subject")
+
+    @admin.display(description="Preview")
+    def preview_link(self, obj: EmailTemplate) -> str:
+        return format_html('<a href="{}">preview</a>', reverse("admin:campaigns_emailtemplate_preview", args=[obj.pk]))
+
+    def get_urls(self):
+        return [path("<int:pk>/preview/", self.admin_site.admin_view(self.preview),
+                     name="campaigns_emailtemplate_preview")] + super().get_urls()
+
+    def preview(self, request, pk: int):
+        template = get_object_or_404(self.get_queryset(request), pk=pk)
+        customers = Customer.objects.filter(store=template.store).order_by("-id")
+        chosen = request.GET.get("customer")
+        customer = customers.filter(pk=chosen).first() if chosen and chosen.isdigit() else customers.first()
+        rendered, error = None, ""
+        if customer is None:
+            error = "This store has no customers to preview with."
+        else:
+            message = Message(pk=0, store=template.store, customer=customer, template=template)
+            message.trigger_event = customer.events.filter(
+                type__in=["checkout.started", "cart.updated", "order.placed"]).order_by("-occurred_at").first()
+            try:
+                rendered, _ = render_message(message)
+            except TemplateProblem as exc:
+                error = str(exc)
+        return TemplateResponse(request, "admin/campaigns/template_preview.html", {
+            **self.admin_site.each_context(request), "title": f"Preview: {template}", "template_obj": template,
+            "customer": customer, "customers": customers[:200], "rendered": rendered, "error": error,
+            "opts": self.model._meta,
+        })
+
+
+class FlowStepInline(admin.StackedInline):
+    model = FlowStep
+    extra = 0
+    ordering = ["position"]
+    fields = ("position", "kind", "name", "template", "config")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "template" and not request.user.is_superuser:
+            kwargs["queryset"] = EmailTemplate.objects.filter(store_id__in=visible_store_ids(request.user))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(Flow)
+class FlowAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+    list_display = ("name", "store", "enabled", "trigger", "trigger_event_type", "active_count", "sent_count")
+    list_filter = ("store", "enabled", "trigger")
+    inlines = [FlowStepInline]
+    readonly_fields = ("step_counts",)
+    actions = ["enable", "disable"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(
+            n_active=Count("enrollments", filter=Q(enrollments__status="active"), distinct=True),
+            n_sent=Count("messages", filter=Q(messages__state="sent"), distinct=True),
+        )
+
+    @admin.display(description="Active", ordering="n_active")
+    def active_count(self, flow):
+        return flow.n_active
+
+    @admin.display(description="Sent", ordering="n_sent")
+    def sent_count(self, flow):
+        return flow.n_sent
+
+    @admin.display(description="Per-step counts")
+    def step_counts(self, flow: Flow) -> str:
+        if not flow.pk:
+            return "-"
+        at_step = dict(Enrollment.objects.filter(flow=flow, status="active").values("position")
+                       .annotate(n=Count("id")).values_list("position", "n"))
+        by_state: dict[int, dict[str, int]] = {}
+        for step_id, state, n in (Message.objects.filter(flow=flow).values("step_id", "state")
+                                  .annotate(n=Count("id")).values_list("step_id", "state", "n")):
+            by_state.setdefault(step_id, {})[state] = n
+        rows = [(str(step), at_step.get(step.position, 0), ", ".join(f"{k} {v}" for k, v in
+                                                                     sorted(by_state.get(step.pk, {}).items())) or "-")
+                for step in flow.steps.order_by("position")]
+        body = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", rows)
+        return format_html("<table><tr><th>Step</th><th>Waiting here</th><th>Messages</th></tr>{}</table>", body)
+
+    @admin.action(description="Enable")
+    def enable(self, request, queryset):
+        queryset.update(enabled=True)
+
+    @admin.action(description="Disable (enrolled customers pause)")
+    def disable(self, request, queryset):
+        queryset.update(enabled=False)
+
+
+class DecisionInline(admin.TabularInline):
+    model = FlowDecision
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ("at", "kind", "step", "detail")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Enrollment)
+class EnrollmentAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+    store_path = "flow__store"
+    list_display = ("customer", "flow", "status", "position", "due_at", "entered_at", "exit_reason")
+    list_filter = ("status", "flow")
+    search_fields = ("customer__email",)
+    list_select_related = ("customer", "flow")
+    readonly_fields = ("flow", "customer", "trigger_event", "entry_key", "checkout_ref", "status", "position",
+                       "due_at", "waiting_since", "variant", "entered_at", "finished_at", "exit_reason")
+    inlines = [DecisionInline]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Message)
+class MessageAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+    list_display = ("id", "customer", "subject", "state", "skip_reason", "note", "flow", "created_at", "sent_at")
+    list_filter = ("state", "store", "flow")
+    search_fields = ("customer__email", "idempotency_key", "provider_message_id")
+    list_select_related = ("customer", "flow")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Suppression)
+class SuppressionAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+    list_display = ("email", "store", "reason", "detail", "created_at")
+    list_filter = ("reason", "store")
+    search_fields = ("email",)
+
+    def save_model(self, request, obj, form, change):
+        obj.email = obj.email.strip().lower()
+        super().save_model(request, obj, form, change)
+
+

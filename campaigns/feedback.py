@@ -1,0 +1,121 @@
+"""Provider feedback: django-anymail tracking webhooks -> ``email.*`` timeline events and suppression.
+
+Anymail's webhook views (``/anymail/<esp>/tracking/``) verify the provider's signature or basic auth
+and send the ``anymail.signals.tracking`` signal with a normalized event; this module maps it:
+
+=============  ==================  ==================================================
+anymail type   timeline event      side effect
+=============  ==================  ==================================================
+delivered      email.delivered     soft-bounce streak reset
+opened         email.opened        (machine: provider user agent heuristic)
+clicked        email.clicked
+bounced        email.bounced hard  suppressed at once (soft when the raw event says so)
+deferred       email.bounced soft  suppressed after more than 7 soft bounces in a row
+rejected       email.bounced hard  suppressed at once (the provider refuses the address)
+complained     email.complained    suppressed and unsubscribed
+unsubscribed   email.unsubscribed  unsubscribed (provider's own unsubscribe link)
+anything else  (ignored)
+=============  ==================  ==================================================
+
+The message is found from the metadata we attach (``message_id``) or the provider's message id.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db.models import F
+from django.dispatch import receiver
+from django.utils import timezone
+
+from shopconnect.timeline.canonical import CanonicalEvent
+from shopconnect.timeline.record import record_events
+
+from .consent import suppress, unsubscribe
+from .models import Message, SoftBounceStreak, Suppression
+from .sender import event_ids
+from .tracking import is_machine_open
+
+log = logging.getLogger(__name__)
+SOFT_BOUNCE_LIMIT = 7  # suppressed after MORE than this many soft bounces in a row
+
+EVENT_TYPES = {
+    "delivered": "email.delivered", "opened": "email.opened", "clicked": "email.clicked",
+    "bounced": "email.bounced", "deferred": "email.bounced", "rejected": "email.bounced",
+    "complained": "email.complained", "unsubscribed": "email.unsubscribed",
+}
+
+
+SOFT_ESP_TYPES = frozenset({"SoftBounce", "Transient", "DnsError", "temporary"})
+
+
+def is_soft_bounce(event) -> bool:
+    """Anymail calls some temporary failures "bounced"; the provider's raw event says which are soft
+    (Postmark ``Type``, Amazon SES ``bounce.bounceType``, Mailgun ``severity``)."""
+    if event.event_type == "deferred":
+        return True
+    raw = event.esp_event if isinstance(event.esp_event, dict) else {}
+    bounce = raw.get("bounce") if isinstance(raw.get("bounce"), dict) else {}
+    return bool({raw.get("Type"), raw.get("severity"), bounce.get("bounceType")} & SOFT_ESP_TYPES)
+
+
+def find_message(event) -> Message | None:
+    metadata = getattr(event, "metadata", None) or {}
+    raw = str(metadata.get("message_id") or "")
+    qs = Message.objects.select_related("store", "customer")
+    if raw.isdigit():
+        message = qs.filter(pk=int(raw)).first()
+        if message is not None:
+            return message
+    if event.message_id:
+        return qs.filter(provider_message_id=str(event.message_id)).first()
+    return None
+
+
+def handle_tracking(sender, event, esp_name: str, **kwargs) -> None:
+    kind = EVENT_TYPES.get(event.event_type)
+    if kind is None:
+        return
+    message = find_message(event)
+    if message is None:
+        log.info("%s %s event for an unknown message", esp_name, event.event_type)
+        return
+    customer, store = message.customer, message.store
+    props = {**event_ids(message), "esp": esp_name}
+    if message.subject:
+        props["subject"] = message.subject
+    if kind == "email.bounced":
+        props["bounce_type"] = "soft" if is_soft_bounce(event) else "hard"
+        props["reason"] = (event.description or event.mta_response or "")[:300]
+    if kind == "email.opened":
+        props["machine"] = is_machine_open(event.user_agent or "", message, event.timestamp)
+    if kind == "email.clicked":
+        props["url"] = event.click_url or ""
+    when = event.timestamp or timezone.now()
+    event_key = event.event_id or f"{event.event_type}:{when.isoformat()}"
+    record_events(store, [CanonicalEvent(
+        type=kind, occurred_at=when, dedupe_key=f"esp:{esp_name}:{message.pk}:{event_key}"[:255],
+        source="email", customer_id=customer.pk, properties=props,
+    )])
+    email = customer.email
+    if kind == "email.delivered" and email:
+        SoftBounceStreak.objects.filter(store=store, email=email).update(count=0)
+    elif kind == "email.bounced" and props["bounce_type"] == "hard":
+        suppress(store, email, Suppression.Reason.HARD_BOUNCE, props["reason"])
+    elif kind == "email.bounced" and email:
+        streak, _ = SoftBounceStreak.objects.get_or_create(store=store, email=email)
+        SoftBounceStreak.objects.filter(pk=streak.pk).update(count=F("count") + 1)
+        streak.refresh_from_db()
+        if streak.count > SOFT_BOUNCE_LIMIT:
+            suppress(store, email, Suppression.Reason.SOFT_BOUNCES, f"{streak.count} soft bounces in a row")
+    elif kind == "email.complained":
+        suppress(store, email, Suppression.Reason.COMPLAINT, esp_name)
+        unsubscribe(customer, "complaint")
+    elif kind == "email.unsubscribed":
+        unsubscribe(customer, "provider")
+
+
+def connect() -> None:
+    from anymail.signals import tracking
+
+    receiver(tracking, dispatch_uid="campaigns.feedback")(handle_tracking)

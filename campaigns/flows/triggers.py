@@ -1,0 +1,238 @@
+"""Entering flows: event triggers (with property filters), segment entered/exited, date properties;
+the re-entry rule; flow filters; and exit goals applied the moment an order arrives.
+
+Called from the ``events_recorded`` and segment signals through tasks that take ids
+(``campaigns.tasks``). Re-entry is enforced by the database: ``entry_key`` is "once" for once-ever
+flows (so the unique (flow, customer, entry_key) constraint refuses a second enrollment), else the
+trigger's identity; "once per N days" also excludes customers who entered within N days.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils import timezone
+
+from shopconnect.timeline.models import Customer, Event
+
+from ..models import Enrollment, Flow, FlowDecision, Message
+
+OPS = ("eq", "neq", "exists", "not_exists", "gt", "gte", "lt", "lte", "contains", "in")
+
+
+def validate_filters(filters) -> None:
+    if not isinstance(filters, list):
+        raise ValidationError({"trigger_filters": "must be a list of {property, op, value}"})
+    for item in filters:
+        if not isinstance(item, dict) or not isinstance(item.get("property"), str) or item.get("op") not in OPS:
+            raise ValidationError({"trigger_filters": f"each filter needs a property and an op in {', '.join(OPS)}"})
+
+
+def _compare(op: str, actual, expected) -> bool:
+    if op == "exists":
+        return actual not in (None, "")
+    if op == "not_exists":
+        return actual in (None, "")
+    if op == "eq":
+        return str(actual) == str(expected) if actual is not None else expected is None
+    if op == "neq":
+        return str(actual) != str(expected)
+    if op == "contains":
+        return actual is not None and str(expected).lower() in str(actual).lower()
+    if op == "in":
+        return isinstance(expected, list) and str(actual) in [str(e) for e in expected]
+    try:
+        a, e = float(actual), float(expected)
+    except (TypeError, ValueError):
+        return False  # fail closed: a non-number never passes a numeric filter
+    return {"gt": a > e, "gte": a >= e, "lt": a < e, "lte": a <= e}[op]
+
+
+def filters_pass(filters: Sequence[dict], properties: dict) -> bool:
+    for item in filters or []:
+        value = properties
+        for part in item["property"].split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if not _compare(item["op"], value, item.get("value")):
+            return False
+    return True
+
+
+def flow_filters_match(flow: Flow, customer_id: int) -> tuple[bool, str]:
+    """Flow filters (a segment rule) on the customer now. Fails closed if they cannot be evaluated."""
+    if not flow.flow_filters:
+        return True, ""
+    try:
+        from segments.evaluate import customer_matches
+    except ImportError:
+        return False, "flow filters cannot be evaluated (segments engine unavailable)"
+    try:
+        ok = customer_matches(flow.store, flow.flow_filters, customer_id)
+    except Exception as exc:  # invalid stored rule: never mail everyone
+        return False, f"flow filters invalid: {exc}"[:200]
+    return ok, "" if ok else "does not match the flow filters"
+
+
+@dataclass(slots=True)
+class Entry:
+    customer_id: int
+    trigger_key: str
+    event_id: int | None = None
+    checkout_ref: str = ""
+
+
+def enrol(flow: Flow, entries: Iterable[Entry], now: datetime | None = None) -> int:
+    """Enrol customers (re-entry rule and flow filters applied); returns how many entered."""
+    now = now or timezone.now()
+    entries = [e for e in entries]
+    if not entries:
+        return 0
+    if flow.reentry == Flow.Reentry.PER_DAYS:
+        recent = set(Enrollment.objects.filter(
+            flow=flow, customer_id__in={e.customer_id for e in entries},
+            entered_at__gt=now - timedelta(days=flow.reentry_days),
+        ).values_list("customer_id", flat=True))
+        entries = [e for e in entries if e.customer_id not in recent]
+    keyed = [(e, ("once" if flow.reentry == Flow.Reentry.ONCE else e.trigger_key)[:100]) for e in entries]
+    existing = set(Enrollment.objects.filter(
+        flow=flow, customer_id__in={e.customer_id for e, _ in keyed}, entry_key__in={k for _, k in keyed},
+    ).values_list("customer_id", "entry_key"))
+    rows, seen_customers = [], set()
+    for entry, key in keyed:
+        once_per_batch = flow.reentry != Flow.Reentry.EVERY_TIME
+        if (entry.customer_id, key) in existing or (once_per_batch and entry.customer_id in seen_customers):
+            continue  # the re-entry rule; the unique (flow, customer, entry_key) guards against races
+        if flow.flow_filters and not flow_filters_match(flow, entry.customer_id)[0]:
+            continue
+        seen_customers.add(entry.customer_id)
+        rows.append(Enrollment(flow=flow, customer_id=entry.customer_id, trigger_event_id=entry.event_id,
+                               entry_key=key, checkout_ref=entry.checkout_ref[:128], position=0,
+                               due_at=now, entered_at=now))
+    if not rows:
+        return 0
+    Enrollment.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+    wanted = {(r.customer_id, r.entry_key) for r in rows}
+    created = [eid for eid, cid, key in Enrollment.objects.filter(
+        flow=flow, entered_at=now, customer_id__in={r.customer_id for r in rows},
+        entry_key__in={r.entry_key for r in rows},
+    ).values_list("id", "customer_id", "entry_key") if (cid, key) in wanted]
+    FlowDecision.objects.bulk_create(
+        [FlowDecision(enrollment_id=eid, at=now, kind=FlowDecision.Kind.ENTERED, detail="trigger matched")
+         for eid in created], batch_size=1000)
+    return len(created)
+
+
+def checkout_ref(properties: dict) -> str:
+    return str(properties.get("checkout_id") or properties.get("cart_token") or "")
+
+
+def enrol_from_events(store_id: int, event_ids: Sequence[int]) -> int:
+    flows = list(Flow.objects.filter(store_id=store_id, enabled=True, trigger=Flow.Trigger.EVENT)
+                 .select_related("store"))
+    if not flows:
+        return 0
+    events = list(Event.objects.filter(id__in=event_ids, customer__isnull=False,
+                                       type__in={f.trigger_event_type for f in flows})
+                  .only("id", "type", "customer_id", "properties", "occurred_at"))
+    total = 0
+    for flow in flows:
+        entries = [Entry(e.customer_id, f"event:{e.pk}", e.pk, checkout_ref(e.properties or {}))
+                   for e in events if e.type == flow.trigger_event_type
+                   and filters_pass(flow.trigger_filters, e.properties or {})]
+        total += enrol(flow, entries)
+    return total
+
+
+def enrol_from_segment(store_id: int, segment_id: int, customer_ids: Sequence[int], entered: bool) -> int:
+    trigger = Flow.Trigger.SEGMENT_ENTERED if entered else Flow.Trigger.SEGMENT_EXITED
+    now = timezone.now()
+    total = 0
+    for flow in Flow.objects.filter(store_id=store_id, enabled=True, trigger=trigger,
+                                    trigger_segment_id=segment_id).select_related("store"):
+        total += enrol(flow, [Entry(cid, f"segment:{segment_id}:{now.isoformat()}") for cid in customer_ids], now)
+    return total
+
+
+def enrol_date_triggers(now: datetime | None = None) -> int:
+    """Daily: customers whose birthday (a YYYY-MM-DD or MM-DD property) or first-order anniversary is today."""
+    now = now or timezone.now()
+    total = 0
+    for flow in Flow.objects.filter(enabled=True, trigger=Flow.Trigger.DATE_PROPERTY).select_related("store"):
+        customers = Customer.objects.filter(store=flow.store, deleted_at__isnull=True)
+        if flow.date_property == "first_order_at":
+            customers = customers.filter(first_order_at__month=now.month, first_order_at__day=now.day,
+                                         first_order_at__year__lt=now.year)
+        else:
+            suffix = f"{now.month:02d}-{now.day:02d}"
+            key = f"properties__{flow.date_property}"
+            customers = customers.filter(Q(**{f"{key}__endswith": "-" + suffix}) | Q(**{key: suffix}))
+        ids = customers.values_list("id", flat=True).iterator(chunk_size=2000)
+        batch: list[Entry] = []
+        for cid in ids:
+            batch.append(Entry(cid, f"date:{now.year}"))
+            if len(batch) >= 2000:
+                total += enrol(flow, batch, now)
+                batch = []
+        total += enrol(flow, batch, now)
+    return total
+
+
+def _exit(enrollment_ids: list[int], reason: str, now: datetime) -> int:
+    if not enrollment_ids:
+        return 0
+    count = Enrollment.objects.filter(id__in=enrollment_ids, status=Enrollment.Status.ACTIVE).update(
+        status=Enrollment.Status.EXITED, finished_at=now, exit_reason=reason[:200])
+    FlowDecision.objects.bulk_create([FlowDecision(enrollment_id=eid, at=now, kind=FlowDecision.Kind.EXITED,
+                                                   detail=reason[:300]) for eid in enrollment_ids])
+    Message.objects.filter(enrollment_id__in=enrollment_ids, state=Message.State.QUEUED).update(
+        state=Message.State.SKIPPED, skip_reason=f"left the flow: {reason}"[:200])
+    return count
+
+
+def goal_reached(flow_goal: str, enrollment: Enrollment, order: Event) -> bool:
+    started = enrollment.trigger_event.occurred_at if enrollment.trigger_event else enrollment.entered_at
+    if order.occurred_at < started:
+        return False
+    if flow_goal == Flow.Goal.ANY_ORDER:
+        return True
+    ref = enrollment.checkout_ref
+    props = order.properties or {}
+    return bool(ref) and ref in {str(props.get("checkout_id") or ""), str(props.get("cart_token") or "")}
+
+
+def apply_exit_goals(store_id: int, event_ids: Sequence[int], now: datetime | None = None) -> int:
+    """An order arrived: active enrollments whose goal it reaches exit now (no further email)."""
+    now = now or timezone.now()
+    orders = list(Event.objects.filter(id__in=event_ids, type="order.placed", customer__isnull=False))
+    if not orders:
+        return 0
+    by_customer: dict[int, list[Event]] = {}
+    for order in orders:
+        by_customer.setdefault(order.customer_id, []).append(order)
+    active = (Enrollment.objects.filter(flow__store_id=store_id, customer_id__in=list(by_customer),
+                                        status=Enrollment.Status.ACTIVE).exclude(flow__exit_goal="")
+              .select_related("flow", "trigger_event"))
+    done = [e.pk for e in active if any(goal_reached(e.flow.exit_goal, e, o) for o in by_customer[e.customer_id])]
+    return _exit(done, "goal reached: order placed", now)
+
+
+def wake_waiting(store_id: int, event_ids: Sequence[int], now: datetime | None = None) -> int:
+    """Enrollments waiting for an event that just happened become due now (the engine decides)."""
+    now = now or timezone.now()
+    pairs = set(Event.objects.filter(id__in=event_ids, customer__isnull=False).values_list("customer_id", "type"))
+    if not pairs:
+        return 0
+    from ..models import FlowStep
+
+    waits = Q()
+    wait_steps = FlowStep.objects.filter(flow__store_id=store_id, flow__enabled=True, kind=FlowStep.Kind.WAIT_FOR_EVENT)
+    for flow_id, position in wait_steps.values_list("flow_id", "position"):
+        waits |= Q(flow_id=flow_id, position=position)
+    if not waits:
+        return 0
+    return Enrollment.objects.filter(waits, customer_id__in={c for c, _ in pairs}, status=Enrollment.Status.ACTIVE,
+                                     waiting_since__isnull=False, due_at__gt=now).update(due_at=now)

@@ -1,0 +1,9 @@
+"""Campaigns models: sending (provider, templates, outbox, suppression) and flows."""
+
+from .flows import Enrollment, Flow, FlowDecision, FlowStep
+from .sending import EmailPreference, EmailProvider, EmailTemplate, Message, SoftBounceStreak, Suppression
+
+__all__ = [
+    "EmailPreference", "EmailProvider", "EmailTemplate", "Enrollment", "Flow", "FlowDecision", "FlowStep",
+    "Message", "SoftBounceStreak", "Suppression",
+]

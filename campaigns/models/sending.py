@@ -1,0 +1,209 @@
+"""Sending models: the store's email provider, templates, the outbox and the suppression list.
+
+The outbox (``Message``) is shared by flows and campaigns: every email is first a row with a unique
+idempotency key, and only ``campaigns.sender`` moves rows from ``queued`` to ``sent``.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+from shopconnect.crypto import EncryptedTextField
+from shopconnect.timeline.models import Customer, Event, Store
+
+
+class EmailProvider(models.Model):
+    """How one store sends: a Django email backend, its credentials (encrypted) and sending policy."""
+
+    class Kind(models.TextChoices):
+        CONSOLE = "console", "Console (development)"
+        FILE = "file", "Files (development)"
+        LOCMEM = "locmem", "In memory (tests)"
+        SMTP = "smtp", "SMTP"
+        SENDGRID = "sendgrid", "SendGrid"
+        POSTMARK = "postmark", "Postmark"
+        MAILGUN = "mailgun", "Mailgun"
+        AMAZON_SES = "amazon_ses", "Amazon SES"
+        BREVO = "brevo", "Brevo"
+        RESEND = "resend", "Resend"
+        MAILJET = "mailjet", "Mailjet"
+        SPARKPOST = "sparkpost", "SparkPost"
+
+    store = models.OneToOneField(Store, on_delete=models.CASCADE, related_name="email_provider")
+    kind = models.CharField(max_length=32, choices=Kind.choices, default=Kind.CONSOLE)
+    from_email = models.EmailField(help_text="The sender address; its domain must be verified at the provider.")
+    from_name = models.CharField(max_length=120, blank=True, default="")
+    reply_to = models.EmailField(blank=True, default="")
+    # JSON object of backend keyword arguments (api_key, host, port, username, password, use_tls, ...).
+    credentials = EncryptedTextField(blank=True, default="", help_text="JSON object, encrypted at rest.")
+    rate_limit_per_minute = models.PositiveIntegerField(default=600, help_text="0 means unlimited.")
+    smart_sending_hours = models.PositiveIntegerField(
+        default=16, help_text="Skip marketing mail to a customer who got one in the last N hours (0: off)."
+    )
+    quiet_hours_start = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Hour (0-23, customer's time zone) when quiet hours start."
+    )
+    quiet_hours_end = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Hour when they end.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.store}"
+
+    def credential_dict(self) -> dict:
+        if not self.credentials:
+            return {}
+        data = json.loads(self.credentials)
+        if not isinstance(data, dict):
+            raise ValidationError({"credentials": "must be a JSON object"})
+        return data
+
+    def clean(self) -> None:
+        try:
+            self.credential_dict()
+        except ValueError as exc:
+            raise ValidationError({"credentials": f"not valid JSON: {exc}"}) from exc
+        for name in ("quiet_hours_start", "quiet_hours_end"):
+            value = getattr(self, name)
+            if value is not None and not 0 <= value <= 23:
+                raise ValidationError({name: "an hour from 0 to 23"})
+        if (self.quiet_hours_start is None) != (self.quiet_hours_end is None):
+            raise ValidationError("set both quiet hours or neither")
+
+    @property
+    def from_header(self) -> str:
+        from email.utils import formataddr
+
+        return formataddr((self.from_name, self.from_email)) if self.from_name else self.from_email
+
+
+class EmailTemplate(models.Model):
+    """Subject, HTML and text in Django's template language (autoescaped HTML)."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="email_templates")
+    name = models.CharField(max_length=200)
+    subject = models.CharField(max_length=300)
+    html = models.TextField(help_text="Django template language; variables are escaped.")
+    text = models.TextField(blank=True, default="", help_text="Generated from the HTML when empty.")
+    discount_code = models.CharField(max_length=64, blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from campaigns.rendering import TemplateProblem, check_template
+
+        try:
+            check_template(self.subject, self.html, self.text)
+        except TemplateProblem as exc:
+            raise ValidationError({exc.part: str(exc)}) from exc
+
+
+class Message(models.Model):
+    """One email in the outbox. ``idempotency_key`` is unique: a retry or a crashed worker cannot
+    create or send a second copy. States: queued -> sending -> sent | failed; or skipped (with reason)."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="messages")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="messages")
+    template = models.ForeignKey(EmailTemplate, null=True, blank=True, on_delete=models.SET_NULL)
+    flow = models.ForeignKey("campaigns.Flow", null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="messages")
+    step = models.ForeignKey("campaigns.FlowStep", null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="messages")
+    enrollment = models.ForeignKey("campaigns.Enrollment", null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="messages")
+    # Campaigns (issue 7) enqueue rows too; a plain integer until that model exists.
+    campaign_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    trigger_event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    variant = models.CharField(max_length=32, blank=True, default="")
+    marketing = models.BooleanField(default=True, help_text="Marketing mail needs consent and unsubscribe headers.")
+    idempotency_key = models.CharField(max_length=255, unique=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    skip_reason = models.CharField(max_length=200, blank=True, default="")
+    note = models.CharField(max_length=300, blank=True, default="", help_text="Last deferral or error.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    claim_token = models.CharField(max_length=32, blank=True, default="")
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    provider_message_id = models.CharField(max_length=255, blank=True, default="", db_index=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    subject = models.CharField(max_length=300, blank=True, default="")
+    links = models.JSONField(default=list, blank=True, help_text="Tracked link targets, by index.")
+    context = models.JSONField(default=dict, blank=True, help_text="Extra template context (discount code...).")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"], name="message_due_idx"),
+            models.Index(fields=["customer", "state", "sent_at"], name="message_customer_sent_idx"),
+            models.Index(fields=["claim_token"], name="message_claim_idx", condition=~Q(claim_token="")),
+        ]
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"message {self.pk} to {self.customer_id} ({self.state})"
+
+
+class Suppression(models.Model):
+    """Addresses that never get marketing mail from this store, and why."""
+
+    class Reason(models.TextChoices):
+        HARD_BOUNCE = "hard_bounce", "Hard bounce"
+        SOFT_BOUNCES = "soft_bounces", "Repeated soft bounces"
+        COMPLAINT = "complaint", "Spam complaint"
+        UNSUBSCRIBE = "unsubscribe", "Unsubscribed"
+        MANUAL = "manual", "Added by hand"
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="suppressions")
+    email = models.CharField(max_length=254, help_text="Normalized (lowercase).")
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    detail = models.CharField(max_length=300, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["store", "email"], name="suppression_store_email_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.reason})"
+
+
+class SoftBounceStreak(models.Model):
+    """Soft bounces in a row for one address; reset by a delivery. Over 7 suppresses."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
+    email = models.CharField(max_length=254)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["store", "email"], name="softbounce_store_email_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.email}: {self.count} soft bounces in a row"
+
+
+class EmailPreference(models.Model):
+    """A customer's frequency choice from the preference page ("fewer emails")."""
+
+    customer = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="email_preference")
+    fewer_emails = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # Customers who asked for fewer emails get at most one marketing email per this many hours.
+    FEWER_HOURS = 24 * 7
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {'fewer emails' if self.fewer_emails else 'normal'}"
