@@ -120,7 +120,7 @@ def test_api_flows_templates_messages(shop, make_store, subscribe, make_user, ap
 def test_demo_flows_run_end_to_end_with_the_demo_store(db):
     from campaigns.demo import install_demo_flows
     from campaigns.flows.engine import advance_due_enrollments
-    from shopconnect.timeline.demo import load_demo
+    from integrations.demo import load_demo
     from shopconnect.timeline.models import Store
 
     load_demo(customers=60)

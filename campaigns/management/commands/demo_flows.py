@@ -4,7 +4,7 @@ import json
 
 from django.core.management.base import BaseCommand
 
-from shopconnect.timeline.demo import DEMO_DOMAIN
+from integrations.demo import DEMO_DOMAIN
 from shopconnect.timeline.models import Store
 
 

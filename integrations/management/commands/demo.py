@@ -4,15 +4,22 @@ from integrations.demo import load_demo
 
 
 class Command(BaseCommand):
-    help = "Load the demo store through the real webhook and storefront path (idempotent)."
+    help = "Load the demo store through the real webhook and storefront path, with its flows (idempotent)."
 
     def add_arguments(self, parser):
         parser.add_argument("--customers", type=int, default=500)
 
     def handle(self, *args, customers, **opts):
+        from campaigns.demo import install_demo_flows
+        from shopconnect.timeline.models import Store
+
+        self.stdout.write(f"loading the demo store ({customers} customers) through signed webhooks and the "
+                          "storefront endpoint; the first time takes a minute or two...")
         result = load_demo(customers=customers)
         self.stdout.write(
             f"demo store {result['store']}: {result['webhooks_new']} new of {result['webhooks']} signed webhooks, "
             f"{result['batches']} storefront batches, {result['events_direct']} new email history events "
             "(0 new means it was already loaded)"
         )
+        flows = install_demo_flows(Store.objects.get(pk=result["store"]))
+        self.stdout.write(f"demo flows: {flows}")
