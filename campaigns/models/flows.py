@@ -49,6 +49,9 @@ class Flow(models.Model):
     reentry = models.CharField(max_length=16, choices=Reentry.choices, default=Reentry.ONCE)
     reentry_days = models.PositiveIntegerField(default=30)
     exit_goal = models.CharField(max_length=32, choices=Goal.choices, blank=True, default="")
+    holdout_percent = models.DecimalField(
+        max_digits=5, decimal_places=2, default=0,
+        help_text="Share of enrollments never sent to (recorded as holdout), for measuring the flow's lift.")
     prebuilt_key = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 

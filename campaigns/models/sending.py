@@ -48,6 +48,12 @@ class EmailProvider(models.Model):
         null=True, blank=True, help_text="Hour (0-23, customer's time zone) when quiet hours start."
     )
     quiet_hours_end = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Hour when they end.")
+    click_window_days = models.PositiveSmallIntegerField(
+        default=5, help_text="Attribution: an order is credited to the last email clicked within this many days.")
+    open_window_days = models.PositiveSmallIntegerField(
+        default=5, help_text="Attribution: else to the last email opened within this many days (0: opens never).")
+    exclude_machine_opens = models.BooleanField(
+        default=True, help_text="Ignore opens that look like privacy-proxy prefetches in attribution and reports.")
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
@@ -126,10 +132,12 @@ class Message(models.Model):
                              related_name="messages")
     enrollment = models.ForeignKey("campaigns.Enrollment", null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="messages")
-    # Campaigns (issue 7) enqueue rows too; a plain integer until that model exists.
-    campaign_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    campaign = models.ForeignKey("campaigns.Campaign", null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="messages")
     trigger_event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    variant = models.CharField(max_length=32, blank=True, default="")
+    variant = models.CharField(max_length=32, blank=True, default="",
+                               help_text='A/B label, or "holdout" for a holdout member (skipped, never sent).')
+    ab_test = models.BooleanField(default=False, help_text="Sent to the A/B test share (not the winner's rest).")
     marketing = models.BooleanField(default=True, help_text="Marketing mail needs consent and unsubscribe headers.")
     idempotency_key = models.CharField(max_length=255, unique=True)
     state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
