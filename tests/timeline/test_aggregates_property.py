@@ -57,7 +57,7 @@ def reference(events: list[CanonicalEvent], email: str) -> dict:
     return {
         "orders_count": len(placed),
         "total_spent": spent,
-        "average_order_value": (spent / len(placed)).quantize(Decimal("0.01")) if placed else Decimal(0),
+        "average_order_value": spent / len(placed) if placed else Decimal(0),  # exact; stored to the cent
         "first_order_at": min((e.occurred_at for e in placed), default=None),
         "last_order_at": max((e.occurred_at for e in placed), default=None),
         "last_seen_at": max(activity, default=None),
@@ -89,7 +89,10 @@ def test_incremental_equals_rebuild_equals_reference(specs, split, data):
         expected = reference(replayed, email)
         for name, value in expected.items():
             got = row[name]
-            if isinstance(value, Decimal):
+            if name == "average_order_value":
+                # Stored to the cent: half-cent ties round away from zero on PostgreSQL, float division on SQLite.
+                assert abs(Decimal(got) - value) <= Decimal("0.005"), (email, name, got, value)
+            elif isinstance(value, Decimal):
                 assert Decimal(got).quantize(Decimal("0.01")) == value.quantize(Decimal("0.01")), (email, name)
             else:
                 assert got == value, (email, name)
