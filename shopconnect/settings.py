@@ -163,7 +163,10 @@ Q_CLUSTER = {
     "retry": int(os.environ.get("Q_RETRY", "360")),
     "max_attempts": 1,  # our tasks record their own failures and retry explicitly
     "catch_up": False,
-    "save_limit": 1000,
+    # Successful task results are not stored (our tasks record their own outcome on the rows they
+    # process; failures are still stored). django-q2 prunes stored successes by loading every stored
+    # one on each task completion, which made every task slower as the table filled.
+    "save_limit": int(os.environ.get("Q_SAVE_LIMIT", "-1")),
     "label": "Tasks",
     "poll": 0.5,
 }

@@ -11,7 +11,7 @@ class Command(BaseCommand):
         parser.add_argument("--timeout", type=int, default=60, help="seconds to wait")
 
     def handle(self, *args, timeout, **opts):
-        task_id = async_task("shopconnect.tasks.ping", "worker-ok")
+        task_id = async_task("shopconnect.tasks.ping", "worker-ok", save=True)  # results are not kept by default
         value = result(task_id, wait=timeout * 1000)
         if value != "worker-ok":
             raise CommandError(f"no worker executed task {task_id} within {timeout} s")
