@@ -9,26 +9,16 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from integrations.base import Normalized, PlatformAdapter, signature_matches
+from integrations.base import Normalized
 from shopconnect.timeline.canonical import CanonicalEvent
-from shopconnect.timeline.models import Store
+
+from ..integrations.fake_adapter import FakeAdapter
 
 
-class ShopAdapter(PlatformAdapter):
+class ShopAdapter(FakeAdapter):
+    """The fake adapter's store lookup, signature and headers; Shopify-like topics."""
+
     platform = "flowshop"
-    kept_headers = ("X-Test-Topic", "X-Test-Delivery")
-
-    def identify_store(self, request, store_id):
-        return Store.objects.filter(pk=store_id).first()
-
-    def verify(self, request, body, store):
-        return signature_matches(request.headers.get("X-Test-Signature"), [store.webhook_secret], body)
-
-    def topic(self, request):
-        return request.headers.get("X-Test-Topic", "")
-
-    def delivery_key(self, request, body):
-        return request.headers.get("X-Test-Delivery", "")
 
     def normalize(self, topic, payload):
         at = datetime.fromisoformat(payload["at"])
