@@ -18,8 +18,8 @@ from django.utils import timezone
 
 from shopconnect.timeline.models import CustomerTag, Event
 
-from ..consent import suppress
 from ..campaign.assign import in_holdout
+from ..consent import suppress
 from ..models import HOLDOUT, Enrollment, Flow, FlowDecision, FlowStep, Message
 from ..outbox import enqueue, message_key
 from ..policy import local_zone
