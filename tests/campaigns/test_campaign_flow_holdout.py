@@ -39,3 +39,25 @@ def test_flow_holdout_member_gets_no_email_and_a_skipped_holdout_row(shop, templ
     assert set(rows.values_list("variant", "state", "skip_reason")) == {("holdout", "skipped", "holdout")}
     # the enrollment went on to the end like everyone else's
     assert set(Enrollment.objects.filter(flow=flow).values_list("status", flat=True)) == {"completed"}
+
+
+def test_flow_admin_shows_ab_split_numbers_and_win_probability(shop, template, make_user, client):
+    from campaigns.campaign.abtest import flow_step_numbers
+
+    flow = make_flow(shop, [("ab_split", {"variants": [{"label": "A", "weight": 50}, {"label": "B", "weight": 50}],
+                                          "metric": "open_rate"}, None),
+                            ("send_email", {"skip_smart_sending": True}, template)])
+    people = f.customers(shop, 16)
+    with time_machine.travel(T0, tick=False):
+        for person in people:
+            fire(shop, person)
+    sent = {label: list(Message.objects.filter(flow=flow, variant=label, state="sent")) for label in "AB"}
+    assert len(sent["A"]) + len(sent["B"]) == 16 == len(mail.outbox)
+    f.engage(shop, sent["A"])  # every A recipient opened, no B recipient did
+    f.engage(shop, sent["A"][:1], kind="email.clicked")
+    numbers = {n.label: (n.recipients, n.opens, n.clicks) for n in flow_step_numbers(flow, flow.steps.get(position=0))}
+    assert numbers == {"A": (len(sent["A"]), len(sent["A"]), 1), "B": (len(sent["B"]), 0, 0)}
+    client.force_login(make_user(shop))
+    page = client.get(f"/admin/campaigns/flow/{flow.pk}/change/").content.decode()
+    assert f"<td>A</td><td>{len(sent['A'])}</td><td>{len(sent['A'])}</td><td>1</td>" in page
+    assert "win probability by open rate" in page
