@@ -30,7 +30,7 @@ from .models import Campaign, CampaignVariant, EmailProvider, EmailTemplate, Mes
 
 DEMO_CAMPAIGN = "Spring sale (demo A/B test)"
 #: engagement shares of the test recipients (opens include the clicks), per variant
-ENGAGEMENT = {"A": (0.22, 0.05), "B": (0.48, 0.14)}
+ENGAGEMENT = {"A": (0.20, 0.05), "B": (0.55, 0.15)}
 SALE_HTML = ("<html><body><p>Hi {{ customer.first_name|default:'there' }},</p><p>Everything for the trail is 20% off "
              "this week.</p><p><a href=\"https://demo-outdoor.example/collections/sale\">Shop the sale</a></p>"
              "</body></html>")
@@ -120,7 +120,7 @@ def install_demo_campaign(store: Store) -> dict:
         "subject": "Spring sale: 20% off trail gear", "html": SALE_HTML})
     campaign = existing or Campaign.objects.create(
         store=store, name=DEMO_CAMPAIGN, template=template, holdout_percent=10, test_percent=20,
-        winning_metric=Campaign.Metric.OPEN_RATE, test_hours=4, win_probability=Decimal("0.9"), min_sample=20)
+        winning_metric=Campaign.Metric.OPEN_RATE, test_hours=4, win_probability=Decimal("0.9"), min_sample=10)
     campaign.include_segments.set([subscribers])
     campaign.exclude_segments.set([recent])
     for label, subject in (("A", "Spring sale: 20% off trail gear"), ("B", "{{ customer.first_name|default:'Hey' }}, "
