@@ -76,3 +76,15 @@ def test_send_time_distribution_follows_histories(shop, template):
 
 def test_a_store_without_history_sends_at_ten(make_store):
     assert store_best_hour(make_store()) == 10
+
+
+def test_send_time_variants_go_out_at_their_hour_in_each_zone(shop, template):
+    people = f.customers(shop, 40)
+    Customer.objects.filter(pk__in=[p.pk for p in people[:20]]).update(timezone="Europe/Paris")
+    c = f.campaign(shop, template, [f.segment(shop, people)], test_percent=100,
+                   variants=[{"label": "morning", "send_hour": 8}, {"label": "evening", "send_hour": 19}])
+    with time_machine.travel(T0, tick=False):  # 10:00 in New York, 16:00 in Paris
+        launch(c.pk)
+    due = {(m.variant, m.next_attempt_at.astimezone(PARIS if m.customer.timezone else NY).strftime("%d %H:%M"))
+           for m in Message.objects.filter(campaign=c).select_related("customer")}
+    assert due == {("morning", "03 08:00"), ("evening", "02 19:00")}
