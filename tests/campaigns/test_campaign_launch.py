@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from campaigns.campaign import assign
 from campaigns.campaign.audience import audience, preview
 from campaigns.campaign.launch import LaunchError, cancel, launch
-from campaigns.models import Campaign, Message, Suppression
+from campaigns.models import Campaign, EmailTemplate, Message, Suppression
 from campaigns.tasks import send_messages
 from shopconnect.timeline.models import Customer
 
@@ -86,9 +86,11 @@ def test_holdout_members_never_receive(shop, template):
 
 def test_a_b_test_share_is_split_evenly_and_the_rest_waits(shop, template):
     people = f.customers(shop, 303)
+    story = EmailTemplate.objects.create(store=shop, name="Story", subject="Our story, {{ customer.first_name }}",
+                                         html="<p>How we started</p>")
     c = f.campaign(shop, template, [f.segment(shop, people)], holdout_percent=0, test_percent=20, test_hours=6,
                    variants=[{"label": "A", "subject": "Sale A"}, {"label": "B", "subject": "Sale B"},
-                             {"label": "C", "from_name": "Ana at Outdoor"}])
+                             {"label": "C", "from_name": "Ana at Outdoor", "template": story}])
     with time_machine.travel(T0, tick=False):
         counts = launch(c.pk)
     c.refresh_from_db()
@@ -102,15 +104,15 @@ def test_a_b_test_share_is_split_evenly_and_the_rest_waits(shop, template):
         launch(c.pk)
     with time_machine.travel(T0 + timedelta(minutes=1), tick=False):
         send_messages()
-    sent = {m.to[0]: (m.subject, m.from_email) for m in mail.outbox}
+    sent = {m.to[0]: (m.subject, m.from_email, m.body.splitlines()[0]) for m in mail.outbox}
     assert len(sent) == 61
     for row in Message.objects.filter(campaign=c).select_related("customer"):
-        subject, sender = sent[row.customer.email]
+        subject, sender, body = sent[row.customer.email]
         first = row.customer.first_name
-        assert (row.variant, subject, sender) in {
-            ("A", "Sale A", "Outdoor Co <hello@outdoor.example>"),
-            ("B", "Sale B", "Outdoor Co <hello@outdoor.example>"),
-            ("C", f"Hello {first}", "Ana at Outdoor <hello@outdoor.example>")}
+        assert (row.variant, subject, sender, body) in {
+            ("A", "Sale A", "Outdoor Co <hello@outdoor.example>", f"Hi {first}"),
+            ("B", "Sale B", "Outdoor Co <hello@outdoor.example>", f"Hi {first}"),
+            ("C", f"Our story, {first}", "Ana at Outdoor <hello@outdoor.example>", "How we started")}
 
 
 def test_campaign_without_variants_sends_everyone_at_send_at(shop, template):
