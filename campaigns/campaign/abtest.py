@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import CharField, Count, F, Q, QuerySet, Sum
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
@@ -120,10 +120,12 @@ def decide_tests(now: datetime | None = None) -> dict[str, int]:
         decision = decide(campaign, now)
         if decision.winner is None:
             continue
-        won = Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.TESTING).update(
-            status=Campaign.Status.SENDING, winner=decision.winner, winner_reason=decision.reason[:300])
-        if won:  # another worker may have decided it first: only the one that flipped it sends the rest
-            campaign.winner = decision.winner
-            decided += 1
-            queued += send_rest(campaign, decision.winner, now)
+        # One transaction: the decision and the rest's outbox rows are written together or not at all.
+        with transaction.atomic():
+            won = Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.TESTING).update(
+                status=Campaign.Status.SENDING, winner=decision.winner, winner_reason=decision.reason[:300])
+            if won:  # another worker may have decided it first: only the one that flipped it sends the rest
+                campaign.winner = decision.winner
+                decided += 1
+                queued += send_rest(campaign, decision.winner, now)
     return {"decided": decided, "queued": queued}
