@@ -1,6 +1,7 @@
 """Admin: email provider (send test email), templates (preview for a chosen customer), flows (steps in
 order, enable/disable, per-step counts, A/B split results), enrollments (with the decision log), the
-outbox and the suppression list; campaigns live in ``campaigns/campaign/admin.py``. Every view is scoped to the user's stores (``StoreScopedAdminMixin``)."""
+outbox and the suppression list; campaigns live in ``campaigns/campaign/admin.py``. Every view is
+scoped to the user's stores (``StoreScopedAdminMixin``)."""
 
 from __future__ import annotations
 
