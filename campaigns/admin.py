@@ -1,6 +1,7 @@
 """Admin: email provider (send test email), templates (preview for a chosen customer), flows (steps in
-order, enable/disable, per-step counts), enrollments (with the decision log), the outbox and the
-suppression list. Every view is scoped to the user's stores (``StoreScopedAdminMixin``)."""
+order, enable/disable, per-step counts, A/B split results), enrollments (with the decision log), the
+outbox and the suppression list; campaigns live in ``campaigns/campaign/admin.py``. Every view is
+scoped to the user's stores (``StoreScopedAdminMixin``)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from django.utils.html import format_html, format_html_join
 from shopconnect.tenancy import StoreScopedAdminMixin, visible_store_ids
 from shopconnect.timeline.models import Customer
 
+from .campaign import admin as campaign_admin  # noqa: F401 (registers CampaignAdmin)
+from .campaign.abtest import flow_step_numbers, probabilities
 from .models import EmailProvider, EmailTemplate, Enrollment, Flow, FlowDecision, FlowStep, Message, Suppression
 from .providers import ProviderNotConfigured, send_test_email
 from .rendering import TemplateProblem
@@ -123,7 +126,7 @@ class FlowAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     list_display = ("name", "store", "enabled", "trigger", "trigger_event_type", "active_count", "sent_count")
     list_filter = ("store", "enabled", "trigger")
     inlines = [FlowStepInline]
-    readonly_fields = ("step_counts",)
+    readonly_fields = ("step_counts", "ab_results")
     actions = ["enable", "disable"]
 
     def get_queryset(self, request):
@@ -155,6 +158,25 @@ class FlowAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
                 for step in flow.steps.order_by("position")]
         body = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", rows)
         return format_html("<table><tr><th>Step</th><th>Waiting here</th><th>Messages</th></tr>{}</table>", body)
+
+    @admin.display(description="A/B splits")
+    def ab_results(self, flow: Flow) -> str:
+        """Each A/B split step's variants: recipients, opens, clicks, orders and win probability."""
+        if not flow.pk:
+            return "-"
+        tables = []
+        for step in flow.steps.filter(kind=FlowStep.Kind.AB_SPLIT).order_by("position"):
+            metric = (step.config or {}).get("metric") or "order_rate"
+            numbers = flow_step_numbers(flow, step)
+            chance = probabilities(numbers, metric)
+            rows = [(n.label, n.recipients, n.opens, n.clicks, n.buyers, f"{n.revenue:.2f}",
+                     f"{chance.get(n.label, 0):.1%}") for n in numbers]
+            tables.append(format_html(
+                "<p>{} (win probability by {})</p><table><tr><th>Variant</th><th>Recipients</th><th>Opens</th>"
+                "<th>Clicks</th><th>Orders</th><th>Revenue</th><th>Win probability</th></tr>{}</table>",
+                str(step), metric.replace("_", " "),
+                format_html_join("", "<tr>" + "<td>{}</td>" * 7 + "</tr>", rows)))
+        return format_html_join("", "{}", ((t,) for t in tables)) if tables else "No A/B split step."
 
     @admin.action(description="Enable")
     def enable(self, request, queryset):

@@ -1,16 +1,19 @@
-"""REST API: ``flows/`` (with their steps), ``templates/`` (CRUD) and ``messages/`` (the outbox, read-only,
-filterable by ``customer``, ``flow``, ``campaign``, ``state``). Scoped to the caller's stores: another
+"""REST API: ``flows/`` (with their steps), ``templates/`` (CRUD), ``campaigns/`` (CRUD with their A/B variants,
+editable while draft; ``POST campaigns/<id>/launch/`` and ``.../cancel/``) and ``messages/`` (the outbox,
+read-only, filterable by ``customer``, ``flow``, ``campaign``, ``state``). Scoped to the caller's stores: another
 store's object answers 404, and a write naming another store is refused (400)."""
 
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from rest_framework import serializers, viewsets
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
 
 from shopconnect.tenancy import visible_stores
 
-from .models import EmailTemplate, Flow, FlowStep, Message
+from .models import Campaign, CampaignVariant, EmailTemplate, Flow, FlowStep, Message
 
 
 def _django_errors(exc: DjangoValidationError):
@@ -52,6 +55,7 @@ class FlowSerializer(StoreScopedSerializer):
         model = Flow
         fields = ("id", "store", "name", "enabled", "trigger", "trigger_event_type", "trigger_filters",
                   "trigger_segment_id", "date_property", "flow_filters", "reentry", "reentry_days", "exit_goal",
+                  "holdout_percent",
                   "prebuilt_key", "created_at", "steps")
         read_only_fields = ("prebuilt_key", "created_at")
 
@@ -90,11 +94,80 @@ class FlowSerializer(StoreScopedSerializer):
         return flow
 
 
+class VariantSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CampaignVariant
+        fields = ("id", "label", "subject", "template", "from_name", "send_hour")
+        read_only_fields = ("id",)
+
+
+class CampaignSerializer(StoreScopedSerializer):
+    variants = VariantSerializer(many=True, required=False)
+
+    class Meta:
+        model = Campaign
+        fields = ("id", "store", "name", "template", "include_segments", "exclude_segments", "status", "send_mode",
+                  "send_at", "holdout_percent", "test_percent", "winning_metric", "test_hours", "win_probability",
+                  "min_sample", "winner", "winner_reason", "audience_size", "started_at", "test_ends_at",
+                  "finished_at", "created_at", "variants")
+        read_only_fields = ("status", "winner", "winner_reason", "audience_size", "started_at", "test_ends_at",
+                            "finished_at", "created_at")
+
+    def validate(self, data):
+        from .campaign.admin import check_variants
+
+        if self.instance is not None and self.instance.status != Campaign.Status.DRAFT:
+            raise serializers.ValidationError("a launched campaign cannot be changed")
+        fields = {k: v for k, v in data.items() if k not in ("variants", "include_segments", "exclude_segments")}
+        campaign = Campaign(**{**({f.name: getattr(self.instance, f.name) for f in Campaign._meta.concrete_fields
+                                   if f.name != "id"} if self.instance else {}), **fields})
+        errors: dict[str, list[str]] = {}
+        if campaign.template_id and campaign.template.store_id != campaign.store_id:
+            errors["template"] = ["the template belongs to another store"]
+        for name in ("include_segments", "exclude_segments"):
+            if any(s.store_id != campaign.store_id for s in data.get(name) or []):
+                errors[name] = ["segments must belong to the campaign's store"]
+        variants = data.get("variants") or []
+        problems = check_variants([v["label"] for v in variants])
+        for v in variants:
+            template = v.get("template")
+            if template is not None and template.store_id != campaign.store_id:
+                problems.append(f"variant {v['label']}: the template belongs to another store")
+        if problems:
+            errors["variants"] = problems
+        if errors:
+            raise serializers.ValidationError(errors)
+        try:
+            campaign.clean()
+            for v in variants:
+                CampaignVariant(campaign=campaign, **v).clean()
+        except DjangoValidationError as exc:
+            raise _django_errors(exc) from exc
+        return data
+
+    @transaction.atomic
+    def create(self, validated):
+        variants = validated.pop("variants", [])
+        campaign = super().create(validated)
+        CampaignVariant.objects.bulk_create([CampaignVariant(campaign=campaign, **v) for v in variants])
+        return campaign
+
+    @transaction.atomic
+    def update(self, campaign, validated):
+        variants = validated.pop("variants", None)
+        campaign = super().update(campaign, validated)
+        if variants is not None:
+            campaign.variants.all().delete()
+            CampaignVariant.objects.bulk_create([CampaignVariant(campaign=campaign, **v) for v in variants])
+        return campaign
+
+
 class MessageSerializer(serializers.ModelSerializer):
     class Meta:
         model = Message
-        fields = ("id", "store", "customer", "flow", "step", "campaign_id", "variant", "state", "skip_reason", "note",
-                  "attempts", "next_attempt_at", "provider_message_id", "subject", "sent_at", "created_at")
+        fields = ("id", "store", "customer", "flow", "step", "campaign_id", "variant", "ab_test", "state",
+                  "skip_reason", "note", "attempts", "next_attempt_at", "provider_message_id", "subject", "sent_at",
+                  "created_at")
 
 
 class _Scoped:
@@ -115,6 +188,36 @@ class FlowViewSet(_Scoped, viewsets.ModelViewSet):
 
     def get_queryset(self):
         return super().get_queryset().prefetch_related("steps")
+
+
+class CampaignViewSet(_Scoped, viewsets.ModelViewSet):
+    """Campaigns; ``POST campaigns/<id>/launch/`` (202, or 400 saying why not) and ``.../cancel/``."""
+
+    model = Campaign
+    serializer_class = CampaignSerializer
+
+    def get_queryset(self):
+        return super().get_queryset().prefetch_related("variants", "include_segments", "exclude_segments")
+
+    @action(detail=True, methods=["post"])
+    def launch(self, request, pk=None):
+        from django_q.tasks import async_task
+
+        from .campaign.launch import problems
+
+        campaign = self.get_object()
+        found = problems(campaign, list(campaign.variants.all()))
+        if found:
+            return Response({"detail": found}, status=status.HTTP_400_BAD_REQUEST)
+        async_task("campaigns.tasks.launch_campaign", campaign.pk)
+        return Response({"launching": campaign.pk}, status=status.HTTP_202_ACCEPTED)
+
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        from .campaign.launch import cancel
+
+        campaign = self.get_object()
+        return Response({"skipped": cancel(campaign.pk)})
 
 
 class MessageViewSet(_Scoped, viewsets.ReadOnlyModelViewSet):

@@ -1,20 +1,39 @@
-"""The demo store's flows: call ``install_demo_flows(store)`` after the demo data is loaded.
+"""The demo store's flows and campaign: call ``install_demo_flows(store)`` after the demo data is loaded.
 
 Creates the prebuilt flows (abandoned cart and post-purchase enabled), a console email provider, and
 enrols the demo's recent checkouts so that ``make run`` shows flows sending with the console backend.
+
+``install_demo_campaign(store)`` runs a whole A/B-tested campaign with a holdout: "Spring sale" to the
+email subscribers minus recent purchasers, two subject lines, 10% holdout, 20% test share, launched and
+sent through the real sender (console backend, muted while loading), with engagement recorded the way
+the tracking views record it (``record_events``: email.opened / email.clicked, B opened more than A) and
+a few orders from recipients and holdout members, then the decision: the winner is picked and the rest
+of the audience gets it. Done once: a campaign that is no longer a draft is left alone.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 from datetime import timedelta
+from decimal import Decimal
 
 from django.utils import timezone
 
+from shopconnect.timeline.canonical import CanonicalEvent
 from shopconnect.timeline.models import Event, Store
+from shopconnect.timeline.record import record_events
 
 from .flows.prebuilt import install_prebuilt_flows
 from .flows.triggers import enrol_from_events
-from .models import EmailProvider
+from .models import Campaign, CampaignVariant, EmailProvider, EmailTemplate, Message
+
+DEMO_CAMPAIGN = "Spring sale (demo A/B test)"
+#: engagement shares of the test recipients (opens include the clicks), per variant
+ENGAGEMENT = {"A": (0.20, 0.05), "B": (0.55, 0.15)}
+SALE_HTML = ("<html><body><p>Hi {{ customer.first_name|default:'there' }},</p><p>Everything for the trail is 20% off "
+             "this week.</p><p><a href=\"https://demo-outdoor.example/collections/sale\">Shop the sale</a></p>"
+             "</body></html>")
 
 
 def install_demo_flows(store: Store) -> dict[str, int]:
@@ -27,3 +46,97 @@ def install_demo_flows(store: Store) -> dict[str, int]:
                   .values_list("id", flat=True))
     entered = enrol_from_events(store.pk, recent)
     return {"flows": len(flows), "entered": entered}
+
+
+def _demo_segments(store: Store):
+    from segments.membership import sync_segment
+    from segments.models import Segment
+    from segments.templates import create_from_template
+
+    subscribers, _ = Segment.objects.get_or_create(store=store, name="Email subscribers", defaults={
+        "description": "Customers who consent to marketing email.",
+        "definition": {"version": 1, "type": "and",
+                       "rules": [{"type": "attribute", "field": "consent", "op": "eq", "value": "subscribed"}]}})
+    recent = create_from_template(store, "recent_purchasers")
+    for segment in (subscribers, recent):
+        sync_segment(segment)
+    return subscribers, recent
+
+
+def _engagement_events(campaign: Campaign, now) -> list[CanonicalEvent]:
+    """Opens and clicks for a fixed share of each variant's test recipients (deterministic: by row order)."""
+    from .sender import event_ids
+
+    events = []
+    for label, (open_share, click_share) in ENGAGEMENT.items():
+        rows = list(Message.objects.filter(campaign=campaign, variant=label, ab_test=True, state=Message.State.SENT)
+                    .order_by("id"))
+        for n, message in enumerate(rows[:round(len(rows) * open_share)]):
+            props = {**event_ids(message), "subject": message.subject}
+            at = now
+            events.append(CanonicalEvent(type="email.opened", occurred_at=at, source="email",
+                                         dedupe_key=f"email.opened:{message.pk}:demo", customer_id=message.customer_id,
+                                         properties={**props, "machine": False}))
+            if n < round(len(rows) * click_share):
+                events.append(CanonicalEvent(
+                    type="email.clicked", occurred_at=at, source="email",
+                    dedupe_key=f"email.clicked:{message.pk}:0:demo", customer_id=message.customer_id,
+                    properties={**props, "url": "https://demo-outdoor.example/collections/sale"}))
+    return events
+
+
+def _order_events(campaign: Campaign, now) -> list[CanonicalEvent]:
+    """A few orders: from clickers of each variant and from holdout members (the control group)."""
+    clicked = list(Event.objects.filter(store=campaign.store, type="email.clicked",
+                                        properties__campaign_id=campaign.pk)
+                   .order_by("id").values_list("customer_id", flat=True)[:6])
+    held = list(Message.objects.filter(campaign=campaign, variant="holdout").order_by("id")
+                .values_list("customer_id", flat=True)[:2])
+    events = []
+    for n, customer_id in enumerate(clicked + held):
+        order_id = f"demo-campaign-{campaign.pk}-{customer_id}"
+        total = Decimal("79.00") + 40 * (n % 3)
+        events.append(CanonicalEvent(
+            type="order.placed", occurred_at=now + timedelta(seconds=1), source="demo",
+            dedupe_key=f"order.placed:{order_id}", customer_id=customer_id, order_ref=order_id, amount=total,
+            properties={"order_id": order_id, "total": str(total), "currency": campaign.store.currency,
+                        "line_items": [{"product_id": "8100000001", "title": "Trail Runner Shoes", "quantity": 1,
+                                        "price": str(total)}]}))
+    return events
+
+
+def install_demo_campaign(store: Store) -> dict:
+    """Run the demo A/B campaign once (see the module docstring); returns what happened."""
+    from .campaign.abtest import decide_tests
+    from .campaign.launch import launch
+    from .campaign.run import finish_sent
+    from .sender import send_due_messages
+
+    existing = Campaign.objects.filter(store=store, name=DEMO_CAMPAIGN).first()
+    if existing is not None and existing.status != Campaign.Status.DRAFT:
+        return {"campaign": existing.pk, "status": existing.status, "winner": existing.winner}
+    subscribers, recent = _demo_segments(store)
+    template, _ = EmailTemplate.objects.get_or_create(store=store, name="Spring sale", defaults={
+        "subject": "Spring sale: 20% off trail gear", "html": SALE_HTML})
+    campaign = existing or Campaign.objects.create(
+        store=store, name=DEMO_CAMPAIGN, template=template, holdout_percent=10, test_percent=20,
+        winning_metric=Campaign.Metric.OPEN_RATE, test_hours=4, win_probability=Decimal("0.9"), min_sample=10)
+    campaign.include_segments.set([subscribers])
+    campaign.exclude_segments.set([recent])
+    for label, subject in (("A", "Spring sale: 20% off trail gear"), ("B", "{{ customer.first_name|default:'Hey' }}, "
+                                                                        "your trail kit is 20% off this week")):
+        CampaignVariant.objects.get_or_create(campaign=campaign, label=label, defaults={"subject": subject})
+    now = timezone.now()
+    counts = launch(campaign.pk, now=now)
+    muted = io.StringIO()  # the console backend prints every email: keep `manage.py demo` readable
+    with contextlib.redirect_stdout(muted):
+        send_due_messages()
+        engaged_at = timezone.now()  # just after the test share went out
+        record_events(store, _engagement_events(campaign, engaged_at))
+        record_events(store, _order_events(campaign, engaged_at))
+        decided = decide_tests(timezone.now())
+        send_due_messages()
+    finish_sent(timezone.now())
+    campaign.refresh_from_db()
+    return {"campaign": campaign.pk, **counts, "winner": campaign.winner, "reason": campaign.winner_reason,
+            "rest_queued": decided["queued"], "status": campaign.status}

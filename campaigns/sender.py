@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
-from email.utils import make_msgid
+from email.utils import formataddr, make_msgid
 
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
@@ -27,7 +27,7 @@ from shopconnect.timeline.record import record_events
 from . import policy
 from .context import build_context
 from .links import track
-from .models import EmailProvider, Message
+from .models import HOLDOUT, CampaignVariant, EmailProvider, Message
 from .outbox import claim_batch, fail_stale_claims
 from .providers import ProviderNotConfigured, connection_for, sending_budget
 from .rendering import Rendered, TemplateProblem, render_email
@@ -125,6 +125,7 @@ def _send_store_batch(messages: list[Message], counts: Counter[str], outcomes: _
     budget = sending_budget(provider, now)
     facts = policy.BatchFacts(store, messages)
     products = batch_products(store, messages)
+    variants = batch_variants(messages)
     try:
         backend = connection_for(provider)
         backend.open()
@@ -151,7 +152,8 @@ def _send_store_batch(messages: list[Message], counts: Counter[str], outcomes: _
                 counts["rate_limited"] += 1
                 continue
             try:
-                email, rendered, links = build_email(message, provider, backend, products)
+                email, rendered, links = build_email(message, provider, backend, products,
+                                                     variants.get((message.campaign_id, message.variant)))
             except TemplateProblem as exc:
                 outcomes.add(message, Message.State.FAILED, note=f"template error: {exc}"[:300])
                 counts["failed"] += 1
@@ -231,22 +233,36 @@ def batch_products(store, messages: list[Message]) -> dict:
     return {p.external_id: p for p in Product.objects.filter(store=store, external_id__in=ids)} if ids else {}
 
 
-def render_message(message: Message, products: dict | None = None) -> tuple[Rendered, str]:
-    """Render a message's template for its customer; returns the result and the unsubscribe URL."""
-    template = message.template
+def batch_variants(messages: list[Message]) -> dict[tuple[int, str], CampaignVariant]:
+    """The campaign variants (A/B arms) the batch's rows name, in one query: (campaign id, label) -> variant."""
+    wanted = {(m.campaign_id, m.variant) for m in messages if m.campaign_id and m.variant and m.variant != HOLDOUT}
+    if not wanted:
+        return {}
+    found = CampaignVariant.objects.filter(campaign_id__in={c for c, _ in wanted},
+                                           label__in={v for _, v in wanted}).select_related("template")
+    return {(v.campaign_id, v.label): v for v in found}
+
+
+def render_message(message: Message, products: dict | None = None,
+                   variant: CampaignVariant | None = None) -> tuple[Rendered, str]:
+    """Render a message's template for its customer; returns the result and the unsubscribe URL.
+    A campaign variant's template and subject, when set, replace the row's."""
+    template = (variant.template if variant is not None and variant.template_id else None) or message.template
     if template is None:
         raise TemplateProblem("html", "the message has no template")
+    subject = variant.subject if variant is not None and variant.subject else template.subject
     unsub = unsubscribe_url(message.store_id, message.customer_id, message.pk)
     extra = {"discount_code": template.discount_code, **(message.context or {}),
              "unsubscribe_url": unsub, "preferences_url": unsub}
     context = build_context(message.store, message.customer, message.trigger_event, extra, products)
-    return render_email(template.subject, template.html, template.text, context), unsub
+    return render_email(subject, template.html, template.text, context), unsub
 
 
 def build_email(
-    message: Message, provider: EmailProvider, connection, products: dict | None = None
+    message: Message, provider: EmailProvider, connection, products: dict | None = None,
+    variant: CampaignVariant | None = None,
 ) -> tuple[EmailMultiAlternatives, Rendered, list[str]]:
-    rendered, unsub = render_message(message, products)
+    rendered, unsub = render_message(message, products, variant)
     html, links = track(rendered.html, message_id=message.pk, store=message.store,
                         customer_id=message.customer_id, utm=utm_for(message))
     domain = provider.from_email.rpartition("@")[2] or "shopconnect.local"
@@ -256,7 +272,10 @@ def build_email(
     if message.marketing:  # RFC 8058 one-click unsubscribe
         headers["List-Unsubscribe"] = f"<{unsub}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    email = EmailMultiAlternatives(subject=rendered.subject, body=rendered.text, from_email=provider.from_header,
+    from_header = provider.from_header
+    if variant is not None and variant.from_name:
+        from_header = formataddr((variant.from_name, provider.from_email))
+    email = EmailMultiAlternatives(subject=rendered.subject, body=rendered.text, from_email=from_header,
                                    to=[message.customer.email], headers=headers, connection=connection)
     email.attach_alternative(html, "text/html")
     # anymail: map provider webhooks back to this row; we track opens and clicks ourselves.

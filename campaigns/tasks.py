@@ -3,12 +3,14 @@
 - ``on_events_recorded``: new events -> ``process_new_events`` (exit goals first, then wake waiting
   enrollments, then enrol on event triggers, then advance).
 - ``segment_entered`` / ``segment_exited`` -> ``enrol_segment``.
-- Scheduled (created by migration 0002): ``advance_flows`` and ``send_messages`` every minute,
-  ``enrol_dates`` daily.
+- Scheduled (created by migration 0002): ``advance_flows`` and ``send_messages`` every minute (the latter
+  also runs the campaign upkeep: scheduled starts, A/B decisions, finished campaigns), ``enrol_dates`` daily.
+- ``launch_campaign``: the admin's and the API's launch, as a task.
 """
 
 from __future__ import annotations
 
+from django.utils import timezone
 from django_q.tasks import async_task
 
 from .flows.engine import advance_due_enrollments
@@ -36,7 +38,19 @@ def advance_flows() -> int:
 
 
 def send_messages() -> dict[str, int]:
-    return send_due_messages()
+    """Campaign upkeep (start scheduled, decide A/B tests, queue winners), send, then mark finished ones sent."""
+    from .campaign.run import finish_sent, run_campaigns
+
+    upkeep = run_campaigns()
+    sent = send_due_messages()
+    finish_sent(timezone.now())
+    return {**sent, **{f"campaigns_{k}": v for k, v in upkeep.items()}}
+
+
+def launch_campaign(campaign_id: int) -> dict[str, int]:
+    from .campaign.launch import launch
+
+    return launch(campaign_id)
 
 
 def enrol_dates() -> int:

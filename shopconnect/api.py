@@ -2,7 +2,7 @@
 
 from rest_framework.routers import DefaultRouter
 
-from campaigns.api import FlowViewSet, MessageViewSet, TemplateViewSet
+from campaigns.api import CampaignViewSet, FlowViewSet, MessageViewSet, TemplateViewSet
 from shopconnect.timeline.api import CustomerViewSet, CustomEventViewSet, StoreViewSet
 
 router = DefaultRouter()
@@ -10,6 +10,7 @@ router.register("stores", StoreViewSet, basename="store")
 router.register("customers", CustomerViewSet, basename="customer")
 router.register("events", CustomEventViewSet, basename="event")
 router.register("flows", FlowViewSet, basename="flow")
+router.register("campaigns", CampaignViewSet, basename="campaign")
 router.register("templates", TemplateViewSet, basename="template")
 router.register("messages", MessageViewSet, basename="message")
 

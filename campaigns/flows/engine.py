@@ -3,7 +3,9 @@
 ``advance_due_enrollments`` claims a batch of active enrollments whose ``due_at`` has passed (row locks
 with SKIP LOCKED on PostgreSQL; SQLite's write lock serializes), runs each through its steps until it
 has to wait, and writes the batch back with bulk statements: enrollments, decisions, outbox rows
-(idempotent keys: flow, step, customer, trigger), tags. Then the sender is enqueued.
+(idempotent keys: flow, step, customer, trigger), tags. Then the sender is enqueued. A customer in the
+flow's holdout (``Flow.holdout_percent``, by hash of flow and customer) gets skipped ``holdout`` rows
+instead of emails.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from django.utils import timezone
 
 from shopconnect.timeline.models import CustomerTag, Event
 
+from ..campaign.assign import in_holdout
 from ..consent import suppress
-from ..models import Enrollment, Flow, FlowDecision, FlowStep, Message
+from ..models import HOLDOUT, Enrollment, Flow, FlowDecision, FlowStep, Message
 from ..outbox import enqueue, message_key
 from ..policy import local_zone
 from .steps import delay_until, pick_variant
@@ -127,15 +130,24 @@ def _run(enrollment: Enrollment, steps: dict[int, FlowStep], orders: list[Event]
                 _finish(enrollment, batch, Enrollment.Status.EXITED, why, step)
                 return
             context = {k: config[k] for k in ("discount_code", "skip_smart_sending") if config.get(k)}
+            # A holdout member's send is recorded as a skipped row and never sent; the enrollment goes on,
+            # so the orders it places count as the flow's control group.
+            held = bool(flow.holdout_percent) and in_holdout(f"flow:{flow.pk}", enrollment.customer_id,
+                                                             flow.holdout_percent)
             batch.messages.append(Message(
                 store_id=flow.store_id, customer_id=enrollment.customer_id, template_id=step.template_id,
                 flow_id=flow.pk, step_id=step.pk, enrollment_id=enrollment.pk,
-                trigger_event_id=enrollment.trigger_event_id, variant=enrollment.variant, context=context,
+                trigger_event_id=enrollment.trigger_event_id, variant=HOLDOUT if held else enrollment.variant,
+                context=context,
                 idempotency_key=message_key("flow", flow.pk, "step", step.pk, "customer", enrollment.customer_id,
                                             enrollment.entry_key),
                 next_attempt_at=now,
+                **({"state": Message.State.SKIPPED, "skip_reason": "holdout"} if held else {}),
             ))
-            batch.log(enrollment, step, FlowDecision.Kind.SENT, f"queued {step.template}")
+            if held:
+                batch.log(enrollment, step, FlowDecision.Kind.SKIPPED, "holdout: not sent (control group)")
+            else:
+                batch.log(enrollment, step, FlowDecision.Kind.SENT, f"queued {step.template}")
             position = _next(step, steps)
         elif kind == FlowStep.Kind.CONDITION:
             try:

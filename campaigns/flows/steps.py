@@ -9,7 +9,8 @@ send_email          the step's ``template``; ``{"discount_code": "...", "skip_sm
 condition           ``{"rule": <segment rule tree>, "yes": position, "no": position}``: evaluated on the
                     customer now (``segments.evaluate.customer_matches``)
 ab_split            ``{"variants": [{"label": "A", "weight": 50, "next": position}, ...]}``; sticky per
-                    customer (a hash of flow, step and customer)
+                    customer (a hash of flow, step and customer); optional ``"metric"`` (open_rate,
+                    click_rate, order_rate (default), revenue_per_recipient) for the admin's win probability
 wait_for_event      ``{"event_types": ["order.placed"], "timeout_hours": 72, "on_event": position,
                     "on_timeout": position}``
 update_customer     ``{"add_tags": [...], "remove_tags": [...], "suppress": "reason"}``
@@ -98,6 +99,11 @@ def validate_step(step) -> None:
         variants = config.get("variants")
         if not isinstance(variants, list) or len(variants) < 2:
             raise ValidationError({"config": "an A/B split needs at least two variants"})
+        if config.get("metric", "order_rate") not in ("open_rate", "click_rate", "order_rate", "revenue_per_recipient"):
+            raise ValidationError({"config": "metric is open_rate, click_rate, order_rate or revenue_per_recipient"})
+        labels = [str(v.get("label")) for v in variants if isinstance(v, dict)]
+        if "holdout" in labels:
+            raise ValidationError({"config": "the label 'holdout' is reserved for the flow's holdout group"})
         for variant in variants:
             if not isinstance(variant, dict) or not variant.get("label") or int(variant.get("weight", 0)) < 0:
                 raise ValidationError({"config": "each variant needs a label and a weight >= 0"})

@@ -10,7 +10,7 @@ class Command(BaseCommand):
         parser.add_argument("--customers", type=int, default=500)
 
     def handle(self, *args, customers, **opts):
-        from campaigns.demo import install_demo_flows
+        from campaigns.demo import install_demo_campaign, install_demo_flows
         from shopconnect.timeline.models import Store
 
         self.stdout.write(f"loading the demo store ({customers} customers) through signed webhooks and the "
@@ -23,3 +23,5 @@ class Command(BaseCommand):
         )
         flows = install_demo_flows(Store.objects.get(pk=result["store"]))
         self.stdout.write(f"demo flows: {flows}")
+        campaign = install_demo_campaign(Store.objects.get(pk=result["store"]))
+        self.stdout.write(f"demo campaign: {campaign}")

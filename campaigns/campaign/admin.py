@@ -1,0 +1,185 @@
+"""Campaign admin (registered from ``campaigns/admin.py``): the campaign with its A/B variants inline,
+include/exclude segments of its own store, an audience preview, launch and cancel actions, and on the
+change page the A/B table (each variant's numbers and win probability) with the winner and its reason.
+
+A campaign can be edited while it is a draft; once launched its settings are read-only (the outbox rows
+already say who gets what).
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.forms.models import BaseInlineFormSet
+from django.utils.html import format_html, format_html_join
+
+from segments.models import Segment
+from shopconnect.tenancy import StoreScopedAdminMixin, visible_store_ids
+
+from ..models import HOLDOUT, Campaign, CampaignVariant, EmailTemplate
+from .abtest import campaign_numbers, probabilities
+from .audience import preview
+from .launch import MAX_VARIANTS, cancel, problems
+
+SETTINGS = ("store", "name", "template", "include_segments", "exclude_segments", "send_mode", "send_at",
+            "holdout_percent", "test_percent", "winning_metric", "test_hours", "win_probability", "min_sample")
+RESULTS = ("status", "audience_preview", "ab_table", "winner", "winner_reason", "audience_size", "started_at",
+           "test_ends_at", "finished_at")
+
+
+def check_variants(labels: list[str]) -> list[str]:
+    """The variant rules shared by the admin and the API."""
+    out = []
+    if len(labels) > MAX_VARIANTS:
+        out.append(f"an A/B test has 2 to {MAX_VARIANTS} variants (got {len(labels)})")
+    if len(labels) != len(set(labels)):
+        out.append("variant labels must be unique")
+    if HOLDOUT in labels:
+        out.append(f"the label '{HOLDOUT}' is reserved for the holdout group")
+    return out
+
+
+class VariantFormSet(BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        labels = [form.cleaned_data["label"] for form in self.forms
+                  if form.cleaned_data.get("label") and not form.cleaned_data.get("DELETE")]
+        found = check_variants(labels)
+        if found:
+            raise forms.ValidationError(found)
+        store_id = self.instance.store_id
+        for form in self.forms:
+            template = form.cleaned_data.get("template")
+            if template is not None and store_id and template.store_id != store_id:
+                raise forms.ValidationError(f"variant {form.cleaned_data.get('label')}: the template belongs to "
+                                            "another store")
+
+
+class VariantInline(admin.TabularInline):
+    model = CampaignVariant
+    formset = VariantFormSet
+    extra = 0
+    fields = ("label", "subject", "template", "from_name", "send_hour")
+    verbose_name = "A/B variant"
+    verbose_name_plural = "A/B variants (2 to 7 for a test; none for one email to everyone)"
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "template" and not request.user.is_superuser:
+            kwargs["queryset"] = EmailTemplate.objects.filter(store_id__in=visible_store_ids(request.user))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def _editable(self, obj) -> bool:
+        return obj is None or obj.status == Campaign.Status.DRAFT
+
+    def has_add_permission(self, request, obj=None):
+        return self._editable(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._editable(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._editable(obj) and super().has_delete_permission(request, obj)
+
+
+class CampaignForm(forms.ModelForm):
+    class Meta:
+        model = Campaign
+        fields = SETTINGS
+
+    def clean(self):
+        data = super().clean()
+        store = data.get("store")
+        if store is None:
+            return data
+        template = data.get("template")
+        if template is not None and template.store_id != store.pk:
+            self.add_error("template", "the template belongs to another store")
+        for name in ("include_segments", "exclude_segments"):
+            if any(s.store_id != store.pk for s in data.get(name) or []):
+                self.add_error(name, "segments must belong to the campaign's store")
+        return data
+
+
+@admin.register(Campaign)
+class CampaignAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+    form = CampaignForm
+    list_display = ("name", "store", "status", "send_mode", "audience_size", "winner", "started_at")
+    list_filter = ("status", "store")
+    search_fields = ("name",)
+    filter_horizontal = ("include_segments", "exclude_segments")
+    inlines = [VariantInline]
+    actions = ["launch_campaigns", "cancel_campaigns"]
+    fieldsets = (
+        (None, {"fields": ("store", "name", "template", "include_segments", "exclude_segments")}),
+        ("Schedule", {"fields": ("send_mode", "send_at")}),
+        ("Holdout and A/B test", {"fields": ("holdout_percent", "test_percent", "winning_metric", "test_hours",
+                                             "win_probability", "min_sample")}),
+        ("Results", {"fields": RESULTS}),
+    )
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.status != Campaign.Status.DRAFT:
+            return SETTINGS + RESULTS
+        return RESULTS
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name in ("include_segments", "exclude_segments"):
+            segments = Segment.objects.select_related("store").order_by("store", "name")
+            if not request.user.is_superuser:
+                segments = segments.filter(store_id__in=visible_store_ids(request.user))
+            kwargs["queryset"] = segments
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "template" and not request.user.is_superuser:
+            kwargs["queryset"] = EmailTemplate.objects.filter(store_id__in=visible_store_ids(request.user))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @admin.display(description="Audience")
+    def audience_preview(self, campaign: Campaign) -> str:
+        if not campaign.pk:
+            return "Save the campaign to see its audience."
+        p = preview(campaign)
+        return format_html("{} customers in the segments; {} reachable now (consenting, not suppressed); "
+                           "holdout about {}; A/B test share about {}; the rest {}.",
+                           p.size, p.reachable, p.holdout, p.test, p.rest)
+
+    @admin.display(description="A/B test")
+    def ab_table(self, campaign: Campaign) -> str:
+        if not campaign.pk or campaign.variants.count() < 2:
+            return "No A/B test (add 2 to 7 variants)."
+        numbers = campaign_numbers(campaign)
+        chance = probabilities(numbers, campaign.winning_metric)
+
+        def rate(part: float, n: int) -> str:
+            return f"{part} ({part / n:.1%})" if n else str(part)
+
+        rows = [(n.label + (" (winner)" if n.label == campaign.winner else ""), n.recipients,
+                 rate(n.opens, n.recipients), rate(n.clicks, n.recipients), rate(n.buyers, n.recipients),
+                 f"{n.revenue:.2f}",
+                 f"{n.revenue / n.recipients:.2f}" if n.recipients else "-", f"{chance.get(n.label, 0):.1%}")
+                for n in numbers]
+        body = format_html_join("", "<tr>" + "<td>{}</td>" * 8 + "</tr>", rows)
+        titles = ("Variant", "Recipients", "Unique opens", "Clicks", "Orders", "Revenue", "Revenue / recipient",
+                  "Win probability")
+        head = format_html_join("", "<th>{}</th>", ((t,) for t in titles))
+        return format_html("<table><tr>{}</tr>{}</table><p>Win probability by {}.</p>", head, body,
+                           campaign.get_winning_metric_display().lower())
+
+    @admin.action(description="Launch (snapshot the audience and start sending)")
+    def launch_campaigns(self, request, queryset):
+        from django_q.tasks import async_task
+
+        for campaign in queryset:
+            found = problems(campaign, list(campaign.variants.all()))
+            if found:
+                self.message_user(request, f"{campaign}: not launched: {'; '.join(found)}", messages.ERROR)
+                continue
+            async_task("campaigns.tasks.launch_campaign", campaign.pk)
+            self.message_user(request, f"{campaign}: launching; the outbox fills in the background.")
+
+    @admin.action(description="Cancel (queued emails are not sent)")
+    def cancel_campaigns(self, request, queryset):
+        for campaign in queryset:
+            skipped = cancel(campaign.pk)
+            self.message_user(request, f"{campaign}: cancelled; {skipped} queued emails skipped.")
