@@ -7,6 +7,8 @@ import itertools
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from django.utils import timezone
+
 from campaigns.models import HOLDOUT, Campaign, EmailTemplate, Message
 from campaigns.sender import event_ids
 from shopconnect.timeline.canonical import CanonicalEvent
@@ -34,7 +36,8 @@ def message(store, who: Customer, at: datetime | None, *, campaign=None, flow=No
     if holdout:
         return Message.objects.create(
             store=store, customer=who, campaign=campaign, flow=flow, step=step, variant=HOLDOUT,
-            state=Message.State.SKIPPED, skip_reason="holdout", idempotency_key=f"test:{n}", next_attempt_at=at)
+            state=Message.State.SKIPPED, skip_reason="holdout", idempotency_key=f"test:{n}",
+            next_attempt_at=at or timezone.now())
     msg = Message.objects.create(store=store, customer=who, campaign=campaign, flow=flow, step=step, variant=variant,
                                  ab_test=ab_test, state=Message.State.SENT, sent_at=at, idempotency_key=f"test:{n}",
                                  next_attempt_at=at)
