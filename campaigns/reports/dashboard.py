@@ -27,6 +27,7 @@ MONEY = DecimalField(max_digits=14, decimal_places=2)
 COMPLAINT_ALERT = 0.001
 BOUNCE_ALERT = 0.02
 ENGAGED_DAYS = 90
+CENT = Decimal("0.01")
 NET = Coalesce(Sum(F("revenue") - F("refunded"), output_field=MONEY), ZERO, output_field=MONEY)
 
 
@@ -37,7 +38,7 @@ def revenue_over_time(store_id: int, dates: DateRange) -> list[dict]:
             .annotate(orders=Count("pk"), revenue=NET).order_by("day"))
     found = {row["day"]: row for row in rows}
     return [{"day": day, "orders": found.get(day, {}).get("orders", 0),
-             "revenue": found.get(day, {}).get("revenue", ZERO)} for day in dates.days()]
+             "revenue": Decimal(found.get(day, {}).get("revenue", ZERO)).quantize(CENT)} for day in dates.days()]
 
 
 def ranked_by_revenue(store_id: int, dates: DateRange, limit: int = 10) -> dict[str, list[dict]]:
@@ -48,7 +49,7 @@ def ranked_by_revenue(store_id: int, dates: DateRange, limit: int = 10) -> dict[
         rows = (orders.filter(**{f"{path}__isnull": False}).values(f"{path}_id", f"{path}__name")
                 .annotate(orders=Count("pk"), revenue=NET).order_by("-revenue", f"{path}_id")[:limit])
         out[kind] = [{"id": r[f"{path}_id"], "name": r[f"{path}__name"], "orders": r["orders"],
-                      "revenue": r["revenue"]} for r in rows]
+                      "revenue": Decimal(r["revenue"]).quantize(CENT)} for r in rows]
     return out
 
 
