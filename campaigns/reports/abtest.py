@@ -15,6 +15,7 @@ from django.db.models import DecimalField, F, Max, Sum
 from .. import stats
 from ..models import AttributedOrder, Campaign
 from .kpis import DateRange, Kpi, kpis
+from .plans import without_jit
 
 MONEY = DecimalField(max_digits=14, decimal_places=2)
 
@@ -31,6 +32,7 @@ def _revenue_moments(campaign: Campaign) -> dict[str, tuple[float, float]]:
         return {label: (float(s or 0), float(sq or 0)) for label, s, sq in cursor.fetchall()}
 
 
+@without_jit
 def ab_table(campaign: Campaign, dates: DateRange | None = None) -> list[dict]:
     """One row per variant of the test share (empty without an A/B test)."""
     rows: list[Kpi] = kpis(campaign.store_id, dates, ("variant",), campaign_id=campaign.pk, ab_test=True)
