@@ -37,7 +37,7 @@ def line_chart(points: Sequence[tuple[str, float]], title: str, unit: str = "") 
         f'width="100%" preserveAspectRatio="xMidYMid meet">'
         f'<line x1="{PAD}" y1="{HEIGHT - PAD}" x2="{WIDTH - PAD}" y2="{HEIGHT - PAD}" class="axis"/>'
         f'<line x1="{PAD}" y1="{PAD}" x2="{PAD}" y2="{HEIGHT - PAD}" class="axis"/>'
-        f'<text x="{PAD - 4}" y="{PAD + 4}" text-anchor="end">{escape(unit)}{top:,.0f}</text>'
+        f'<text x="{PAD + 4}" y="{PAD - 8}">max {escape(unit)}{top:,.2f}</text>'
         f'<text x="{PAD - 4}" y="{HEIGHT - PAD}" text-anchor="end">0</text>'
         f'<text x="{PAD}" y="{HEIGHT - 12}">{escape(points[0][0])}</text>'
         f'<text x="{WIDTH - PAD}" y="{HEIGHT - 12}" text-anchor="end">{escape(points[-1][0])}</text>'
@@ -46,22 +46,27 @@ def line_chart(points: Sequence[tuple[str, float]], title: str, unit: str = "") 
     return mark_safe(svg)  # noqa: S308  (every label above is escaped)
 
 
-def bar_chart(bars: Sequence[tuple[str, float]], title: str, unit: str = "") -> SafeString:
-    """Horizontal bars with their label and value."""
+def _amount(value, unit: str, suffix: str) -> str:
+    number = f"{value:,}" if isinstance(value, int) else f"{_number(value):,.2f}"
+    return f"{unit}{number}{suffix}"
+
+
+def bar_chart(bars: Sequence[tuple[str, float]], title: str, unit: str = "", suffix: str = "") -> SafeString:
+    """Horizontal bars with their label and value (``unit`` before it, ``suffix`` after)."""
     if not bars:
         return format_html('<p class="report-empty">No data for {}.</p>', title)
     top = max(_number(v) for _, v in bars) or 1.0
-    row, label_w = 22, 200
+    row, label_w = 22, 280
     height = row * len(bars) + 8
     parts = []
     for i, (label, value) in enumerate(bars):
         width = (WIDTH - label_w - 90) * _number(value) / top
         y = 4 + i * row
         parts.append(
-            f'<text x="{label_w - 6}" y="{y + 14}" text-anchor="end">{escape(str(label)[:32])}</text>'
+            f'<text x="{label_w - 6}" y="{y + 14}" text-anchor="end">{escape(str(label)[:44])}</text>'
             f'<rect x="{label_w}" y="{y + 3}" width="{max(width, 1):.1f}" height="{row - 8}" class="bar">'
-            f'<title>{escape(label)}: {escape(unit)}{_number(value):,.2f}</title></rect>'
-            f'<text x="{label_w + width + 6:.1f}" y="{y + 14}">{escape(unit)}{_number(value):,.2f}</text>')
+            f'<title>{escape(label)}: {escape(_amount(value, unit, suffix))}</title></rect>'
+            f'<text x="{label_w + width + 6:.1f}" y="{y + 14}">{escape(_amount(value, unit, suffix))}</text>')
     svg = (f'<svg class="report-chart" role="img" aria-label="{escape(title)}" viewBox="0 0 {WIDTH} {height}" '
            f'width="100%">{"".join(parts)}</svg>')
     return mark_safe(svg)  # noqa: S308  (every label above is escaped)

@@ -171,7 +171,8 @@ def campaign_view(request, campaign_id: int):
             "title": f"A/B test ({metric})",
             "note": campaign.winner_reason or "Win probability: the chance that each variant is the best on the "
                                               "winning metric (Bayesian; campaigns.stats).",
-            "chart": bar_chart([(r["variant"], r["win_probability"] * 100) for r in ab], "Win probability (%)"),
+            "chart": bar_chart([(r["variant"], r["win_probability"] * 100) for r in ab], "Win probability",
+                               suffix="%"),
             "table": Table("ab", "A/B test", [("variant", "Variant"), ("sent", "Sent"), ("opened", "Unique opens"),
                                               ("clicked", "Unique clicks"), ("conversions", "Conversions"),
                                               ("revenue", "Revenue"), ("metric_shown", metric),
