@@ -160,10 +160,15 @@ def flow_report(flow: Flow, dates: DateRange | None = None) -> dict:
     steps = [{**r.as_dict(), "step_name": names.get(r.key["step"], "(deleted step)")}
              for r in kpis(store_id, dates, ("step",), flow_id=flow.pk, open_col=open_col)]
     lift = holdout_lift(store_id, flow_id=flow.pk)
+    # A/B split steps label their messages with the variant: each branch's numbers per step
+    variants = [{**r.as_dict(), "step_name": names.get(r.key["step"], "(deleted step)")}
+                for r in kpis(store_id, dates, ("step", "variant"), flow_id=flow.pk, open_col=open_col)
+                if r.key["variant"]]
     return {
         "flow": {"id": flow.pk, "name": flow.name, "enabled": flow.enabled},
         "totals": (totals[0] if totals else Kpi()).as_dict(),
         "steps": steps,
+        "variants": variants,
         "days": _fill_days(kpis(store_id, dates, ("day",), flow_id=flow.pk, open_col=open_col), dates),
         "holdout_lift": lift.as_dict() if lift else None,
     }

@@ -85,3 +85,17 @@ def test_flow_holdout_lift(shop, holdout_buys):
     assert (lift.holdout.trials, lift.holdout_converted) == (2, 1 if holdout_buys else 0)
     assert lift.conversion.difference == pytest.approx(2 / 4 - (1 / 2 if holdout_buys else 0))
     assert lift.revenue_per_recipient.difference == pytest.approx(10 - (10 if holdout_buys else 0))
+
+
+def test_flow_report_splits_ab_variants_per_step(shop):
+    from campaigns.reports.dashboard import flow_report
+
+    flow = Flow.objects.create(store=shop, name="Welcome", trigger="event", trigger_event_type="customer.created")
+    step = FlowStep.objects.create(flow=flow, position=1, kind="send_email", name="First email")
+    for i, variant in enumerate(["A", "A", "B"]):
+        msg = message(shop, customer(shop, f"v{i}@example.com"), T0, flow=flow, step=step, variant=variant)
+        if variant == "B":
+            email(msg, "email.clicked", T0 + H)
+    report = flow_report(flow)
+    assert [(v["step_name"], v["variant"], v["sent"], v["clicked"]) for v in report["variants"]] == [
+        ("First email", "A", 2, 0), ("First email", "B", 1, 1)]
