@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from shopconnect.timeline.models import Consent, Customer
 
-from ..models import AttributedOrder, Campaign, Flow, Suppression
+from ..models import AttributedOrder, Campaign, Flow, MessageOutcome, Suppression
 from .abtest import ab_table
 from .kpis import ZERO, DateRange, Kpi, kpis, open_field
 from .lift import holdout_lift
@@ -78,12 +78,19 @@ def segment_growth(store_id: int, dates: DateRange) -> list[dict]:
 @without_jit
 def list_health(store_id: int, now: datetime | None = None) -> dict:
     """Customers with an email: suppressed (address suppressed or unsubscribed), engaged (subscribed and
-    opened or clicked in the last 90 days), unengaged (subscribed, not engaged), not subscribed."""
+    opened or clicked in the last 90 days), unengaged (subscribed, not engaged), not subscribed.
+
+    With ``exclude_machine_opens`` an open counts only when a person opened (``MessageOutcome``), since
+    privacy proxies "open" every email they receive; otherwise the customer's last open (aggregate)."""
     now = now or timezone.now()
     since = now - timedelta(days=ENGAGED_DAYS)
     suppressed = Q(Exists(Suppression.objects.filter(store_id=store_id, email=OuterRef("email")))) | Q(
         email_consent=Consent.UNSUBSCRIBED)
-    engaged = Q(last_opened_at__gte=since) | Q(last_clicked_at__gte=since)
+    if open_field(store_id) == "human_opened_at":
+        opened = Q(Exists(MessageOutcome.objects.filter(customer_id=OuterRef("pk"), human_opened_at__gte=since)))
+    else:
+        opened = Q(last_opened_at__gte=since)
+    engaged = opened | Q(last_clicked_at__gte=since)
     subscribed = Q(email_consent=Consent.SUBSCRIBED, deleted_at__isnull=True)
     counts = Customer.objects.filter(store_id=store_id, email__isnull=False).aggregate(
         total=Count("pk"),

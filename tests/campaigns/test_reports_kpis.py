@@ -98,11 +98,24 @@ def test_dashboard_numbers(fx):
     assert [(f["name"], f["orders"], f["revenue"]) for f in board["flows"]] == [("Welcome", 1, Decimal("70.00"))]
     (growth,) = board["segment_growth"]
     assert (growth["name"], growth["first"], growth["last"], growth["change"]) == ("Ladies", 3, 4, 1)
-    assert board["list_health"] == {"total": 10, "suppressed": 2, "engaged": 5, "unengaged": 2, "not_subscribed": 1}
+    # engaged: c1, c5, c6, c7 (c2's only open was a proxy's); unengaged: c2, h1, h2; suppressed: c3, c4
+    assert board["list_health"] == {"total": 10, "suppressed": 2, "engaged": 4, "unengaged": 3, "not_subscribed": 1}
     health = board["deliverability"]
     assert pick(health, "sent", "delivered", "bounced", "complained") == (8, 7, 1, 1)
     assert health["bounce_rate"] == pytest.approx(1 / 8) and health["complaint_rate"] == pytest.approx(1 / 7)
     assert len(health["alerts"]) == 2 and "Complaint rate 14.29%" in health["alerts"][0]
+
+
+def test_list_health_counts_machine_opens_when_the_store_keeps_them(fx, shop):
+    from campaigns.reports.dashboard import list_health
+
+    shop.email_provider.exclude_machine_opens = False
+    shop.email_provider.save()
+    with time_machine.travel(T0 + 3 * D, tick=False):
+        health = list_health(shop.pk)
+    assert (health["engaged"], health["unengaged"]) == (5, 2)
+    with time_machine.travel(T0 + 92 * D, tick=False):  # 90 days later nobody is engaged any more
+        assert list_health(shop.pk)["engaged"] == 0
 
 
 def test_deliverability_alerts_only_past_the_thresholds(shop):
