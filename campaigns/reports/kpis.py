@@ -160,6 +160,8 @@ def kpis(store_id: int, dates: DateRange | None, group: tuple[str, ...] = (), *,
         if name not in GROUPS and name not in ("day", "targeted"):
             raise ValueError(f"cannot group by {name!r}")
     open_col = open_col or open_field(store_id)
+    if open_col not in ("opened_at", "human_opened_at"):
+        raise ValueError(f"unknown open column {open_col!r}")
     outcomes = MessageOutcome.objects.filter(store_id=store_id, **filters)
     if dates is not None:
         outcomes = outcomes.filter(sent_at__gte=dates.start, sent_at__lt=dates.end)
