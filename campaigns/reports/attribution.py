@@ -132,6 +132,27 @@ def _attribute_chunk(store_id: int, ids: list[int], windows: Windows) -> int:
     return len(created)
 
 
+def reattribute_after_touches(store_id: int, event_ids: Sequence[int], windows: Windows | None = None) -> int:
+    """Opens and clicks that arrive after the order they precede (a provider's webhook late, a replay):
+    recompute the credit of the orders those customers placed within the window after the touches.
+    A constant number of statements; recomputing a credit that was already right changes nothing."""
+    windows = windows or Windows.for_store(store_id)
+    touches = list(Event.objects.filter(store_id=store_id, id__in=list(event_ids), customer__isnull=False,
+                                        type__in=(v.EMAIL_CLICKED, v.EMAIL_OPENED), properties__has_key="message_id")
+                   .values_list("customer_id", "occurred_at"))
+    if not touches:
+        return 0
+    times = [at for _, at in touches]
+    orders = list(Event.objects.filter(store_id=store_id, type=v.ORDER_PLACED, customer_id__in={c for c, _ in touches},
+                                       occurred_at__gte=min(times), occurred_at__lte=max(times) + windows.longest)
+                  .exclude(order_ref="").values_list("id", "order_ref"))
+    if not orders:
+        return 0
+    with transaction.atomic():
+        AttributedOrder.objects.filter(store_id=store_id, order_id__in={ref for _, ref in orders}).delete()
+        return attribute_orders(store_id, [pk for pk, _ in orders], windows)
+
+
 def refresh_refunds(store_id: int, order_ids: Iterable[str]) -> int:
     """Set ``refunded`` of these credited orders from their refunds and cancellation (one UPDATE)."""
     order_ids = list(order_ids)

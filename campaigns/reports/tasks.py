@@ -2,7 +2,8 @@
 
 ``on_events_recorded`` (subscribed to the timeline's ``events_recorded``) enqueues
 ``process_report_events`` when a batch holds ``email.*`` or ``order.*`` events; the task folds email
-events into ``MessageOutcome``, credits placed orders and nets out refunds and cancellations. Each step
+events into ``MessageOutcome``, re-credits orders that a late-arriving open or click precedes, credits
+placed orders and nets out refunds and cancellations. Each step
 is idempotent, so a task that runs twice (or a redelivered batch) changes nothing.
 """
 
@@ -12,7 +13,7 @@ from django_q.tasks import async_task
 
 from shopconnect.timeline import vocabulary as v
 
-from .attribution import attribute_orders, net_out
+from .attribution import attribute_orders, net_out, reattribute_after_touches
 from .outcomes import EMAIL_TYPES, record_outcomes
 
 ORDER_TYPES = frozenset({v.ORDER_PLACED, v.ORDER_REFUNDED, v.ORDER_CANCELLED})
@@ -22,6 +23,7 @@ RELEVANT = ORDER_TYPES | frozenset(EMAIL_TYPES)
 def process_report_events(store_id: int, event_ids: list[int]) -> dict[str, int]:
     return {
         "outcomes": record_outcomes(store_id, event_ids),
+        "reattributed": reattribute_after_touches(store_id, event_ids),
         "attributed": attribute_orders(store_id, event_ids),
         "netted": net_out(store_id, event_ids),
     }

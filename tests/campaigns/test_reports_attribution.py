@@ -103,6 +103,23 @@ def test_clicks_after_the_order_do_not_count(shop, ana, spring):
     assert credit("1") is None
 
 
+def test_a_click_arriving_after_the_order_still_gets_the_credit(shop, ana, spring):
+    bob = customer(shop, "bob@example.com")
+    opened = message(shop, ana, T0 - DAY, campaign=spring, variant="A")
+    email(opened, "email.opened", T0 - DAY + timedelta(hours=1), machine=False)
+    order(shop, ana, "1", "60.00", T0)
+    refund(shop, ana, "1", "10.00", T0 + DAY)
+    assert (credit("1").message_id, credit("1").touch) == (opened.pk, "open")
+    clicked = message(shop, ana, T0 - timedelta(hours=3), campaign=spring, variant="B")
+    email(clicked, "email.clicked", T0 - timedelta(hours=2))  # the provider's webhook, late
+    got = credit("1")
+    assert (got.message_id, got.variant, got.touch, got.refunded) == (clicked.pk, "B", "click", Decimal("10.00"))
+    email(message(shop, bob, T0 - DAY, campaign=spring), "email.clicked", T0 - timedelta(hours=1))
+    assert credit("1").message_id == clicked.pk and AttributedOrder.objects.count() == 1  # bob's click: no change
+    email(clicked, "email.clicked", T0 + timedelta(hours=1))  # after the order: no change either
+    assert credit("1").touched_at == T0 - timedelta(hours=2)
+
+
 def test_refunds_and_cancellation_net_out(shop, ana, spring):
     msg = message(shop, ana, T0 - DAY, campaign=spring)
     email(msg, "email.clicked", T0 - timedelta(hours=1))
