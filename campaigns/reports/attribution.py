@@ -15,7 +15,8 @@ orders are never credited twice.
 
 Refunds net out: ``refresh_refunds`` sets ``refunded`` to the sum of the order's ``order.refunded``
 amounts (at most the revenue), or the whole revenue once the order is cancelled; it recomputes from the
-timeline, so it can run any number of times. ``rebuild_attribution`` redoes a store's date range.
+timeline, so it can run any number of times. ``reattribute_after_touches`` handles opens and clicks that
+arrive after the order they precede; ``rebuild_attribution`` redoes a store's date range.
 """
 
 from __future__ import annotations
