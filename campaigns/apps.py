@@ -8,6 +8,8 @@ class CampaignsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import feedback, tasks
+        from .reports import tasks as report_tasks
 
         tasks.connect()
         feedback.connect()
+        report_tasks.connect()

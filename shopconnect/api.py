@@ -17,3 +17,7 @@ router.register("messages", MessageViewSet, basename="message")
 from segments.api import SegmentViewSet  # noqa: E402
 
 router.register("segments", SegmentViewSet, basename="segment")
+
+from campaigns.reports.api import ReportViewSet  # noqa: E402
+
+router.register("reports", ReportViewSet, basename="report")

@@ -10,6 +10,7 @@ admin.site.site_title = "ShopConnect"
 admin.site.index_title = "Stores, customers, segments, flows and campaigns"
 
 urlpatterns = [
+    path("admin/reports/", include("campaigns.reports.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

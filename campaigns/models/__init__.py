@@ -2,10 +2,11 @@
 
 from .campaigns import HOLDOUT, AttributedOrder, Campaign, CampaignVariant
 from .flows import Enrollment, Flow, FlowDecision, FlowStep
+from .reports import MessageOutcome
 from .sending import EmailPreference, EmailProvider, EmailTemplate, Message, SoftBounceStreak, Suppression
 
 __all__ = [
     "HOLDOUT", "AttributedOrder", "Campaign", "CampaignVariant",
     "EmailPreference", "EmailProvider", "EmailTemplate", "Enrollment", "Flow", "FlowDecision", "FlowStep",
-    "Message", "SoftBounceStreak", "Suppression",
+    "Message", "MessageOutcome", "SoftBounceStreak", "Suppression",
 ]

@@ -1,0 +1,43 @@
+"""Keep the report tables current as events arrive.
+
+``on_events_recorded`` (subscribed to the timeline's ``events_recorded``) enqueues
+``process_report_events`` when a batch holds ``email.*`` or ``order.*`` events; the task folds email
+events into ``MessageOutcome``, re-credits orders that a late-arriving open or click precedes, credits
+placed orders and nets out refunds and cancellations. Each step
+is idempotent, so a task that runs twice (or a redelivered batch) changes nothing.
+"""
+
+from __future__ import annotations
+
+from django_q.tasks import async_task
+
+from shopconnect.timeline import vocabulary as v
+
+from .attribution import attribute_orders, net_out, reattribute_after_touches
+from .outcomes import EMAIL_TYPES, record_outcomes
+
+ORDER_TYPES = frozenset({v.ORDER_PLACED, v.ORDER_REFUNDED, v.ORDER_CANCELLED})
+RELEVANT = ORDER_TYPES | frozenset(EMAIL_TYPES)
+
+
+def process_report_events(store_id: int, event_ids: list[int]) -> dict[str, int]:
+    return {
+        "outcomes": record_outcomes(store_id, event_ids),
+        "reattributed": reattribute_after_touches(store_id, event_ids),
+        "attributed": attribute_orders(store_id, event_ids),
+        "netted": net_out(store_id, event_ids),
+    }
+
+
+def on_events_recorded(sender, store, result, **kwargs) -> None:
+    if not result.event_ids:
+        return
+    types = set().union(*result.types_by_customer.values()) if result.types_by_customer else set()
+    if types & RELEVANT:
+        async_task("campaigns.reports.tasks.process_report_events", store.pk, list(result.event_ids))
+
+
+def connect() -> None:
+    from shopconnect.timeline.record import events_recorded
+
+    events_recorded.connect(on_events_recorded, dispatch_uid="campaigns.reports.on_events_recorded")
