@@ -7,8 +7,9 @@ enrols the demo's recent checkouts so that ``make run`` shows flows sending with
 email subscribers minus recent purchasers, two subject lines, 10% holdout, 20% test share, launched and
 sent through the real sender (console backend, muted while loading), with engagement recorded the way
 the tracking views record it (``record_events``: email.opened / email.clicked, B opened more than A) and
-a few orders from recipients and holdout members, then the decision: the winner is picked and the rest
-of the audience gets it. Done once: a campaign that is no longer a draft is left alone.
+the decision (the winner is picked and the rest of the audience gets it), the rest's engagement, and
+orders from half of the clickers and from one holdout member, so the report shows attributed revenue
+and the lift over the holdout. Done once: a campaign that is no longer a draft is left alone.
 """
 
 from __future__ import annotations
@@ -63,41 +64,41 @@ def _demo_segments(store: Store):
     return subscribers, recent
 
 
-def _engagement_events(campaign: Campaign, now) -> list[CanonicalEvent]:
-    """Opens and clicks for a fixed share of each variant's test recipients (deterministic: by row order)."""
+def _engagement_events(campaign: Campaign, now, *, ab_test: bool) -> list[CanonicalEvent]:
+    """Opens and clicks for a fixed share of each variant's recipients (deterministic: by row order)."""
     from .sender import event_ids
 
     events = []
     for label, (open_share, click_share) in ENGAGEMENT.items():
-        rows = list(Message.objects.filter(campaign=campaign, variant=label, ab_test=True, state=Message.State.SENT)
-                    .order_by("id"))
+        rows = list(Message.objects.filter(campaign=campaign, variant=label, ab_test=ab_test,
+                                           state=Message.State.SENT).order_by("id"))
         for n, message in enumerate(rows[:round(len(rows) * open_share)]):
             props = {**event_ids(message), "subject": message.subject}
-            at = now
-            events.append(CanonicalEvent(type="email.opened", occurred_at=at, source="email",
+            events.append(CanonicalEvent(type="email.opened", occurred_at=now, source="email",
                                          dedupe_key=f"email.opened:{message.pk}:demo", customer_id=message.customer_id,
                                          properties={**props, "machine": False}))
             if n < round(len(rows) * click_share):
                 events.append(CanonicalEvent(
-                    type="email.clicked", occurred_at=at, source="email",
+                    type="email.clicked", occurred_at=now, source="email",
                     dedupe_key=f"email.clicked:{message.pk}:0:demo", customer_id=message.customer_id,
                     properties={**props, "url": "https://demo-outdoor.example/collections/sale"}))
     return events
 
 
 def _order_events(campaign: Campaign, now) -> list[CanonicalEvent]:
-    """A few orders: from clickers of each variant and from holdout members (the control group)."""
+    """Orders a day later: from every second customer who clicked, and from one holdout member (the control
+    group buys too, less often: that difference is the lift the report shows)."""
     clicked = list(Event.objects.filter(store=campaign.store, type="email.clicked",
                                         properties__campaign_id=campaign.pk)
-                   .order_by("id").values_list("customer_id", flat=True)[:6])
+                   .order_by("id").values_list("customer_id", flat=True))[::2]
     held = list(Message.objects.filter(campaign=campaign, variant="holdout").order_by("id")
-                .values_list("customer_id", flat=True)[:2])
+                .values_list("customer_id", flat=True)[:1])
     events = []
     for n, customer_id in enumerate(clicked + held):
         order_id = f"demo-campaign-{campaign.pk}-{customer_id}"
-        total = Decimal("79.00") + 40 * (n % 3)
+        total = Decimal("79.00") + (40 * (n % 3) if n < len(clicked) else 0)
         events.append(CanonicalEvent(
-            type="order.placed", occurred_at=now + timedelta(seconds=1), source="demo",
+            type="order.placed", occurred_at=now + timedelta(days=1), source="demo",
             dedupe_key=f"order.placed:{order_id}", customer_id=customer_id, order_ref=order_id, amount=total,
             properties={"order_id": order_id, "total": str(total), "currency": campaign.store.currency,
                         "line_items": [{"product_id": "8100000001", "title": "Trail Runner Shoes", "quantity": 1,
@@ -132,10 +133,12 @@ def install_demo_campaign(store: Store) -> dict:
     with contextlib.redirect_stdout(muted):
         send_due_messages()
         engaged_at = timezone.now()  # just after the test share went out
-        record_events(store, _engagement_events(campaign, engaged_at))
-        record_events(store, _order_events(campaign, engaged_at))
+        record_events(store, _engagement_events(campaign, engaged_at, ab_test=True))
         decided = decide_tests(timezone.now())
         send_due_messages()
+        record_events(store, _engagement_events(campaign, timezone.now(), ab_test=False))
+        # Placed "tomorrow": the demo shows the campaign's attributed revenue and lift right away.
+        record_events(store, _order_events(campaign, timezone.now()))
     finish_sent(timezone.now())
     campaign.refresh_from_db()
     return {"campaign": campaign.pk, **counts, "winner": campaign.winner, "reason": campaign.winner_reason,

@@ -97,7 +97,7 @@ def load_demo(customers: int = 500, seed: int = 7, now: datetime | None = None) 
     client = Client(HTTP_HOST=_host())
     secret = settings.SHOPIFY_API_SECRET or DEMO_SECRET
     counts = {"webhooks": 0, "webhooks_new": 0, "batches": 0, "events_direct": 0}
-    with override_settings(SHOPIFY_API_SECRET=secret, COLLECT_RATE_LIMIT_PER_MINUTE=10**9), _tasks_inline():
+    with override_settings(SHOPIFY_API_SECRET=secret, COLLECT_RATE_LIMIT_PER_MINUTE=10**9), tasks_inline():
         for n, (pid, title, category, price) in enumerate(CATALOG):
             counts["webhooks_new"] += _post_webhook(client, store, secret, "products/create", f"demo-product-{n}",
                                                     _product(pid, title, category, price, now))
@@ -110,8 +110,8 @@ def load_demo(customers: int = 500, seed: int = 7, now: datetime | None = None) 
             for start in range(0, len(events), 50):
                 _post_batch(client, store, story.user_agent, events[start : start + 50])
                 counts["batches"] += 1
-    for story in stories:
-        counts["events_direct"] += record_events(store, story.emails).inserted
+        for story in stories:
+            counts["events_direct"] += record_events(store, story.emails).inserted
     return {"store": store.pk, **counts}
 
 
@@ -140,7 +140,7 @@ def _post_batch(client: Client, store: Store, user_agent: str, events: list[dict
 
 
 @contextmanager
-def _tasks_inline():
+def tasks_inline():
     """Run the tasks the deliveries queue right away, in this process, as the test suite does: the same
     task functions a worker runs, without leaving thousands of queued tasks behind for ``make run``."""
     from django_q.conf import Conf

@@ -82,8 +82,11 @@ def variant_arms(labels: Sequence[str], store_id: int, messages: QuerySet[Messag
 
 
 def campaign_numbers(campaign: Campaign) -> list[VariantNumbers]:
-    labels = list(campaign.variants.order_by("label").values_list("label", flat=True))
-    return variant_arms(labels, campaign.store_id, Message.objects.filter(campaign_id=campaign.pk, ab_test=True),
+    tested = Message.objects.filter(campaign_id=campaign.pk, ab_test=True)
+    # The configured variants, and any label the test share was sent with (a variant deleted since).
+    labels = sorted(set(campaign.variants.values_list("label", flat=True))
+                    | set(tested.order_by().values_list("variant", flat=True).distinct()))
+    return variant_arms(labels, campaign.store_id, tested,
                         Q(properties__campaign_id=campaign.pk),
                         AttributedOrder.objects.filter(campaign_id=campaign.pk, message__ab_test=True))
 

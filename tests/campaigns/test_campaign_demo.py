@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.core import mail
 
 from campaigns.demo import install_demo_campaign
 from campaigns.models import Campaign, Message
+from campaigns.reports.dashboard import campaign_report
 from shopconnect.timeline.models import Event
 
 from . import campaign_factory as f
@@ -30,6 +33,11 @@ def test_demo_campaign_picks_a_winner_and_sends_it_to_the_rest(shop):
     assert len(held) == result["holdout"] > 0 and not held & {m.to[0] for m in mail.outbox}
     orders = Event.objects.filter(store=shop, type="order.placed", order_ref__startswith="demo-campaign-")
     assert orders.filter(customer__email__in=held).exists() and orders.exclude(customer__email__in=held).exists()
+    # The campaign report: attributed revenue, and recipients ahead of the holdout.
+    report = campaign_report(campaign)
+    assert Decimal(report["totals"]["revenue"]) > 0 and report["totals"]["conversions"] > 0
+    lift = report["holdout_lift"]
+    assert lift["revenue_per_recipient"]["difference"] > 0 and lift["conversion_rate"]["difference"] > 0
     counts = (Message.objects.count(), Event.objects.count(), len(mail.outbox))
     assert install_demo_campaign(shop)["campaign"] == campaign.pk
     assert (Message.objects.count(), Event.objects.count(), len(mail.outbox)) == counts

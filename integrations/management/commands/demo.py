@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from integrations.demo import load_demo
+from integrations.demo import load_demo, tasks_inline
 
 
 class Command(BaseCommand):
@@ -21,7 +21,8 @@ class Command(BaseCommand):
             f"{result['batches']} storefront batches, {result['events_direct']} new email history events "
             "(0 new means it was already loaded)"
         )
-        flows = install_demo_flows(Store.objects.get(pk=result["store"]))
-        self.stdout.write(f"demo flows: {flows}")
-        campaign = install_demo_campaign(Store.objects.get(pk=result["store"]))
-        self.stdout.write(f"demo campaign: {campaign}")
+        with tasks_inline():  # segment, attribution and report updates done now, not left queued
+            flows = install_demo_flows(Store.objects.get(pk=result["store"]))
+            self.stdout.write(f"demo flows: {flows}")
+            campaign = install_demo_campaign(Store.objects.get(pk=result["store"]))
+            self.stdout.write(f"demo campaign: {campaign}")
