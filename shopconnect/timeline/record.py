@@ -74,7 +74,7 @@ def record_events(store: Store, events: Iterable[CanonicalEvent]) -> RecordResul
             if event.dedupe_key in inserted and customer_id is not None:
                 touched[customer_id].add(event.type)
                 new_events.append((event, customer_id))
-        _apply_profiles(resolver, new_events)
+        _apply_profiles(new_events)
         merged = resolver.move_visitor_history()
         for customer_id in merged:
             touched[customer_id].add("visitor.merged")
@@ -105,6 +105,10 @@ def _validate(events: Iterable[CanonicalEvent]) -> list[CanonicalEvent]:
     return batch
 
 
+# What identity resolution reads of a customer; the rest of the row is loaded only where needed.
+IDENTITY_FIELDS = ("id", "store_id", "email", "external_id", "created_at")
+
+
 class _Resolver:
     """Finds or creates the customer and visitor of every event of a batch in a handful of queries."""
 
@@ -122,7 +126,7 @@ class _Resolver:
         if wanted_emails or wanted_ext or wanted_ids:
             found = Customer.objects.filter(store=store).filter(
                 Q(email__in=wanted_emails) | Q(external_id__in=wanted_ext) | Q(id__in=wanted_ids)
-            )
+            ).only(*IDENTITY_FIELDS)
             for customer in found:
                 self._index(customer)
         missing = wanted_ids - set(self.by_id)
@@ -143,9 +147,6 @@ class _Resolver:
             self.by_email.setdefault(customer.email, customer)
         if customer.external_id:
             self.by_ext.setdefault(customer.external_id, customer)
-
-    def customer(self, customer_id: int) -> Customer | None:
-        return self.by_id.get(customer_id)
 
     def resolve(self) -> list[tuple[int | None, int | None]]:
         """(customer id, visitor id) for each event."""
@@ -194,7 +195,8 @@ class _Resolver:
         Customer.objects.bulk_create(pending, ignore_conflicts=True)
         emails = [c.email for c in pending if c.email]
         exts = [c.external_id for c in pending if c.external_id]
-        rows = Customer.objects.filter(store=self.store).filter(Q(email__in=emails) | Q(external_id__in=exts))
+        rows = (Customer.objects.filter(store=self.store).filter(Q(email__in=emails) | Q(external_id__in=exts))
+                .only(*IDENTITY_FIELDS))
         by_email = {c.email: c for c in rows if c.email}
         by_ext = {c.external_id: c for c in rows if c.external_id}
         saved: dict[int, Customer] = {}
@@ -326,7 +328,7 @@ def _execute_bound(sql: str, params: list) -> list[tuple]:
         return cursor.fetchall()
 
 
-def _apply_profiles(resolver: _Resolver, new_events: list[tuple[CanonicalEvent, int]]) -> None:
+def _apply_profiles(new_events: list[tuple[CanonicalEvent, int]]) -> None:
     """Apply profile fields, consent and deletion from newly inserted events, newest wins."""
     relevant = [
         (e, cid) for e, cid in new_events
@@ -334,14 +336,13 @@ def _apply_profiles(resolver: _Resolver, new_events: list[tuple[CanonicalEvent, 
     ]
     if not relevant:
         return
-    missing = {cid for _, cid in relevant if resolver.customer(cid) is None}
-    for customer in Customer.objects.filter(id__in=missing):
-        resolver._index(customer)
+    # Whole rows of just these customers (the resolver holds only their identity fields), in one query.
+    customers = Customer.objects.in_bulk({cid for _, cid in relevant})
     changed: dict[int, Customer] = {}
     new_tags: dict[int, list[str]] = {}
     update_fields: set[str] = set()
     for event, cid in sorted(relevant, key=lambda pair: pair[0].occurred_at):
-        customer = resolver.customer(cid)
+        customer = customers[cid]
         when = event.occurred_at
         if event.profile and (customer.attributes_updated_at is None or when >= customer.attributes_updated_at):
             for key, value in event.profile.items():
