@@ -17,7 +17,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 from django_q.models import Schedule
 from django_q.tasks import async_task
@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 DRAIN_BATCH = 100
 COALESCE_KEY = "integrations:drain-queued"
 COALESCE_SECONDS = 30
+DEADLOCK = "40P01"  # PostgreSQL's deadlock_detected
+DEADLOCK_RETRIES = 2
 DONE = (WebhookDelivery.Status.PROCESSED, WebhookDelivery.Status.IGNORED)
 
 
@@ -91,16 +93,15 @@ def _process_one(delivery: WebhookDelivery, *, manual: bool) -> str:
             raise LookupError(f"no adapter configured for platform {delivery.platform!r}")
         payload = json.loads(bytes(delivery.body) or b"null")
         normalized = adapter.normalize(delivery.topic, payload)
-        with transaction.atomic():
-            if normalized is None:
-                delivery.status = WebhookDelivery.Status.IGNORED
-            else:
-                delivery.events_inserted = adapter.apply(delivery, normalized)
-                delivery.status = WebhookDelivery.Status.PROCESSED
-            delivery.attempts += 1
-            delivery.last_error = ""
-            delivery.processed_at = timezone.now()
-            delivery.save(update_fields=["status", "events_inserted", "attempts", "last_error", "processed_at"])
+        for attempt in range(DEADLOCK_RETRIES + 1):
+            try:
+                _apply(adapter, delivery, normalized)
+                break
+            except OperationalError as exc:
+                # Two workers writing the same customers in opposite orders: PostgreSQL aborts one of
+                # them. Its savepoint is rolled back (its locks released), so trying again goes through.
+                if attempt == DEADLOCK_RETRIES or getattr(exc.__cause__, "sqlstate", None) != DEADLOCK:
+                    raise
     except Exception as exc:  # noqa: BLE001 - any failure is recorded on the delivery, never lost
         delivery.attempts += 1
         delivery.status = WebhookDelivery.Status.FAILED
@@ -111,6 +112,19 @@ def _process_one(delivery: WebhookDelivery, *, manual: bool) -> str:
         if not manual and delivery.attempts < settings.WEBHOOK_MAX_ATTEMPTS:
             _schedule_retry(delivery)
     return delivery.status
+
+
+def _apply(adapter, delivery: WebhookDelivery, normalized) -> None:
+    with transaction.atomic():
+        if normalized is None:
+            delivery.status = WebhookDelivery.Status.IGNORED
+        else:
+            delivery.events_inserted = adapter.apply(delivery, normalized)
+            delivery.status = WebhookDelivery.Status.PROCESSED
+        delivery.attempts += 1
+        delivery.last_error = ""
+        delivery.processed_at = timezone.now()
+        delivery.save(update_fields=["status", "events_inserted", "attempts", "last_error", "processed_at"])
 
 
 def _schedule_retry(delivery: WebhookDelivery) -> None:
