@@ -1,8 +1,8 @@
 """A/B tests: each variant's numbers from SQL, the win probabilities and the decision.
 
 ``variant_arms`` is shared by campaigns (the test share: ``ab_test`` rows) and the flow A/B split step
-(sent rows of the flow by variant): per variant, recipients (sent rows), unique opens (rows with an
-``email.opened``; machine opens left out when the store's provider says so, the default), unique clicks,
+(sent rows of the flow by variant): per variant, recipients (sent rows), unique opens (the reports'
+``MessageOutcome``; machine opens left out when the store's provider says so, the default), unique clicks,
 buyers and revenue net of refunds from ``AttributedOrder``. All of it is a handful of GROUP BY queries
 whatever the number of recipients. ``campaigns.stats`` turns them into win probabilities.
 
@@ -18,15 +18,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection, transaction
-from django.db.models import CharField, Count, F, Q, QuerySet, Sum
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
-from shopconnect.timeline.models import Event
-
 from .. import stats
-from ..models import AttributedOrder, Campaign, EmailProvider, Flow, FlowStep, Message
+from ..models import AttributedOrder, Campaign, EmailProvider, Flow, FlowStep, Message, MessageOutcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,13 +46,13 @@ def exclude_machine_opens(store_id: int) -> bool:
     return True if value is None else value
 
 
-def _engaged(messages: QuerySet[Message], store_id: int, kind: str, scope: Q, skip_machine: bool) -> dict[str, int]:
-    events = Event.objects.filter(scope, store_id=store_id, type=kind)
-    if skip_machine:
-        events = events.filter(Q(properties__machine=False) | Q(properties__machine__isnull=True))
-    ids = events.annotate(mid=KeyTextTransform("message_id", "properties")).values("mid")
-    return dict(messages.annotate(id_text=Cast("id", CharField())).filter(id_text__in=ids)
-                .values("variant").annotate(n=Count("id")).values_list("variant", "n"))
+def _engaged(sent: QuerySet[Message], skip_machine: bool) -> dict[str, tuple[int, int]]:
+    """Per variant: unique opens and unique clicks of the sent rows, from the per-message outcomes the
+    reports keep (``MessageOutcome``: one row per sent message, first open / human open / click)."""
+    opened = Q(human_opened_at__isnull=False) if skip_machine else Q(opened_at__isnull=False)
+    rows = (MessageOutcome.objects.filter(message__in=sent).order_by().values("variant")
+            .annotate(opens=Count("pk", filter=opened), clicks=Count("pk", filter=Q(clicked_at__isnull=False))))
+    return {row["variant"]: (row["opens"], row["clicks"]) for row in rows}
 
 
 def _orders(orders: QuerySet[AttributedOrder]) -> dict[str, tuple[int, float, float]]:
@@ -69,15 +65,13 @@ def _orders(orders: QuerySet[AttributedOrder]) -> dict[str, tuple[int, float, fl
         return {v: (int(n), float(s or 0), float(sq or 0)) for v, n, s, sq in cursor.fetchall()}
 
 
-def variant_arms(labels: Sequence[str], store_id: int, messages: QuerySet[Message], event_scope: Q,
+def variant_arms(labels: Sequence[str], store_id: int, messages: QuerySet[Message],
                  orders: QuerySet[AttributedOrder]) -> list[VariantNumbers]:
     sent = messages.filter(state=Message.State.SENT).order_by()
     recipients = dict(sent.values("variant").annotate(n=Count("id")).values_list("variant", "n"))
-    skip_machine = exclude_machine_opens(store_id)
-    opens = _engaged(sent, store_id, "email.opened", event_scope, skip_machine)
-    clicks = _engaged(sent, store_id, "email.clicked", event_scope, False)
+    engaged = _engaged(sent, exclude_machine_opens(store_id))
     bought = _orders(orders)
-    return [VariantNumbers(label, recipients.get(label, 0), opens.get(label, 0), clicks.get(label, 0),
+    return [VariantNumbers(label, recipients.get(label, 0), *engaged.get(label, (0, 0)),
                            *bought.get(label, (0, 0.0, 0.0))) for label in labels]
 
 
@@ -87,14 +81,12 @@ def campaign_numbers(campaign: Campaign) -> list[VariantNumbers]:
     labels = sorted(set(campaign.variants.values_list("label", flat=True))
                     | set(tested.order_by().values_list("variant", flat=True).distinct()))
     return variant_arms(labels, campaign.store_id, tested,
-                        Q(properties__campaign_id=campaign.pk),
                         AttributedOrder.objects.filter(campaign_id=campaign.pk, message__ab_test=True))
 
 
 def flow_step_numbers(flow: Flow, step: FlowStep) -> list[VariantNumbers]:
     labels = [str(v.get("label"))[:32] for v in (step.config or {}).get("variants") or [] if isinstance(v, dict)]
     return variant_arms(labels, flow.store_id, Message.objects.filter(flow_id=flow.pk, variant__in=labels),
-                        Q(properties__flow_id=flow.pk),
                         AttributedOrder.objects.filter(flow_id=flow.pk, variant__in=labels))
 
 
