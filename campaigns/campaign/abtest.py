@@ -22,7 +22,8 @@ from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from .. import stats
-from ..models import AttributedOrder, Campaign, EmailProvider, Flow, FlowStep, Message, MessageOutcome
+from ..models import AttributedOrder, Campaign, Flow, FlowStep, Message, MessageOutcome
+from ..reports.kpis import open_field
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,15 +42,10 @@ class VariantNumbers:
                          total=self.revenue, total_sq=self.revenue_sq)
 
 
-def exclude_machine_opens(store_id: int) -> bool:
-    value = EmailProvider.objects.filter(store_id=store_id).values_list("exclude_machine_opens", flat=True).first()
-    return True if value is None else value
-
-
-def _engaged(sent: QuerySet[Message], skip_machine: bool) -> dict[str, tuple[int, int]]:
+def _engaged(sent: QuerySet[Message], store_id: int) -> dict[str, tuple[int, int]]:
     """Per variant: unique opens and unique clicks of the sent rows, from the per-message outcomes the
     reports keep (``MessageOutcome``: one row per sent message, first open / human open / click)."""
-    opened = Q(human_opened_at__isnull=False) if skip_machine else Q(opened_at__isnull=False)
+    opened = Q(**{f"{open_field(store_id)}__isnull": False})
     rows = (MessageOutcome.objects.filter(message__in=sent).order_by().values("variant")
             .annotate(opens=Count("pk", filter=opened), clicks=Count("pk", filter=Q(clicked_at__isnull=False))))
     return {row["variant"]: (row["opens"], row["clicks"]) for row in rows}
@@ -69,7 +65,7 @@ def variant_arms(labels: Sequence[str], store_id: int, messages: QuerySet[Messag
                  orders: QuerySet[AttributedOrder]) -> list[VariantNumbers]:
     sent = messages.filter(state=Message.State.SENT).order_by()
     recipients = dict(sent.values("variant").annotate(n=Count("id")).values_list("variant", "n"))
-    engaged = _engaged(sent, exclude_machine_opens(store_id))
+    engaged = _engaged(sent, store_id)
     bought = _orders(orders)
     return [VariantNumbers(label, recipients.get(label, 0), *engaged.get(label, (0, 0)),
                            *bought.get(label, (0, 0.0, 0.0))) for label in labels]

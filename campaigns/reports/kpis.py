@@ -26,7 +26,8 @@ from decimal import Decimal
 from django.db.models import Count, DecimalField, Exists, F, OuterRef, Sum
 from django.db.models.functions import Coalesce, TruncDate
 
-from ..models import AttributedOrder, Campaign, EmailProvider, MessageOutcome
+from ..models import AttributedOrder, Campaign, MessageOutcome
+from .attribution import Windows
 from .plans import without_jit
 
 MONEY = DecimalField(max_digits=14, decimal_places=2)
@@ -132,8 +133,8 @@ COLUMNS = ("sent", "delivered", "bounced", "bounce_rate", "opened", "open_rate",
 
 
 def open_field(store_id: int) -> str:
-    exclude = EmailProvider.objects.filter(store_id=store_id).values_list("exclude_machine_opens", flat=True).first()
-    return "opened_at" if exclude is False else "human_opened_at"
+    """The ``MessageOutcome`` column an open counts from: people only, unless the store keeps machine opens."""
+    return "human_opened_at" if Windows.for_store(store_id).exclude_machine_opens else "opened_at"
 
 
 def _group_expressions(group: tuple[str, ...], prefix: str, segment_id: int | None) -> dict:
