@@ -68,8 +68,7 @@ def on_events_recorded(sender, store, result, **kwargs) -> None:
     if not Flow.objects.filter(store=store).exists():
         return
     ids = list(result.event_ids)
-    # events_recorded is sent after record_events committed; the ORM broker stores the task in the
-    # caller's transaction if there is one, so a worker never sees it before the events.
+    # events_recorded is sent when no worker can see the task before the events (record_events).
     async_task("campaigns.tasks.process_new_events", store.pk, ids)
 
 

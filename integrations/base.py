@@ -6,7 +6,8 @@ status codes. The task (``integrations.tasks.process_delivery``) calls ``normali
 
 Subclasses must implement ``identify_store``, ``verify``, ``topic``, ``delivery_key`` and ``normalize``.
 ``normalize`` is pure (no database, no network): it is tested from JSON payload files alone. Override
-``apply`` only for topics that do more than record events and products (uninstall, compliance...).
+``expand`` to complete events with what the database knows, and ``runs_alone`` and ``apply`` for topics
+that do more than record events and products (uninstall, compliance...).
 Adding a platform: a subpackage with an adapter, a line in ``settings.PLATFORM_ADAPTERS``
 (docs/ADDING_A_PLATFORM.md).
 """
@@ -94,10 +95,21 @@ class PlatformAdapter:
         """Pure: the canonical meaning of one payload, or None for a topic this adapter ignores."""
         raise NotImplementedError
 
+    def runs_alone(self, normalized: Normalized) -> bool:
+        """True when a delivery does more than record events and products (its ``actions``): ``apply``
+        then runs it on its own. The drain writes the other deliveries of a batch together."""
+        return bool(normalized.actions)
+
+    def expand(self, delivery: WebhookDelivery, normalized: Normalized) -> Normalized:
+        """The events and products to write, completed with what the database knows (may read, may
+        raise: the delivery then fails and is retried). Actions are not run here."""
+        return normalized
+
     def apply(self, delivery: WebhookDelivery, normalized: Normalized) -> int:
-        """Write what a delivery means; returns the number of events inserted."""
-        upsert_products(delivery.store, normalized.products)
-        return record_events(delivery.store, normalized.events).inserted
+        """Write what one delivery means; returns the number of events inserted."""
+        expanded = self.expand(delivery, normalized)
+        upsert_products(delivery.store, expanded.products)
+        return record_events(delivery.store, expanded.events).inserted
 
     # --- optional: store connection and history -------------------------------------------------
     def connect(self, store: Store, options: dict[str, Any]) -> None:

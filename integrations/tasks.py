@@ -18,10 +18,15 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db import OperationalError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
+from shopconnect.timeline.catalog import upsert_products
+from shopconnect.timeline.record import record_events
+
+from .base import Normalized
 from .models import WebhookDelivery
 from .registry import get_adapter
 
@@ -73,26 +78,130 @@ def drain_pending(max_batches: int = 100) -> int:
 
 
 def _process_batch(ids: list[int], *, retrying: bool, manual: bool) -> dict[int, str]:
-    """One transaction: lock the deliveries still to do, process each in its own savepoint."""
+    """One transaction: lock the deliveries still to do and process them in arrival order.
+
+    Consecutive deliveries that are plain events and products (``PlatformAdapter.expand``) are written
+    together, one ``record_events`` call per store; deliveries with side effects (uninstall, compliance)
+    run on their own. If a group's write fails, each of its deliveries is tried alone, so one bad
+    delivery never holds back the others and its own error is recorded on it.
+    """
     wanted = [WebhookDelivery.Status.PENDING] + ([WebhookDelivery.Status.FAILED] if retrying else [])
     statuses: dict[int, str] = {}
     with transaction.atomic():
         qs = WebhookDelivery.objects.select_related("store").filter(pk__in=ids, status__in=wanted).order_by("pk")
         if connection.features.has_select_for_update_skip_locked:
             qs = qs.select_for_update(skip_locked=True, of=("self",))
-        for delivery in qs:
-            statuses[delivery.pk] = _process_one(delivery, manual=manual)
+        deliveries = list(qs)
+        if len(deliveries) == 1:
+            return {deliveries[0].pk: _process_one(deliveries[0], manual=manual)}
+        run: list[tuple[WebhookDelivery, Normalized]] = []
+        for delivery in deliveries:
+            normalized = _normalize(delivery, manual=manual)
+            if normalized is None:  # ignored or failed: already recorded
+                statuses[delivery.pk] = delivery.status
+            elif get_adapter(delivery.platform).runs_alone(normalized):
+                statuses.update(_write_run(run, manual=manual))
+                run = []
+                statuses[delivery.pk] = _process_one(delivery, manual=manual, normalized=normalized)
+            else:
+                run.append((delivery, normalized))
+        statuses.update(_write_run(run, manual=manual))
     return statuses
 
 
-def _process_one(delivery: WebhookDelivery, *, manual: bool) -> str:
+def _normalize(delivery: WebhookDelivery, *, manual: bool) -> Normalized | None:
+    """Parse and normalize one delivery; None once an ignored or failed one is recorded (pure: no queries
+    but the status update)."""
+    adapter = get_adapter(delivery.platform)
+    try:
+        if adapter is None:
+            raise LookupError(f"no adapter configured for platform {delivery.platform!r}")
+        normalized = adapter.normalize(delivery.topic, json.loads(bytes(delivery.body) or b"null"))
+    except Exception as exc:  # noqa: BLE001 - recorded on the delivery, never lost
+        _fail(delivery, exc, manual=manual)
+        return None
+    if normalized is None:
+        _mark_done(delivery, WebhookDelivery.Status.IGNORED, 0)
+        delivery.save(update_fields=DONE_FIELDS)
+    return normalized
+
+
+def _write_run(run: list[tuple[WebhookDelivery, Normalized]], *, manual: bool) -> dict[int, str]:
+    """Write consecutive plain deliveries: per store, one products upsert and one record_events call.
+    A store's group that fails is written again delivery by delivery, each recording its own outcome."""
+    by_store: dict[int, list[tuple[WebhookDelivery, Normalized]]] = {}
+    for delivery, normalized in run:
+        by_store.setdefault(delivery.store_id, []).append((delivery, normalized))
+    statuses: dict[int, str] = {}
+    for items in by_store.values():
+        if len(items) == 1 or not _write_together(items):
+            for delivery, normalized in items:
+                statuses[delivery.pk] = _process_one(delivery, manual=manual, normalized=normalized)
+        else:
+            statuses.update((delivery.pk, delivery.status) for delivery, _ in items)
+    return statuses
+
+
+def _write_together(items: list[tuple[WebhookDelivery, Normalized]]) -> bool:
+    """One savepoint for the group (retried when it is a deadlock victim); False if it failed."""
+    before = [(delivery, [getattr(delivery, f) for f in DONE_FIELDS]) for delivery, _ in items]
+    for attempt in range(DEADLOCK_RETRIES + 1):
+        try:
+            with transaction.atomic():
+                _write_group(items)
+            return True
+        except Exception as exc:  # noqa: BLE001 - the deliveries are then written one by one
+            for delivery, values in before:
+                for name, value in zip(DONE_FIELDS, values, strict=True):
+                    setattr(delivery, name, value)
+            deadlock = isinstance(exc, OperationalError) and getattr(exc.__cause__, "sqlstate", None) == DEADLOCK
+            if not deadlock or attempt == DEADLOCK_RETRIES:
+                return False
+    return False
+
+
+def _write_group(items: list[tuple[WebhookDelivery, Normalized]]) -> None:
+    store = items[0][0].store
+    expanded = [(delivery, get_adapter(delivery.platform).expand(delivery, n)) for delivery, n in items]
+    products = [p for _, x in expanded for p in x.products]
+    if products:
+        upsert_products(store, products)
+    events = [e for _, x in expanded for e in x.events]
+    inserted = record_events(store, events).inserted_keys if events else set()
+    counted: set[str] = set()
+    by_count: dict[int, list[int]] = {}
+    for delivery, x in expanded:
+        keys = {e.dedupe_key for e in x.events if e.dedupe_key in inserted} - counted
+        counted |= keys
+        _mark_done(delivery, WebhookDelivery.Status.PROCESSED, len(keys))
+        by_count.setdefault(len(keys), []).append(delivery.pk)
+    now = timezone.now()
+    for count, ids in by_count.items():  # a statement per distinct count: usually one or two
+        WebhookDelivery.objects.filter(pk__in=ids).update(
+            status=WebhookDelivery.Status.PROCESSED, events_inserted=count, attempts=F("attempts") + 1,
+            last_error="", processed_at=now,
+        )
+
+
+DONE_FIELDS = ["status", "events_inserted", "attempts", "last_error", "processed_at"]
+
+
+def _mark_done(delivery: WebhookDelivery, status: str, inserted: int) -> None:
+    delivery.status = status
+    delivery.events_inserted = inserted
+    delivery.attempts += 1
+    delivery.last_error = ""
+    delivery.processed_at = timezone.now()
+
+
+def _process_one(delivery: WebhookDelivery, *, manual: bool, normalized: Normalized | None = None) -> str:
     """Normalize and apply one delivery; record a failure on it and schedule a bounded retry."""
     adapter = get_adapter(delivery.platform)
     try:
         if adapter is None:
             raise LookupError(f"no adapter configured for platform {delivery.platform!r}")
-        payload = json.loads(bytes(delivery.body) or b"null")
-        normalized = adapter.normalize(delivery.topic, payload)
+        if normalized is None:
+            normalized = adapter.normalize(delivery.topic, json.loads(bytes(delivery.body) or b"null"))
         for attempt in range(DEADLOCK_RETRIES + 1):
             try:
                 _apply(adapter, delivery, normalized)
@@ -103,28 +212,28 @@ def _process_one(delivery: WebhookDelivery, *, manual: bool) -> str:
                 if attempt == DEADLOCK_RETRIES or getattr(exc.__cause__, "sqlstate", None) != DEADLOCK:
                     raise
     except Exception as exc:  # noqa: BLE001 - any failure is recorded on the delivery, never lost
-        delivery.attempts += 1
-        delivery.status = WebhookDelivery.Status.FAILED
-        delivery.last_error = "".join(traceback.format_exception_only(type(exc), exc)).strip()[:4000]
-        delivery.save(update_fields=["status", "attempts", "last_error"])
-        log.warning("delivery %s (%s) failed, attempt %s: %s", delivery.pk, delivery.topic, delivery.attempts,
-                    delivery.last_error.splitlines()[-1] if delivery.last_error else "")
-        if not manual and delivery.attempts < settings.WEBHOOK_MAX_ATTEMPTS:
-            _schedule_retry(delivery)
+        _fail(delivery, exc, manual=manual)
     return delivery.status
+
+
+def _fail(delivery: WebhookDelivery, exc: Exception, *, manual: bool) -> None:
+    delivery.attempts += 1
+    delivery.status = WebhookDelivery.Status.FAILED
+    delivery.last_error = "".join(traceback.format_exception_only(type(exc), exc)).strip()[:4000]
+    delivery.save(update_fields=["status", "attempts", "last_error"])
+    log.warning("delivery %s (%s) failed, attempt %s: %s", delivery.pk, delivery.topic, delivery.attempts,
+                delivery.last_error.splitlines()[-1] if delivery.last_error else "")
+    if not manual and delivery.attempts < settings.WEBHOOK_MAX_ATTEMPTS:
+        _schedule_retry(delivery)
 
 
 def _apply(adapter, delivery: WebhookDelivery, normalized) -> None:
     with transaction.atomic():
         if normalized is None:
-            delivery.status = WebhookDelivery.Status.IGNORED
+            _mark_done(delivery, WebhookDelivery.Status.IGNORED, 0)
         else:
-            delivery.events_inserted = adapter.apply(delivery, normalized)
-            delivery.status = WebhookDelivery.Status.PROCESSED
-        delivery.attempts += 1
-        delivery.last_error = ""
-        delivery.processed_at = timezone.now()
-        delivery.save(update_fields=["status", "events_inserted", "attempts", "last_error", "processed_at"])
+            _mark_done(delivery, WebhookDelivery.Status.PROCESSED, adapter.apply(delivery, normalized))
+        delivery.save(update_fields=DONE_FIELDS)
 
 
 def _schedule_retry(delivery: WebhookDelivery) -> None:

@@ -88,14 +88,21 @@ class ShopifyAdapter(PlatformAdapter):
     def normalize(self, topic: str, payload: Any) -> Normalized | None:
         return topics.normalize(topic, payload, received_at=timezone.now())
 
+    def expand(self, delivery, normalized: Normalized) -> Normalized:
+        store = delivery.store
+        return Normalized(
+            events=[self._complete(store, delivery, e) for e in normalized.events],
+            products=self._complete_products(store, normalized.products) if normalized.products else [],
+        )
+
     def apply(self, delivery, normalized: Normalized) -> int:
         store = delivery.store
         for action, data in normalized.actions:
             self._act(store, action, data)
-        if normalized.products:
-            upsert_products(store, self._complete_products(store, normalized.products))
-        events = [self._complete(store, delivery, e) for e in normalized.events]
-        return record_events(store, events).inserted if events else 0
+        rest = self.expand(delivery, normalized)
+        if rest.products:
+            upsert_products(store, rest.products)
+        return record_events(store, rest.events).inserted if rest.events else 0
 
     def _act(self, store: Store, action: str, data: dict[str, Any]) -> None:
         if action == "uninstall":

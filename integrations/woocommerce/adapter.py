@@ -25,9 +25,7 @@ from django.http import HttpRequest
 from integrations.base import Normalized, PlatformAdapter, signature_matches
 from integrations.models import WebhookDelivery
 from shopconnect.timeline.canonical import CanonicalEvent
-from shopconnect.timeline.catalog import upsert_products
 from shopconnect.timeline.models import Customer, Event, Platform, Store
-from shopconnect.timeline.record import record_events
 
 from . import sync, topics
 from .signature import signing_key
@@ -68,16 +66,19 @@ class WooCommerceAdapter(PlatformAdapter):
     def normalize(self, topic: str, payload: Any) -> Normalized | None:
         return topics.normalize(topic, payload)
 
-    def apply(self, delivery: WebhookDelivery, normalized: Normalized) -> int:
+    def runs_alone(self, normalized: Normalized) -> bool:
+        return False  # its actions (deletions) only become events, in expand
+
+    def expand(self, delivery: WebhookDelivery, normalized: Normalized) -> Normalized:
+        """Deletions become events, read from the timeline."""
         store = delivery.store
-        upsert_products(store, normalized.products)
         events = list(normalized.events)
         for action, data in normalized.actions:
             if action == "order_deleted":
                 events.extend(_order_deleted(store, data["order_id"], delivery.received_at))
             elif action == "customer_deleted":
                 events.extend(_customer_deleted(store, data["customer_id"], delivery.received_at))
-        return record_events(store, events).inserted
+        return Normalized(events=events, products=normalized.products)
 
     def connect(self, store: Store, options: dict[str, Any]) -> None:
         sync.connection(store)

@@ -11,8 +11,9 @@ One call takes a batch of canonical events for one store and, in one transaction
 4. moves an identified visitor's anonymous history onto the customer;
 5. recomputes the aggregates those events can change (``aggregates.recompute_aggregates``).
 
-After the transaction it sends ``events_recorded`` with the result, which the segment engine and the
-flows subscribe to. Handlers run in the caller's process: heavy work goes to a task that takes ids.
+It sends ``events_recorded`` with the result, which the segment engine, the flows and the reports
+subscribe to: with the ORM broker inside the transaction (their tasks commit with the events), otherwise
+once it commits. Handlers run in the caller's process and only enqueue tasks that take ids.
 """
 
 from __future__ import annotations
@@ -29,11 +30,14 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from . import vocabulary as v
-from .aggregates import ALL_FIELDS, ORDER_FIELDS, fields_for_types, recompute_aggregates
+from .aggregates import refresh_after_insert
+from .binary import execute_binary
 from .canonical import CanonicalEvent, normalize_email
 from .models import Customer, CustomerTag, Event, Store, Visitor
 
-#: Sent after a batch is committed: ``sender=Store, store=<Store>, result=<RecordResult>``.
+#: Sent once a batch is written: ``sender=Store, store=<Store>, result=<RecordResult>``. Handlers only
+#: enqueue tasks that take ids; see ``_when_to_announce`` for when exactly (never before a worker could
+#: see the events).
 events_recorded = Signal()
 
 INSERT_CHUNK = 500
@@ -48,6 +52,8 @@ class RecordResult:
     inserted: int = 0
     duplicates: int = 0
     event_ids: list[int] = field(default_factory=list)
+    #: dedupe keys of the events this call inserted (the others were already stored)
+    inserted_keys: set[str] = field(default_factory=set)
     #: customers whose timeline, profile or consent changed, with the event types that changed it
     types_by_customer: dict[int, set[str]] = field(default_factory=dict)
 
@@ -68,6 +74,7 @@ def record_events(store: Store, events: Iterable[CanonicalEvent]) -> RecordResul
         result.inserted = len(inserted)
         result.duplicates = len(batch) - len(inserted)
         result.event_ids = sorted(inserted.values())
+        result.inserted_keys = set(inserted)
         touched: dict[int, set[str]] = defaultdict(set)
         new_events = []
         for event, (customer_id, _visitor_id) in zip(batch, owners, strict=True):
@@ -78,11 +85,38 @@ def record_events(store: Store, events: Iterable[CanonicalEvent]) -> RecordResul
         merged = resolver.move_visitor_history()
         for customer_id in merged:
             touched[customer_id].add("visitor.merged")
-        _refresh_aggregates(touched, merged)
+        refresh_after_insert(new_events, merged)
         result.types_by_customer = dict(touched)
-    if result.types_by_customer or result.inserted:
-        events_recorded.send(sender=Store, store=store, result=result)
+        announce = bool(result.types_by_customer or result.inserted)
+        when = _when_to_announce() if announce else None
+        if when == "in transaction":
+            _announce(store, result)
+        elif when == "on commit":
+            transaction.on_commit(lambda: _announce(store, result))
+    if when == "after":
+        _announce(store, result)
     return result
+
+
+def _announce(store: Store, result: RecordResult) -> None:
+    events_recorded.send(sender=Store, store=store, result=result)
+
+
+def _when_to_announce() -> str:
+    """When to send ``events_recorded``, whose handlers enqueue follow-up tasks.
+
+    With the ORM broker the task rows are written in the batch's own transaction: they commit with the
+    events, in the same commit (one fsync instead of one per task), and no worker can see them earlier.
+    Other brokers push at once, so the signal waits for the commit. In sync mode (tests) tasks run
+    inline, right after the batch.
+    """
+    from django_q.conf import Conf
+
+    if Conf.SYNC:
+        return "after"
+    if Conf.ORM == connection.alias and not Conf.BROKER_CLASS:
+        return "in transaction"
+    return "on commit"
 
 
 def _validate(events: Iterable[CanonicalEvent]) -> list[CanonicalEvent]:
@@ -106,7 +140,40 @@ def _validate(events: Iterable[CanonicalEvent]) -> list[CanonicalEvent]:
 
 
 # What identity resolution reads of a customer; the rest of the row is loaded only where needed.
-IDENTITY_FIELDS = ("id", "store_id", "email", "external_id", "created_at")
+IDENTITY_FIELDS = ("id", "email", "external_id", "created_at")
+
+
+class _Known:
+    """A stored customer as identity resolution sees it (a full model instance costs more to build)."""
+
+    __slots__ = ("pk", "email", "external_id", "created_at")
+
+    def __init__(self, pk: int, email: str | None, external_id: str | None, created_at: datetime):
+        self.pk, self.email, self.external_id, self.created_at = pk, email, external_id, created_at
+
+
+_FIND_SQL = " UNION ".join(
+    f"SELECT id, email, external_id, created_at FROM {{table}} WHERE store_id = %s AND {column} = ANY(%s)"
+    for column in ("email", "external_id", "id")
+)
+
+
+def _find_customers(store: Store, emails: set[str], external_ids: set[str], ids: set[int]) -> list[_Known]:
+    """The store's customers with any of these emails, platform ids or ids.
+
+    On PostgreSQL one statement of three index lookups (a single OR across the three columns can fall
+    back to scanning the whole store), with the arrays bound in binary.
+    """
+    if not (emails or external_ids or ids):
+        return []
+    if connection.vendor == "postgresql":
+        sql = _FIND_SQL.format(table=connection.ops.quote_name(Customer._meta.db_table))
+        params = [store.pk, list(emails), store.pk, list(external_ids), store.pk, list(ids)]
+        return [_Known(*row) for row in execute_binary(sql, params, fetch=True)]
+    rows = Customer.objects.filter(store=store).filter(
+        Q(email__in=emails) | Q(external_id__in=external_ids) | Q(id__in=ids)
+    ).values_list(*IDENTITY_FIELDS)
+    return [_Known(*row) for row in rows]
 
 
 class _Resolver:
@@ -120,15 +187,11 @@ class _Resolver:
         wanted_emails = {e for e in self.emails if e}
         wanted_ext = {x for x in self.external_ids if x}
         wanted_ids = {e.customer_id for e in batch if e.customer_id}
-        self.by_id: dict[int, Customer] = {}
-        self.by_email: dict[str, Customer] = {}
-        self.by_ext: dict[str, Customer] = {}
-        if wanted_emails or wanted_ext or wanted_ids:
-            found = Customer.objects.filter(store=store).filter(
-                Q(email__in=wanted_emails) | Q(external_id__in=wanted_ext) | Q(id__in=wanted_ids)
-            ).only(*IDENTITY_FIELDS)
-            for customer in found:
-                self._index(customer)
+        self.by_id: dict[int, Customer | _Known] = {}
+        self.by_email: dict[str, Customer | _Known] = {}
+        self.by_ext: dict[str, Customer | _Known] = {}
+        for customer in _find_customers(store, wanted_emails, wanted_ext, wanted_ids):
+            self._index(customer)
         missing = wanted_ids - set(self.by_id)
         if missing:
             raise InvalidEvent(f"customer ids {sorted(missing)} do not belong to store {store.pk}")
@@ -140,7 +203,7 @@ class _Resolver:
         )
         self.linked_visitors: dict[int, int] = {}  # visitor pk -> customer pk, linked by this batch
 
-    def _index(self, customer: Customer) -> None:
+    def _index(self, customer: Customer | _Known) -> None:
         if customer.pk:
             self.by_id[customer.pk] = customer
         if customer.email:
@@ -150,9 +213,9 @@ class _Resolver:
 
     def resolve(self) -> list[tuple[int | None, int | None]]:
         """(customer id, visitor id) for each event."""
-        chosen: list[Customer | None] = []
+        chosen: list[Customer | _Known | None] = []
         pending: list[Customer] = []
-        dirty: dict[int, Customer] = {}
+        dirty: dict[int, Customer | _Known] = {}
         for event, email, ext in zip(self.batch, self.emails, self.external_ids, strict=True):
             customer = None
             if event.customer_id:
@@ -183,23 +246,25 @@ class _Resolver:
                     customer.created_at = event.occurred_at
             chosen.append(customer)
         if dirty:
-            Customer.objects.bulk_update(list(dirty.values()), ["email", "external_id"])
+            Customer.objects.bulk_update(
+                [Customer(pk=pk, email=c.email, external_id=c.external_id) for pk, c in dirty.items()],
+                ["email", "external_id"],
+            )
         saved = self._create_customers(pending)
         customer_ids = [saved.get(id(c), c).pk if c is not None else None for c in chosen]
         return self._resolve_visitors(customer_ids)
 
-    def _create_customers(self, pending: list[Customer]) -> dict[int, Customer]:
+    def _create_customers(self, pending: list[Customer]) -> dict[int, _Known]:
         """Insert new customers (a concurrent writer may have won: then use its row)."""
         if not pending:
             return {}
         Customer.objects.bulk_create(pending, ignore_conflicts=True)
-        emails = [c.email for c in pending if c.email]
-        exts = [c.external_id for c in pending if c.external_id]
-        rows = (Customer.objects.filter(store=self.store).filter(Q(email__in=emails) | Q(external_id__in=exts))
-                .only(*IDENTITY_FIELDS))
+        emails = {c.email for c in pending if c.email}
+        exts = {c.external_id for c in pending if c.external_id}
+        rows = _find_customers(self.store, emails, exts, set())
         by_email = {c.email: c for c in rows if c.email}
         by_ext = {c.external_id: c for c in rows if c.external_id}
-        saved: dict[int, Customer] = {}
+        saved: dict[int, _Known] = {}
         for customer in pending:
             row = by_ext.get(customer.external_id) if customer.external_id else None
             row = row or (by_email.get(customer.email) if customer.email else None)
@@ -303,7 +368,7 @@ def _insert_events(
                 select = ", ".join(f"u.{c}::jsonb" if c == "properties" else f"u.{c}" for c in _EVENT_COLUMNS)
                 sql = (f"INSERT INTO {table} ({columns}) SELECT {select} FROM unnest({unnest}) "
                        f"AS u({columns}) {conflict}")
-                inserted.update((key, pk) for pk, key in _execute_bound(sql, arrays))
+                inserted.update((key, pk) for pk, key in execute_binary(sql, arrays, fetch=True))
                 continue
             else:
                 placeholders = "(" + ", ".join(["%s"] * len(_EVENT_COLUMNS)) + ")"
@@ -311,21 +376,6 @@ def _insert_events(
                 cursor.execute(sql, [value for row in chunk for value in row])
             inserted.update((key, pk) for pk, key in cursor.fetchall())
     return inserted
-
-
-def _execute_bound(sql: str, params: list) -> list[tuple]:
-    """Run one statement with server-side binding and binary parameters (PostgreSQL).
-
-    Django's psycopg cursor binds on the client, quoting every element of the big arrays ``unnest``
-    takes with a regular expression; that quoting cost more than the insert. A plain psycopg cursor on
-    the same connection (same transaction) sends the arrays in binary instead.
-    """
-    import psycopg
-
-    connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql.replace("%s", "%b"), params)
-        return cursor.fetchall()
 
 
 def _apply_profiles(new_events: list[tuple[CanonicalEvent, int]]) -> None:
@@ -386,19 +436,3 @@ def _apply_profiles(new_events: list[tuple[CanonicalEvent, int]]) -> None:
             [CustomerTag(customer_id=cid, tag=tag) for cid, tags in new_tags.items() for tag in tags],
             ignore_conflicts=True,
         )
-
-
-def _refresh_aggregates(touched: dict[int, set[str]], merged: set[int]) -> None:
-    """At most a few statements per batch: customers whose order money changed (or whose history moved)
-    get every column recomputed; the others only the columns their event types can change."""
-    groups: dict[frozenset[str], list[int]] = defaultdict(list)
-    for customer_id, types in touched.items():
-        fields = fields_for_types(types)
-        if customer_id in merged or "orders_count" in fields:
-            fields = set(ALL_FIELDS)
-        elif fields:
-            fields = {name for name in ALL_FIELDS if name not in ORDER_FIELDS}
-        if fields:
-            groups[frozenset(fields)].append(customer_id)
-    for fields, ids in groups.items():
-        recompute_aggregates(ids, fields)

@@ -10,7 +10,7 @@ from django_q.models import Schedule
 
 from integrations.base import hmac_sha256_base64
 from integrations.models import WebhookDelivery
-from integrations.tasks import process_delivery, reprocess
+from integrations.tasks import drain_pending, process_delivery, reprocess
 from shopconnect.timeline.models import Customer
 
 from .contract import WebhookContract
@@ -51,9 +51,9 @@ class TestFakeAdapterContract(WebhookContract):
 def delivery(make_store):
     store = make_store(platform="testplatform", webhook_secret=SECRET)
 
-    def make(topic: str, body: dict) -> WebhookDelivery:
+    def make(topic: str, body: dict, key: str | None = None) -> WebhookDelivery:
         return WebhookDelivery.objects.create(store=store, platform="testplatform", topic=topic,
-                                              delivery_key=topic, body=json.dumps(body).encode())
+                                              delivery_key=key or topic, body=json.dumps(body).encode())
     return make
 
 
@@ -158,3 +158,70 @@ def test_webhooks_arriving_while_a_task_is_queued_do_not_queue_more(delivery):
             enqueue_delivery(n + 1)
     assert queued.call_count == 1
     cache.delete(COALESCE_KEY)
+
+
+def _thing(delivery, key: str, email: str, event_id: str | None = None) -> WebhookDelivery:
+    return delivery("thing/done", {"id": event_id or key, "email": email, "at": "2026-02-01T10:00:00+00:00"}, key)
+
+
+@pytest.fixture
+def counted_record_events(monkeypatch):
+    import integrations.base
+    import integrations.tasks
+
+    calls = []
+    real = integrations.tasks.record_events
+
+    def counting(store, events):
+        calls.append(len(list(events)))
+        return real(store, events)
+
+    monkeypatch.setattr(integrations.tasks, "record_events", counting)
+    monkeypatch.setattr(integrations.base, "record_events", counting)
+    return calls
+
+
+def test_a_drained_batch_is_written_with_one_record_events_call(delivery, counted_record_events):
+    first = delivery("thing/done", {"id": "a", "email": "a@example.com", "at": "2026-02-01T10:00:00+00:00"})
+    more = [_thing(delivery, f"k{n}", f"c{n}@example.com") for n in range(4)]
+    again = _thing(delivery, "k-again", "c0@example.com", event_id="k0")  # the same event as more[0]
+    assert drain_pending() == 6
+    assert counted_record_events == [6]
+    inserted = dict(WebhookDelivery.objects.values_list("pk", "events_inserted"))
+    assert inserted == {first.pk: 1, **{d.pk: 1 for d in more}, again.pk: 0}
+    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"processed"}
+    assert WebhookDelivery.objects.filter(attempts=1).count() == 6
+    assert Customer.objects.get(email="c3@example.com").events.count() == 1
+
+
+def test_one_bad_delivery_in_a_batch_fails_alone(delivery, monkeypatch, counted_record_events):
+    from tests.integrations.fake_adapter import FakeAdapter
+
+    real_expand = FakeAdapter.expand
+
+    def expand(self, d, normalized):
+        if normalized.events[0].properties["id"] == "bad":
+            raise ValueError("this one cannot be written")
+        return real_expand(self, d, normalized)
+
+    monkeypatch.setattr(FakeAdapter, "expand", expand)
+    good = [_thing(delivery, f"g{n}", f"g{n}@example.com") for n in range(3)]
+    bad = _thing(delivery, "bad", "bad@example.com")
+    assert drain_pending() == 4
+    statuses = dict(WebhookDelivery.objects.values_list("pk", "status"))
+    assert statuses == {**{d.pk: "processed" for d in good}, bad.pk: "failed"}
+    bad.refresh_from_db()
+    assert bad.attempts == 1 and "this one cannot be written" in bad.last_error
+    assert all(WebhookDelivery.objects.get(pk=d.pk).attempts == 1 for d in good)
+    assert Customer.objects.filter(email__startswith="g").count() == 3
+    assert not Customer.objects.filter(email="bad@example.com").exists()
+
+
+def test_a_delivery_with_side_effects_runs_alone_in_arrival_order(delivery, monkeypatch, counted_record_events):
+    from tests.integrations.fake_adapter import FakeAdapter
+
+    monkeypatch.setattr(FakeAdapter, "runs_alone", lambda self, n: n.events[0].properties["id"] == "alone")
+    for key in ("a", "b", "alone", "c", "d"):
+        _thing(delivery, key, f"{key}@example.com")
+    assert drain_pending() == 5
+    assert counted_record_events == [2, 1, 2]

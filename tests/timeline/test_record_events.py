@@ -166,3 +166,47 @@ def test_a_batch_of_500_takes_a_bounded_number_of_queries(store, make_event, dja
     with django_assert_max_num_queries(20):
         record_events(store, batch)
     assert Event.objects.count() == 500 and Customer.objects.count() == 100
+
+
+def test_orm_broker_tasks_commit_with_the_events_or_not_at_all(store, make_event, monkeypatch):
+    """With the ORM broker (not sync), the follow-up tasks are written in the batch's transaction."""
+    from django.db import transaction
+    from django_q.conf import Conf
+    from django_q.models import OrmQ
+
+    monkeypatch.setattr(Conf, "SYNC", False)
+    monkeypatch.setattr(Conf, "ORM", "default")
+    queued = OrmQ.objects.count()
+    record_events(store, [order(make_event, "q@x.io", "7", "5.00")])
+    # segments re-evaluation and the reports both follow an order
+    assert OrmQ.objects.count() == queued + 2
+
+    class Boom(Exception):
+        pass
+
+    with pytest.raises(Boom), transaction.atomic():
+        record_events(store, [order(make_event, "r@x.io", "8", "6.00")])
+        raise Boom
+    assert OrmQ.objects.count() == queued + 2, "a rolled-back batch leaves no task behind"
+    assert not Customer.objects.filter(email="r@x.io").exists()
+
+
+def test_other_brokers_hear_of_a_batch_only_once_it_commits(store, make_event, monkeypatch,
+                                                            django_capture_on_commit_callbacks):
+    from django_q.conf import Conf
+
+    monkeypatch.setattr(Conf, "SYNC", False)
+    monkeypatch.setattr(Conf, "ORM", None)
+    monkeypatch.setattr(events_recorded, "receivers", [])  # only ours: the real ones would push to Redis
+    seen = []
+
+    def handler(sender, store, result, **kwargs):
+        seen.append(result.inserted)
+
+    events_recorded.connect(handler)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        record_events(store, [make_event("product.viewed", email="s@x.io")])
+    assert seen == []
+    for callback in callbacks:
+        callback()
+    assert seen == [1]
