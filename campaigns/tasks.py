@@ -74,9 +74,16 @@ def on_events_recorded(sender, store, result, **kwargs) -> None:
 
 def _on_segment(entered: bool):
     def handler(sender, segment, customer_ids, **kwargs) -> None:
-        ids = list(customer_ids)
-        if ids:
-            async_task("campaigns.tasks.enrol_segment", segment.store_id, segment.pk, ids, entered)
+        from .models import Flow
+
+        trigger = Flow.Trigger.SEGMENT_ENTERED if entered else Flow.Trigger.SEGMENT_EXITED
+        listening = Flow.objects.filter(
+            store_id=segment.store_id, enabled=True, trigger=trigger, trigger_segment_id=segment.pk
+        )
+        # A segment's first build can hold most of the store: no task (and no pickled id list) unless a
+        # flow starts from it.
+        if customer_ids and listening.exists():
+            async_task("campaigns.tasks.enrol_segment", segment.store_id, segment.pk, list(customer_ids), entered)
     return handler
 
 

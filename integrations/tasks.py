@@ -40,10 +40,19 @@ DEADLOCK_RETRIES = 2
 DONE = (WebhookDelivery.Status.PROCESSED, WebhookDelivery.Status.IGNORED)
 
 
+def claim_enqueue() -> bool:
+    """True when no queued task is waiting to start: the caller must then ``enqueue_delivery``."""
+    return cache.add(COALESCE_KEY, 1, timeout=COALESCE_SECONDS)
+
+
+def release_enqueue() -> None:
+    """Give up a claim without queueing (the delivery was not stored)."""
+    cache.delete(COALESCE_KEY)
+
+
 def enqueue_delivery(delivery_id: int) -> None:
-    """Queue processing of a stored delivery, unless an already queued task will drain it anyway."""
-    if cache.add(COALESCE_KEY, delivery_id, timeout=COALESCE_SECONDS):
-        async_task("integrations.tasks.process_delivery", delivery_id, group="webhooks")
+    """Queue processing of a stored delivery (after ``claim_enqueue`` said so)."""
+    async_task("integrations.tasks.process_delivery", delivery_id, group="webhooks")
 
 
 def process_delivery(delivery_id: int, *, manual: bool = False) -> str:

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from .models import WebhookDelivery
 from .registry import get_adapter
-from .tasks import enqueue_delivery
+from .tasks import claim_enqueue, enqueue_delivery, release_enqueue
 
 log = logging.getLogger(__name__)
 
@@ -53,21 +53,29 @@ def webhook(request: HttpRequest, platform: str, store_id: int | None = None) ->
     topic = adapter.topic(request)
     if not topic:
         return _answer(400, "missing topic header")
+    delivery = WebhookDelivery(
+        store=store,
+        platform=platform,
+        topic=topic[:128],
+        delivery_key=adapter.delivery_key(request, body)[:255],
+        headers=adapter.headers_to_keep(request),
+        body=body,
+        api_version=adapter.api_version(request)[:32],
+        triggered_at=adapter.triggered_at(request),
+    )
+    queue = claim_enqueue()
     try:
-        # One transaction, one commit: the delivery row and (with the ORM broker) its queued task are
-        # durable together before the 200; a rolled-back insert acknowledges nothing.
-        with transaction.atomic():
-            delivery = WebhookDelivery.objects.create(
-                store=store,
-                platform=platform,
-                topic=topic[:128],
-                delivery_key=adapter.delivery_key(request, body)[:255],
-                headers=adapter.headers_to_keep(request),
-                body=body,
-                api_version=adapter.api_version(request)[:32],
-                triggered_at=adapter.triggered_at(request),
-            )
-            enqueue_delivery(delivery.pk)
+        if queue:
+            # With the ORM broker the queued task commits with the delivery: both or neither.
+            with transaction.atomic():
+                delivery.save(force_insert=True)
+                enqueue_delivery(delivery.pk)
+        else:
+            # A task is already queued and will drain this delivery: one autocommitted INSERT, durable
+            # when it returns (no BEGIN/COMMIT round trips).
+            delivery.save(force_insert=True)
     except IntegrityError:
+        if queue:
+            release_enqueue()  # nothing was queued: the next delivery must queue the task
         return _answer(200, "duplicate")
     return _answer(200, "accepted")

@@ -125,7 +125,10 @@ DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
-        conn_health_checks=True,
+        # Off by default: a check is one more round trip on every request (a third of a webhook's
+        # database time). Without it a connection the server dropped fails one request (the platform
+        # retries the webhook) and is then replaced.
+        conn_health_checks=os.environ.get("CONN_HEALTH_CHECKS", "0") == "1",
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

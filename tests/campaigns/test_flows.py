@@ -82,6 +82,19 @@ def test_segment_entered_trigger(shop, ana, template):
     assert Enrollment.objects.get(flow=flow).customer == ana and len(mail.outbox) == 1
 
 
+def test_a_segment_no_flow_starts_from_queues_no_task(shop, ana, template):
+    from unittest import mock
+
+    make_flow(shop, [("send_email", {}, template)], trigger="segment_entered", trigger_segment_id=99)
+
+    class Other:  # a segment no flow listens to (a big first build must not pickle its members)
+        pk, store_id = 98, shop.pk
+
+    with mock.patch("campaigns.tasks.async_task") as queued:
+        segment_entered.send(sender=None, segment=Other, customer_ids=[ana.pk])
+    assert queued.call_count == 0
+
+
 def test_birthday_date_trigger(shop, subscribe, template):
     born = subscribe(shop, "bday@example.com", properties={"birthday": "1990-03-02"})
     subscribe(shop, "other@example.com", properties={"birthday": "1990-07-14"})

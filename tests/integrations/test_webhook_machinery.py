@@ -145,18 +145,30 @@ def test_one_task_drains_every_pending_delivery_in_arrival_order(delivery):
     assert Customer.objects.filter(email="b@example.com").exists()
 
 
-def test_webhooks_arriving_while_a_task_is_queued_do_not_queue_more(delivery):
+def test_webhooks_arriving_while_a_task_is_queued_do_not_queue_more(client, make_store):
     from unittest import mock
 
     from django.core.cache import cache
 
-    from integrations.tasks import COALESCE_KEY, enqueue_delivery
+    from integrations.tasks import COALESCE_KEY
 
+    store = make_store(platform="testplatform", webhook_secret=SECRET)
     cache.delete(COALESCE_KEY)
+
+    def post(key: str, event_id: str):
+        body = json.dumps({"id": event_id, "email": "q@example.com", "at": "2026-02-01T10:00:00+00:00"}).encode()
+        return client.post(f"/webhooks/testplatform/{store.pk}/", data=body, content_type="application/json",
+                           headers={"X-Test-Topic": "thing/done", "X-Test-Delivery": key,
+                                    "X-Test-Signature": hmac_sha256_base64(SECRET, body)})
+
     with mock.patch("integrations.tasks.async_task") as queued:
-        for n in range(3):
-            enqueue_delivery(n + 1)
-    assert queued.call_count == 1
+        answers = [post(f"d{n}", f"e{n}").json()["status"] for n in range(3)]
+        assert answers == ["accepted"] * 3 and queued.call_count == 1
+        cache.delete(COALESCE_KEY)  # the queued task started: the next delivery queues one again
+        assert post("d0", "e0").json()["status"] == "duplicate"  # a duplicate queues nothing ...
+        assert post("d3", "e3").json()["status"] == "accepted"  # ... and leaves the claim to the next one
+        assert queued.call_count == 2
+    assert WebhookDelivery.objects.filter(store=store, status="pending").count() == 4
     cache.delete(COALESCE_KEY)
 
 
