@@ -70,6 +70,11 @@ class PlatformAdapter:
     def verify(self, request: HttpRequest, body: bytes, store: Store) -> bool:
         raise NotImplementedError
 
+    def store_key(self, request: HttpRequest, store_id: int | None) -> str | None:
+        """What identifies the store in a request, when the view may cache the lookup for a few seconds
+        (only where ``verify`` does not use per-store secrets). None: look the store up every time."""
+        return None
+
     def topic(self, request: HttpRequest) -> str:
         raise NotImplementedError
 

@@ -72,21 +72,21 @@ def process_delivery(delivery_id: int, *, manual: bool = False) -> str:
 
 
 def drain_pending(max_batches: int = 100) -> int:
-    """Process pending deliveries, oldest first, in batches; returns how many were processed."""
+    """Process pending deliveries, oldest first, in batches; returns how many were processed.
+
+    Each batch takes the oldest pending deliveries no other drainer holds (``SKIP LOCKED``), so two
+    workers draining at once split the backlog instead of waiting for each other's rows.
+    """
     done = 0
     for _ in range(max_batches):
-        ids = list(
-            WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING)
-            .order_by("pk")
-            .values_list("pk", flat=True)[:DRAIN_BATCH]
-        )
-        if not ids:
+        processed = len(_process_batch(None, retrying=False, manual=False))
+        if not processed:
             break
-        done += len(_process_batch(ids, retrying=False, manual=False))
+        done += processed
     return done
 
 
-def _process_batch(ids: list[int], *, retrying: bool, manual: bool) -> dict[int, str]:
+def _process_batch(ids: list[int] | None, *, retrying: bool, manual: bool) -> dict[int, str]:
     """One transaction: lock the deliveries still to do and process them in arrival order.
 
     Consecutive deliveries that are plain events and products (``PlatformAdapter.expand``) are written
@@ -97,10 +97,13 @@ def _process_batch(ids: list[int], *, retrying: bool, manual: bool) -> dict[int,
     wanted = [WebhookDelivery.Status.PENDING] + ([WebhookDelivery.Status.FAILED] if retrying else [])
     statuses: dict[int, str] = {}
     with transaction.atomic():
-        qs = WebhookDelivery.objects.select_related("store").filter(pk__in=ids, status__in=wanted).order_by("pk")
+        qs = WebhookDelivery.objects.select_related("store").filter(status__in=wanted).order_by("pk")
+        qs = qs.filter(pk__in=ids) if ids is not None else qs
         if connection.features.has_select_for_update_skip_locked:
             qs = qs.select_for_update(skip_locked=True, of=("self",))
-        deliveries = list(qs)
+        deliveries = list(qs if ids is not None else qs[:DRAIN_BATCH])
+        if not deliveries:
+            return {}
         if len(deliveries) == 1:
             return {deliveries[0].pk: _process_one(deliveries[0], manual=manual)}
         run: list[tuple[WebhookDelivery, Normalized]] = []

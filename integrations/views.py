@@ -8,12 +8,15 @@ and processing happens in a task that takes its id.
 from __future__ import annotations
 
 import logging
+import time
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
+
+from shopconnect.timeline.models import Store
 
 from .models import WebhookDelivery
 from .registry import get_adapter
@@ -44,7 +47,7 @@ def webhook(request: HttpRequest, platform: str, store_id: int | None = None) ->
         return _answer(413, "body too large")
     if adapter.is_ping(request, body):
         return _answer(200, "pong")
-    store = adapter.identify_store(request, store_id)
+    store, cached = _identify_store(adapter, request, store_id)
     if store is None:
         return _answer(404, "unknown store")
     if not adapter.verify(request, body, store):
@@ -77,5 +80,42 @@ def webhook(request: HttpRequest, platform: str, store_id: int | None = None) ->
     except IntegrityError:
         if queue:
             release_enqueue()  # nothing was queued: the next delivery must queue the task
+        if cached and adapter.identify_store(request, store_id) is None:
+            _forget_store(adapter, request, store_id)  # deleted since it was looked up: not a duplicate
+            return _answer(404, "unknown store")
         return _answer(200, "duplicate")
     return _answer(200, "accepted")
+
+
+#: (platform, store key) -> (expires at, store): the stores webhooks arrived for recently, per process
+_recent_stores: dict[tuple[str, str], tuple[float, Store]] = {}
+STORE_CACHE_SECONDS = 30.0
+
+
+def _identify_store(adapter, request: HttpRequest, store_id: int | None) -> tuple[Store | None, bool]:
+    """The delivery's store, and whether it came from this process's short-lived cache.
+
+    A busy store sends many webhooks a second; looking it up once per ``STORE_CACHE_SECONDS`` instead of
+    once per request saves a query on the path that must answer fast. Only adapters that give a
+    ``store_key`` are cached (whose signature does not depend on per-store secrets), and unknown stores
+    never are.
+    """
+    key = adapter.store_key(request, store_id)
+    if key is None:
+        return adapter.identify_store(request, store_id), False
+    now = time.monotonic()
+    hit = _recent_stores.get((adapter.platform, key))
+    if hit is not None and hit[0] > now:
+        return hit[1], True
+    store = adapter.identify_store(request, store_id)
+    if store is not None:
+        _recent_stores[(adapter.platform, key)] = (now + STORE_CACHE_SECONDS, store)
+    return store, False
+
+
+def _forget_store(adapter, request: HttpRequest, store_id: int | None) -> None:
+    _recent_stores.pop((adapter.platform, adapter.store_key(request, store_id)), None)
+
+
+def forget_stores(**kwargs) -> None:
+    _recent_stores.clear()

@@ -37,10 +37,22 @@ class Segment(models.Model):
 
 
 class SegmentMembership(models.Model):
-    """One stay of a customer in a segment; current members have ``exited_at IS NULL``."""
+    """One stay of a customer in a segment; current members have ``exited_at IS NULL``.
 
-    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="memberships")
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="segment_memberships")
+    Derived data, written in bulk (a segment's first build can insert most of the store), so every row
+    costs as little as possible: no database foreign keys (their deferred checks lock each customer row
+    at commit and cost as much as the insert; deletes still cascade through the ORM, which is the only
+    way customers, stores and segments are deleted) and only the indexes the queries use: current members
+    of a segment (the unique constraint) and a customer's segments (``segment_member_customer_idx``).
+    """
+
+    segment = models.ForeignKey(
+        Segment, on_delete=models.CASCADE, related_name="memberships", db_index=False, db_constraint=False
+    )
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="segment_memberships", db_index=False,
+        db_constraint=False,
+    )
     entered_at = models.DateTimeField()
     exited_at = models.DateTimeField(null=True, blank=True)
 

@@ -63,6 +63,9 @@ class ShopifyAdapter(PlatformAdapter):
             .first()
         )
 
+    def store_key(self, request: HttpRequest, store_id: int | None) -> str | None:
+        return (request.headers.get("X-Shopify-Shop-Domain") or "").strip().lower() or None
+
     def verify(self, request: HttpRequest, body: bytes, store: Store) -> bool:
         secrets = [settings.SHOPIFY_API_SECRET, settings.SHOPIFY_API_SECRET_PREVIOUS]
         return signature_matches(request.headers.get("X-Shopify-Hmac-Sha256"), secrets, body)

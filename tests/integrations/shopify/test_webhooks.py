@@ -108,3 +108,34 @@ def test_webhooks_for_an_uninstalled_store_are_still_accepted(client, shop):
 
 def test_shop_domain_header_is_matched_case_insensitively(client, shop):
     assert post(client, "orders_create", "orders/create", "e1", shop=SHOP.upper()).status_code == 200
+
+
+def test_a_busy_shop_is_looked_up_once_per_few_seconds(client, shop, django_assert_num_queries):
+    from unittest import mock
+
+    from django.core.cache import cache
+
+    from integrations.tasks import COALESCE_KEY
+
+    with mock.patch("integrations.tasks.async_task"):
+        assert post(client, "orders_create", "orders/create", "busy-1").json()["status"] == "accepted"
+        cache.add(COALESCE_KEY, 1)  # a drain task is queued: the next answer only stores its delivery
+        with django_assert_num_queries(1):  # the INSERT: no store lookup, no transaction round trips
+            assert post(client, "customers_create", "customers/create", "busy-2").json()["status"] == "accepted"
+    cache.delete(COALESCE_KEY)
+    assert WebhookDelivery.objects.filter(store=shop).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_shop_deleted_by_another_process_answers_404_not_duplicate(client, shop):
+    from django.db import connection
+
+    assert post(client, "orders_create", "orders/create", "gone-1").status_code == 200  # now cached
+    with connection.cursor() as cursor:  # another process: no signal reaches this one's cache
+        cursor.execute("DELETE FROM integrations_webhookdelivery")
+        cursor.execute("DELETE FROM timeline_event")
+        cursor.execute("DELETE FROM timeline_customer")
+        cursor.execute("DELETE FROM timeline_store WHERE id = %s", [shop.pk])
+    answer = post(client, "orders_create", "orders/create", "gone-2")
+    assert answer.status_code == 404 and answer.json()["status"] == "unknown store"
+    assert not WebhookDelivery.objects.exists()
