@@ -8,10 +8,8 @@ from __future__ import annotations
 from ..campaign.abtest import campaign_numbers, probabilities
 from ..models import Campaign
 from .kpis import DateRange, Kpi, kpis
-from .plans import without_jit
 
 
-@without_jit
 def ab_table(campaign: Campaign, dates: DateRange | None = None) -> list[dict]:
     """One row per variant of the test share (empty without an A/B test)."""
     rows: list[Kpi] = kpis(campaign.store_id, dates, ("variant",), campaign_id=campaign.pk, ab_test=True)

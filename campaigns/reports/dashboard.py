@@ -22,7 +22,6 @@ from ..models import AttributedOrder, Campaign, Flow, MessageOutcome, Suppressio
 from .abtest import ab_table
 from .kpis import ZERO, DateRange, Kpi, kpis, open_field
 from .lift import holdout_lift
-from .plans import without_jit
 
 MONEY = DecimalField(max_digits=14, decimal_places=2)
 COMPLAINT_ALERT = 0.001
@@ -32,7 +31,6 @@ CENT = Decimal("0.01")
 NET = Coalesce(Sum(F("revenue") - F("refunded"), output_field=MONEY), ZERO, output_field=MONEY)
 
 
-@without_jit
 def revenue_over_time(store_id: int, dates: DateRange) -> list[dict]:
     """Attributed revenue (net of refunds) per UTC day of the order, every day of the range."""
     rows = (AttributedOrder.objects.filter(store_id=store_id, ordered_at__gte=dates.start, ordered_at__lt=dates.end)
@@ -43,7 +41,6 @@ def revenue_over_time(store_id: int, dates: DateRange) -> list[dict]:
              "revenue": Decimal(found.get(day, {}).get("revenue", ZERO)).quantize(CENT)} for day in dates.days()]
 
 
-@without_jit
 def ranked_by_revenue(store_id: int, dates: DateRange, limit: int = 10) -> dict[str, list[dict]]:
     """Campaigns and flows by the revenue of the orders they earned in the range (order day)."""
     orders = AttributedOrder.objects.filter(store_id=store_id, ordered_at__gte=dates.start, ordered_at__lt=dates.end)
@@ -56,7 +53,6 @@ def ranked_by_revenue(store_id: int, dates: DateRange, limit: int = 10) -> dict[
     return out
 
 
-@without_jit
 def segment_growth(store_id: int, dates: DateRange) -> list[dict]:
     """Each active segment's daily sizes in the range, first and last size and the change."""
     from segments.models import SegmentSnapshot
@@ -75,7 +71,6 @@ def segment_growth(store_id: int, dates: DateRange) -> list[dict]:
     return list(series.values())
 
 
-@without_jit
 def list_health(store_id: int, now: datetime | None = None) -> dict:
     """Customers with an email: suppressed (address suppressed or unsubscribed), engaged (subscribed and
     opened or clicked in the last 90 days), unengaged (subscribed, not engaged), not subscribed.
@@ -102,7 +97,6 @@ def list_health(store_id: int, now: datetime | None = None) -> dict:
     return counts
 
 
-@without_jit
 def deliverability(store_id: int, dates: DateRange) -> dict:
     row = kpis(store_id, dates, open_col=open_field(store_id))
     kpi = row[0] if row else Kpi()
@@ -118,7 +112,6 @@ def deliverability(store_id: int, dates: DateRange) -> dict:
             "unsubscribe_rate": kpi.unsubscribe_rate, "alerts": alerts}
 
 
-@without_jit
 def dashboard(store_id: int, dates: DateRange) -> dict:
     over_time = revenue_over_time(store_id, dates)
     return {
@@ -139,7 +132,6 @@ def _fill_days(rows: list[Kpi], dates: DateRange | None) -> list[dict]:
     return [{**found.get(day, Kpi()).as_dict(), "day": day} for day in days]
 
 
-@without_jit
 def campaign_report(campaign: Campaign, dates: DateRange | None = None) -> dict:
     store_id = campaign.store_id
     open_col = open_field(store_id)
@@ -158,7 +150,6 @@ def campaign_report(campaign: Campaign, dates: DateRange | None = None) -> dict:
     }
 
 
-@without_jit
 def flow_report(flow: Flow, dates: DateRange | None = None) -> dict:
     store_id = flow.store_id
     open_col = open_field(store_id)
@@ -181,7 +172,6 @@ def flow_report(flow: Flow, dates: DateRange | None = None) -> dict:
     }
 
 
-@without_jit
 def segment_report(segment, dates: DateRange | None = None) -> dict:
     """Size, average lifetime value and reachable share of the current members; KPIs of the messages they
     got, split into sends from campaigns that targeted (included) this segment and all other sends."""

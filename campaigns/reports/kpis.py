@@ -28,7 +28,6 @@ from django.db.models.functions import Coalesce, TruncDate
 
 from ..models import AttributedOrder, Campaign, MessageOutcome
 from .attribution import Windows
-from .plans import without_jit
 
 MONEY = DecimalField(max_digits=14, decimal_places=2)
 ZERO = Decimal("0.00")
@@ -151,7 +150,6 @@ def _group_expressions(group: tuple[str, ...], prefix: str, segment_id: int | No
     return exprs
 
 
-@without_jit
 def kpis(store_id: int, dates: DateRange | None, group: tuple[str, ...] = (), *, segment_id: int | None = None,
          open_col: str | None = None, **filters) -> list[Kpi]:
     """KPI rows of the store's messages sent in ``dates`` (None: ever) matching ``filters`` (MessageOutcome lookups such

@@ -42,7 +42,6 @@ from shopconnect.timeline.models import Event
 from .. import stats
 from ..models import HOLDOUT, Message
 from .attribution import Windows
-from .plans import without_jit
 
 MONEY = DecimalField(max_digits=14, decimal_places=2)
 
@@ -84,7 +83,6 @@ def _orders_after(window_days: int):
                                 occurred_at__gt=OuterRef("ref"), occurred_at__lte=end).filter(~Exists(cancelled))
 
 
-@without_jit
 def holdout_lift(store_id: int, **filters) -> HoldoutLift | None:
     """Lift of the rows matching ``filters`` (``campaign_id=`` or ``flow_id=``); None without a holdout."""
     rows = Message.objects.filter(store_id=store_id, **filters).filter(
