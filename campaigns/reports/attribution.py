@@ -30,7 +30,6 @@ from django.db import transaction
 from django.db.models import (
     Case,
     DateTimeField,
-    DecimalField,
     Exists,
     ExpressionWrapper,
     F,
@@ -43,11 +42,11 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Least
 
 from shopconnect.timeline import vocabulary as v
+from shopconnect.timeline.aggregates import MONEY
 from shopconnect.timeline.models import Event, Store
 
 from ..models import AttributedOrder, EmailProvider, Message
 
-MONEY = DecimalField(max_digits=14, decimal_places=2)
 CHUNK = 2000
 
 

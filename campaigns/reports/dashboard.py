@@ -12,30 +12,28 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Avg, Count, DecimalField, Exists, F, OuterRef, Q, Sum
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models import Avg, Count, Exists, OuterRef, Q
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from shopconnect.timeline.models import Consent, Customer
 
 from ..models import AttributedOrder, Campaign, Flow, MessageOutcome, Suppression
 from .abtest import ab_table
-from .kpis import ZERO, DateRange, Kpi, kpis, open_field
+from .kpis import NET_REVENUE, ZERO, DateRange, Kpi, kpis, open_field
 from .lift import holdout_lift
 
-MONEY = DecimalField(max_digits=14, decimal_places=2)
 COMPLAINT_ALERT = 0.001
 BOUNCE_ALERT = 0.02
 ENGAGED_DAYS = 90
 CENT = Decimal("0.01")
-NET = Coalesce(Sum(F("revenue") - F("refunded"), output_field=MONEY), ZERO, output_field=MONEY)
 
 
 def revenue_over_time(store_id: int, dates: DateRange) -> list[dict]:
     """Attributed revenue (net of refunds) per UTC day of the order, every day of the range."""
     rows = (AttributedOrder.objects.filter(store_id=store_id, ordered_at__gte=dates.start, ordered_at__lt=dates.end)
             .annotate(day=TruncDate("ordered_at", tzinfo=UTC)).values("day")
-            .annotate(orders=Count("pk"), revenue=NET).order_by("day"))
+            .annotate(orders=Count("pk"), revenue=NET_REVENUE).order_by("day"))
     found = {row["day"]: row for row in rows}
     return [{"day": day, "orders": found.get(day, {}).get("orders", 0),
              "revenue": Decimal(found.get(day, {}).get("revenue", ZERO)).quantize(CENT)} for day in dates.days()]
@@ -47,7 +45,7 @@ def ranked_by_revenue(store_id: int, dates: DateRange, limit: int = 10) -> dict[
     out = {}
     for kind, path in (("campaigns", "campaign"), ("flows", "flow")):
         rows = (orders.filter(**{f"{path}__isnull": False}).values(f"{path}_id", f"{path}__name")
-                .annotate(orders=Count("pk"), revenue=NET).order_by("-revenue", f"{path}_id")[:limit])
+                .annotate(orders=Count("pk"), revenue=NET_REVENUE).order_by("-revenue", f"{path}_id")[:limit])
         out[kind] = [{"id": r[f"{path}_id"], "name": r[f"{path}__name"], "orders": r["orders"],
                       "revenue": Decimal(r["revenue"]).quantize(CENT)} for r in rows]
     return out

@@ -23,14 +23,17 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, Exists, F, OuterRef, Sum
+from django.db.models import Count, Exists, F, OuterRef, Sum
 from django.db.models.functions import Coalesce, TruncDate
+
+from shopconnect.timeline.aggregates import MONEY
 
 from ..models import AttributedOrder, Campaign, MessageOutcome
 from .attribution import Windows
 
-MONEY = DecimalField(max_digits=14, decimal_places=2)
 ZERO = Decimal("0.00")
+#: attributed revenue net of refunds, summed over AttributedOrder rows
+NET_REVENUE = Coalesce(Sum(F("revenue") - F("refunded"), output_field=MONEY), ZERO, output_field=MONEY)
 # What a report may group by: name -> field of MessageOutcome (``day`` and ``targeted`` are computed).
 GROUPS = {"campaign": "campaign_id", "flow": "flow_id", "step": "step_id", "variant": "variant"}
 
@@ -174,7 +177,7 @@ def kpis(store_id: int, dates: DateRange | None, group: tuple[str, ...] = (), *,
               "clicked": Count("clicked_at"), "unsubscribed": Count("unsubscribed_at"),
               "complained": Count("complained_at")}
     earned = {"conversions": Count("pk"), "converted": Count("message_id", distinct=True),
-              "revenue": Coalesce(Sum(F("revenue") - F("refunded"), output_field=MONEY), ZERO, output_field=MONEY)}
+              "revenue": NET_REVENUE}
     money = AttributedOrder.objects.filter(message__outcome__in=outcomes)
     if keys:
         engagement = list(outcomes.annotate(**{f"g_{k}": v for k, v in _group_expressions(group, "", segment_id)

@@ -23,7 +23,6 @@ from django.db.models import (
     Case,
     Count,
     DateTimeField,
-    DecimalField,
     Exists,
     ExpressionWrapper,
     F,
@@ -37,13 +36,12 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from shopconnect.timeline import vocabulary as v
+from shopconnect.timeline.aggregates import MONEY
 from shopconnect.timeline.models import Event
 
 from .. import stats
 from ..models import HOLDOUT, Message
 from .attribution import Windows
-
-MONEY = DecimalField(max_digits=14, decimal_places=2)
 
 
 @dataclass(frozen=True)
