@@ -121,14 +121,34 @@ def _process_batch(ids: list[int] | None, *, retrying: bool, manual: bool) -> di
     return statuses
 
 
-def _normalize(delivery: WebhookDelivery, *, manual: bool) -> Normalized | None:
-    """Parse and normalize one delivery; None once an ignored or failed one is recorded (pure: no queries
-    but the status update)."""
+def _meaning(delivery: WebhookDelivery) -> Normalized | None:
+    """The adapter's (pure) reading of a stored delivery; raises when there is none or it fails."""
     adapter = get_adapter(delivery.platform)
+    if adapter is None:
+        raise LookupError(f"no adapter configured for platform {delivery.platform!r}")
+    return adapter.normalize(delivery.topic, json.loads(bytes(delivery.body) or b"null"))
+
+
+def _is_deadlock(exc: Exception) -> bool:
+    """Two workers writing the same customers in opposite orders: PostgreSQL aborts one of them. Its
+    savepoint is rolled back (its locks released), so trying again goes through."""
+    return isinstance(exc, OperationalError) and getattr(exc.__cause__, "sqlstate", None) == DEADLOCK
+
+
+def _retrying_deadlocks(write) -> None:
+    """Run ``write`` (which opens its own savepoint), again at once if it was a deadlock's victim."""
+    for attempt in range(DEADLOCK_RETRIES + 1):
+        try:
+            return write()
+        except OperationalError as exc:
+            if attempt == DEADLOCK_RETRIES or not _is_deadlock(exc):
+                raise
+
+
+def _normalize(delivery: WebhookDelivery, *, manual: bool) -> Normalized | None:
+    """Parse and normalize one delivery; None once an ignored or failed one is recorded."""
     try:
-        if adapter is None:
-            raise LookupError(f"no adapter configured for platform {delivery.platform!r}")
-        normalized = adapter.normalize(delivery.topic, json.loads(bytes(delivery.body) or b"null"))
+        normalized = _meaning(delivery)
     except Exception as exc:  # noqa: BLE001 - recorded on the delivery, never lost
         _fail(delivery, exc, manual=manual)
         return None
@@ -156,22 +176,16 @@ def _write_run(run: list[tuple[WebhookDelivery, Normalized]], *, manual: bool) -
 
 def _write_together(items: list[tuple[WebhookDelivery, Normalized]]) -> bool:
     """One savepoint for the group (retried when it is a deadlock victim); False if it failed."""
-    before = [(delivery, [getattr(delivery, f) for f in DONE_FIELDS]) for delivery, _ in items]
-    for attempt in range(DEADLOCK_RETRIES + 1):
-        try:
-            with transaction.atomic():
-                _write_group(items)
-            return True
-        except Exception as exc:  # noqa: BLE001 - the deliveries are then written one by one
-            for delivery, values in before:
-                for name, value in zip(DONE_FIELDS, values, strict=True):
-                    setattr(delivery, name, value)
-            deadlock = isinstance(exc, OperationalError) and getattr(exc.__cause__, "sqlstate", None) == DEADLOCK
-            if not deadlock or attempt == DEADLOCK_RETRIES:
-                return False
-    return False
+    try:
+        _retrying_deadlocks(lambda: _write_group(items))
+    except Exception:  # noqa: BLE001 - the deliveries are then written one by one
+        return False
+    for delivery, _ in items:
+        delivery.status = WebhookDelivery.Status.PROCESSED
+    return True
 
 
+@transaction.atomic
 def _write_group(items: list[tuple[WebhookDelivery, Normalized]]) -> None:
     store = items[0][0].store
     expanded = [(delivery, get_adapter(delivery.platform).expand(delivery, n)) for delivery, n in items]
@@ -185,7 +199,6 @@ def _write_group(items: list[tuple[WebhookDelivery, Normalized]]) -> None:
     for delivery, x in expanded:
         keys = {e.dedupe_key for e in x.events if e.dedupe_key in inserted} - counted
         counted |= keys
-        _mark_done(delivery, WebhookDelivery.Status.PROCESSED, len(keys))
         by_count.setdefault(len(keys), []).append(delivery.pk)
     now = timezone.now()
     for count, ids in by_count.items():  # a statement per distinct count: usually one or two
@@ -208,21 +221,10 @@ def _mark_done(delivery: WebhookDelivery, status: str, inserted: int) -> None:
 
 def _process_one(delivery: WebhookDelivery, *, manual: bool, normalized: Normalized | None = None) -> str:
     """Normalize and apply one delivery; record a failure on it and schedule a bounded retry."""
-    adapter = get_adapter(delivery.platform)
     try:
-        if adapter is None:
-            raise LookupError(f"no adapter configured for platform {delivery.platform!r}")
         if normalized is None:
-            normalized = adapter.normalize(delivery.topic, json.loads(bytes(delivery.body) or b"null"))
-        for attempt in range(DEADLOCK_RETRIES + 1):
-            try:
-                _apply(adapter, delivery, normalized)
-                break
-            except OperationalError as exc:
-                # Two workers writing the same customers in opposite orders: PostgreSQL aborts one of
-                # them. Its savepoint is rolled back (its locks released), so trying again goes through.
-                if attempt == DEADLOCK_RETRIES or getattr(exc.__cause__, "sqlstate", None) != DEADLOCK:
-                    raise
+            normalized = _meaning(delivery)
+        _retrying_deadlocks(lambda: _apply(get_adapter(delivery.platform), delivery, normalized))
     except Exception as exc:  # noqa: BLE001 - any failure is recorded on the delivery, never lost
         _fail(delivery, exc, manual=manual)
     return delivery.status

@@ -80,36 +80,29 @@ def sync_segment(
     open_params = [segment.pk, stamp, segment.pk]
     with transaction.atomic():
         with connection.cursor() as cursor:
-            if connection.vendor == "postgresql" and scope is None:
-                # A full recompute: the rule is evaluated alone first, into a temporary table. A plain
-                # query runs on parallel workers; inside a statement that writes it cannot (3x slower at
-                # 1M customers). Exits and entries then come from that one evaluation, in one statement.
-                cursor.execute(f"CREATE TEMPORARY TABLE {MATCHED} ON COMMIT DROP AS {match_sql}", match_params)
-                cursor.execute(f"ANALYZE {MATCHED}")
-                m = f"{MATCHED} m"
-                # Both sides are large: hash joins. Membership statistics lag behind bulk writes, and a
-                # nested loop planned on a stale "few rows" estimate rescans the whole table per member.
-                cursor.execute("SET LOCAL enable_nestloop = off")
+            if connection.vendor == "postgresql":
+                # One statement for the exits and the entries, from one evaluation of the rule, so they
+                # never disagree. A full recompute first evaluates the rule alone into a temporary table:
+                # a plain query runs on parallel workers, one inside a statement that writes cannot (3x
+                # slower at 1M customers). A scoped one (a few customers) uses a materialized CTE.
+                if scope is None:
+                    cursor.execute(f"CREATE TEMPORARY TABLE {MATCHED} ON COMMIT DROP AS {match_sql}", match_params)
+                    cursor.execute(f"ANALYZE {MATCHED}")
+                    # Both sides are large: hash joins. Membership statistics lag behind bulk writes, and
+                    # a nested loop planned on a stale "few rows" estimate rescans the table per member.
+                    cursor.execute("SET LOCAL enable_nestloop = off")
+                    m, source, source_params = f"{MATCHED} m", "", []
+                else:
+                    m, source, source_params = "m", f"m AS MATERIALIZED ({match_sql}), ", list(match_params)
                 cursor.execute(
-                    f"WITH closed AS ({close.format(m=m)}), opened AS ({open_.format(m=m)}) "
+                    f"WITH {source}closed AS ({close.format(m=m)}), opened AS ({open_.format(m=m)}) "
                     "SELECT 'x', customer_id FROM closed UNION ALL SELECT 'e', customer_id FROM opened",
-                    [*close_params, *open_params],
+                    [*source_params, *close_params, *open_params],
                 )
                 rows = cursor.fetchall()
-                cursor.execute("RESET enable_nestloop")
-                cursor.execute(f"DROP TABLE {MATCHED}")
-                result.exited = sorted(cid for kind, cid in rows if kind == "x")
-                result.entered = sorted(cid for kind, cid in rows if kind == "e")
-            elif connection.vendor == "postgresql" and ONE_STATEMENT:
-                # One statement: the rule is evaluated once (a materialized CTE) for both the exits and
-                # the entries; both parts see the same snapshot, so they never disagree.
-                cursor.execute(
-                    f"WITH m AS MATERIALIZED ({match_sql}), "
-                    f"closed AS ({close.format(m='m')}), opened AS ({open_.format(m='m')}) "
-                    "SELECT 'x', customer_id FROM closed UNION ALL SELECT 'e', customer_id FROM opened",
-                    [*match_params, *close_params, *open_params],
-                )
-                rows = cursor.fetchall()
+                if scope is None:
+                    cursor.execute("RESET enable_nestloop")
+                    cursor.execute(f"DROP TABLE {MATCHED}")
                 result.exited = sorted(cid for kind, cid in rows if kind == "x")
                 result.entered = sorted(cid for kind, cid in rows if kind == "e")
             else:
@@ -173,7 +166,6 @@ def sync_customers(
 SENTINEL_NOW = datetime(2200, 1, 1, tzinfo=UTC)
 SENTINEL_ID = -7_777_777
 _SQL: dict[tuple, tuple[float, str, list]] = {}
-ONE_STATEMENT = True  # PostgreSQL: exits and entries in one statement (see sync_segment)
 MATCHED = "segment_sync_matched"  # the temporary table of a full recompute's evaluation
 
 

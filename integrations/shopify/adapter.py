@@ -23,9 +23,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from integrations.base import Normalized, PlatformAdapter, signature_matches
-from shopconnect.timeline.catalog import upsert_products
 from shopconnect.timeline.models import Event, Platform, Product, Store
-from shopconnect.timeline.record import record_events
 
 from . import compliance, topics
 from .graphql import ShopifyAPIError
@@ -102,10 +100,7 @@ class ShopifyAdapter(PlatformAdapter):
         store = delivery.store
         for action, data in normalized.actions:
             self._act(store, action, data)
-        rest = self.expand(delivery, normalized)
-        if rest.products:
-            upsert_products(store, rest.products)
-        return record_events(store, rest.events).inserted if rest.events else 0
+        return super().apply(delivery, normalized)  # then the events and products, like any delivery
 
     def _act(self, store: Store, action: str, data: dict[str, Any]) -> None:
         if action == "uninstall":

@@ -9,7 +9,7 @@ One call takes a batch of canonical events for one store and, in one transaction
 3. applies profiles, consent and deletions from the new events unless something newer was already
    applied (out-of-order deliveries never roll state back);
 4. moves an identified visitor's anonymous history onto the customer;
-5. recomputes the aggregates those events can change (``aggregates.recompute_aggregates``).
+5. brings the aggregates those events can change up to date (``aggregates.refresh_after_insert``).
 
 It sends ``events_recorded`` with the result, which the segment engine, the flows and the reports
 subscribe to: with the ORM broker inside the transaction (their tasks commit with the events), otherwise
@@ -87,8 +87,7 @@ def record_events(store: Store, events: Iterable[CanonicalEvent]) -> RecordResul
             touched[customer_id].add("visitor.merged")
         refresh_after_insert(new_events, merged)
         result.types_by_customer = dict(touched)
-        announce = bool(result.types_by_customer or result.inserted)
-        when = _when_to_announce() if announce else None
+        when = _when_to_announce() if result.types_by_customer or result.inserted else None
         if when == "in transaction":
             _announce(store, result)
         elif when == "on commit":
