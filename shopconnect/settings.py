@@ -47,6 +47,11 @@ SHOPIFY_API_SECRET = os.environ.get("SHOPIFY_API_SECRET", "")
 SHOPIFY_API_SECRET_PREVIOUS = os.environ.get("SHOPIFY_API_SECRET_PREVIOUS", "")
 SHOPIFY_API_VERSION = os.environ.get("SHOPIFY_API_VERSION", "2025-10")
 
+# Outbound requests (shopconnect.outbound): hosts that skip the public-address check (an egress proxy, a
+# mail relay on the private network), and whether plain http URLs may be configured (development only).
+OUTBOUND_ALLOW_HOSTS = env_list("OUTBOUND_ALLOW_HOSTS", [])
+OUTBOUND_ALLOW_HTTP = env_bool("OUTBOUND_ALLOW_HTTP", False)
+
 # Largest webhook / collect body accepted, in bytes (413 above it).
 WEBHOOK_MAX_BODY_BYTES = int(os.environ.get("WEBHOOK_MAX_BODY_BYTES", str(2 * 1024 * 1024)))
 # How many times a failed delivery is retried automatically before it waits for a person.

@@ -7,4 +7,9 @@ class TimelineConfig(AppConfig):
     verbose_name = "Stores and customer timelines"
 
     def ready(self) -> None:
-        from shopconnect import checks  # noqa: F401  (registers the production settings check)
+        from shopconnect import (
+            checks,  # noqa: F401  (registers the production settings check)
+            outbound,
+        )
+
+        outbound.install()  # every HTTP(S) connection checks its peer is public (SSRF)
