@@ -13,6 +13,8 @@ from rest_framework.test import APIClient
 from shopconnect.timeline.canonical import CanonicalEvent
 from shopconnect.timeline.models import Store, StoreMembership
 
+pytest_plugins = ["tests.browser"]  # the admin_browser fixture (Playwright + Chromium)
+
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 _counter = itertools.count(1)
 
