@@ -120,6 +120,11 @@ class Customer(models.Model):
     )
     created_at = models.DateTimeField(help_text="When the customer first appeared (platform time when known).")
     deleted_at = models.DateTimeField(null=True, blank=True, help_text="Deleted on the platform.")
+    claimed_only = models.BooleanField(
+        default=False,
+        help_text="Built only from storefront claims (an email or platform id typed on the site), nothing signed "
+        "yet: further claims may add to it; the first signed event makes it a known customer.",
+    )
 
     # Aggregates (derived from the timeline; see shopconnect.timeline.aggregates).
     orders_count = models.PositiveIntegerField(default=0)
