@@ -20,9 +20,11 @@ import hmac
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from django.http import HttpRequest
 
+from shopconnect.outbound import OutboundBlocked, check_url
 from shopconnect.timeline.canonical import CanonicalEvent, ProductRecord
 from shopconnect.timeline.catalog import upsert_products
 from shopconnect.timeline.models import Store
@@ -115,6 +117,17 @@ class PlatformAdapter:
         expanded = self.expand(delivery, normalized)
         upsert_products(delivery.store, expanded.products)
         return record_events(delivery.store, expanded.events).inserted
+
+    # --- where the store lives (every place that accepts a domain or URL calls this) -------------
+    def clean_address(self, domain: str, url: str) -> tuple[str, str]:
+        """The store's ``(domain, url)`` as they are stored, or ``outbound.OutboundBlocked`` saying what
+        is wrong. Called by the store admin form, ``connect_store`` and the OAuth install; the clients
+        check again at request time. The default: a public https ``url`` (when given) and its host."""
+        url = check_url(url).rstrip("/") if (url or "").strip() else ""
+        domain = (domain or "").strip().lower() or (urlsplit(url).hostname or "")
+        if not domain:
+            raise OutboundBlocked("give the store's domain or URL")
+        return domain, url
 
     # --- optional: store connection and history -------------------------------------------------
     def connect(self, store: Store, options: dict[str, Any]) -> None:

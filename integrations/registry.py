@@ -18,3 +18,9 @@ def _load(platform: str, path: str) -> PlatformAdapter:
 def get_adapter(platform: str) -> PlatformAdapter | None:
     path = settings.PLATFORM_ADAPTERS.get(platform)
     return _load(platform, path) if path else None
+
+
+def clean_store_address(platform: str, domain: str, url: str) -> tuple[str, str]:
+    """The ``(domain, url)`` a store of this platform may have, or ``outbound.OutboundBlocked`` saying why
+    not (the platform adapter's ``clean_address``; the base rule for platforms without an adapter)."""
+    return (get_adapter(platform) or PlatformAdapter()).clean_address(domain, url)

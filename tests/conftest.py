@@ -19,6 +19,30 @@ T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 _counter = itertools.count(1)
 
 
+#: a public address (example.com's) that the suite's fake shop names resolve to; nothing listens there and
+#: no test connects to it (platform APIs are faked with ``responses`` or loopback servers)
+FAKE_PUBLIC_ADDRESS = "93.184.216.34"
+FAKE_SUFFIXES = (".example", ".myshopify.com", ".test", ".example.com", ".example.net")
+
+
+@pytest.fixture(autouse=True)
+def _fake_names_resolve_publicly(monkeypatch):
+    """Fake shop hosts (``shop1.example``, ``x.myshopify.com``) resolve to a public address, so the outbound
+    checks (shopconnect.outbound) judge them as the real thing; every other name and every IP literal is
+    resolved for real, so loopback, private and metadata addresses are still refused. Attack tests that
+    need another answer (DNS rebinding) patch ``outbound.resolve`` themselves."""
+    from shopconnect import outbound
+
+    real = outbound.resolve
+
+    def resolve(host: str, port: int) -> list[str]:
+        if host.lower().rstrip(".").endswith(FAKE_SUFFIXES):
+            return [FAKE_PUBLIC_ADDRESS]
+        return real(host, port)
+
+    monkeypatch.setattr(outbound, "resolve", resolve)
+
+
 @pytest.fixture
 def make_store(db):
     def make(platform: str = "shopify", domain: str | None = None, **fields) -> Store:

@@ -23,6 +23,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from integrations.base import Normalized, PlatformAdapter, signature_matches
+from shopconnect.outbound import check_shopify_domain, check_url
 from shopconnect.timeline.models import Event, Platform, Product, Store
 
 from . import compliance, topics
@@ -162,6 +163,11 @@ class ShopifyAdapter(PlatformAdapter):
         return out
 
     # --- connection and history -----------------------------------------------------------------
+    def clean_address(self, domain: str, url: str) -> tuple[str, str]:
+        """The shop is ``NAME.myshopify.com`` (the only host we call); ``url`` is the storefront, https."""
+        domain = check_shopify_domain(domain)
+        return domain, (check_url(url).rstrip("/") if (url or "").strip() else f"https://{domain}")
+
     def connect(self, store: Store, options: dict[str, Any]) -> None:
         """``connect_store``: with an access token, subscribe the webhooks and ensure the reconciliation."""
         from .tasks import ensure_reconciliation_schedule, register_webhooks

@@ -37,6 +37,21 @@ class StoreForm(forms.ModelForm):
         for name in SECRET_FIELDS:
             if name in data and not data[name] and self.instance.pk:
                 data[name] = getattr(self.instance, name)
+        if "domain" in self.fields:  # operators only: where a store lives is theirs to decide
+            # Where the store lives decides where its secrets are sent: the platform's rule, checked here
+            # and again by the clients at request time (shopconnect.outbound).
+            from integrations.registry import clean_store_address
+            from shopconnect.outbound import OutboundBlocked
+
+            platform = data.get("platform") or self.instance.platform
+            domain = data.get("domain", self.instance.domain) or ""
+            url = data.get("url", self.instance.url) or ""
+            try:
+                domain, url = clean_store_address(platform, domain, url)
+            except OutboundBlocked as exc:
+                self.add_error("domain" if platform == "shopify" else "url", str(exc))
+            else:
+                data["domain"], data["url"] = domain, url
         return data
 
 

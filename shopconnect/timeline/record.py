@@ -35,8 +35,8 @@ from django.utils import timezone
 from . import vocabulary as v
 from .aggregates import refresh_after_insert
 from .binary import execute_binary
-from .catalog import enrich_from_catalog
 from .canonical import CLAIM_SOURCES, CanonicalEvent, normalize_email
+from .catalog import enrich_from_catalog
 from .models import Customer, CustomerTag, Event, Store, Visitor
 
 #: Sent once a batch is written: ``sender=Store, store=<Store>, result=<RecordResult>``. Handlers only

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-import re
-from urllib.parse import urlparse
 
 from django.core.management.base import BaseCommand, CommandError
 
-from integrations.registry import get_adapter
+from integrations.registry import clean_store_address, get_adapter
 from integrations.urls import webhook_url
+from shopconnect.outbound import OutboundBlocked
 from shopconnect.timeline.models import Platform, Store
-
-SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")
 
 
 class Command(BaseCommand):
@@ -32,19 +29,18 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         platform = opts["platform"]
-        if platform == Platform.SHOPIFY:
-            domain = (opts["domain"] or "").strip().lower()
-            if not SHOP_DOMAIN.match(domain):
-                raise CommandError("--domain must look like NAME.myshopify.com")
-            url = f"https://{domain}"
-        else:
-            url = (opts["url"] or "").strip().rstrip("/")
-            parsed = urlparse(url)
-            if parsed.scheme not in ("http", "https") or not parsed.hostname:
-                raise CommandError("--url must be the store's address, for example https://shop.example")
-            domain = parsed.hostname + (parsed.path or "")
-            if bool(opts["consumer_key"]) != bool(opts["consumer_secret"]):
-                raise CommandError("--consumer-key and --consumer-secret go together")
+        # Checked before anything is stored or fetched: a Shopify shop is NAME.myshopify.com, a WooCommerce
+        # site a public https URL (never loopback, private or metadata addresses).
+        try:
+            if platform == Platform.SHOPIFY:
+                domain, url = clean_store_address(platform, opts["domain"] or "", "")
+            else:
+                domain, url = clean_store_address(platform, "", opts["url"] or "")
+        except OutboundBlocked as exc:
+            option = "--domain" if platform == Platform.SHOPIFY else "--url"
+            raise CommandError(f"{option}: {exc}") from None
+        if platform != Platform.SHOPIFY and bool(opts["consumer_key"]) != bool(opts["consumer_secret"]):
+            raise CommandError("--consumer-key and --consumer-secret go together")
         store, created = Store.objects.get_or_create(platform=platform, domain=domain, defaults={"url": url})
         store.url = url
         store.status = Store.Status.ACTIVE
