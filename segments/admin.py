@@ -15,7 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from shopconnect.tenancy import StoreScopedAdminMixin, visible_stores
+from shopconnect.tenancy import StoreScopedAdminMixin, stores_with_role, visible_stores
 
 from .describe import describe
 from .membership import current_members
@@ -177,7 +177,7 @@ class SegmentAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         )
 
     def templates_view(self, request):
-        stores = visible_stores(request.user)
+        stores = stores_with_role(request.user, "marketer")
         if request.method == "POST":
             key = request.POST.get("template")
             store = stores.filter(pk=request.POST.get("store") or 0).first()

@@ -11,7 +11,7 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from shopconnect.tenancy import visible_stores
+from shopconnect.tenancy import StoreScopedSerializer, visible_stores
 from shopconnect.timeline.models import Store
 
 from .describe import describe
@@ -30,13 +30,7 @@ def _check(definition, store, segment_id=None):
         ) from exc
 
 
-class _StoreField(serializers.PrimaryKeyRelatedField):
-    def get_queryset(self):
-        return visible_stores(self.context["request"].user)
-
-
-class SegmentSerializer(serializers.ModelSerializer):
-    store = _StoreField()
+class SegmentSerializer(StoreScopedSerializer):
     rule_text = serializers.SerializerMethodField()
     member_count = serializers.SerializerMethodField()
 
@@ -93,6 +87,7 @@ class PreviewSerializer(serializers.Serializer):
 
 class SegmentViewSet(viewsets.ModelViewSet):
     serializer_class = SegmentSerializer
+    action_roles = {"preview": "viewer"}  # a preview changes nothing (shopconnect.tenancy)
 
     def get_queryset(self):
         qs = Segment.objects.filter(store__in=visible_stores(self.request.user)).select_related("store")

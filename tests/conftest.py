@@ -60,7 +60,7 @@ def store(make_store) -> Store:
 
 @pytest.fixture
 def make_user(db):
-    def make(*stores: Store, superuser: bool = False, staff: bool = True):
+    def make(*stores: Store, superuser: bool = False, staff: bool = True, role: str = "marketer"):
         n = next(_counter)
         user = get_user_model().objects.create_user(
             username=f"user{n}", password="pw", is_staff=staff, is_superuser=superuser
@@ -68,10 +68,12 @@ def make_user(db):
         if staff and not superuser:
             from django.contrib.auth.models import Permission
 
+            # Every model permission of the apps (what a careless operator might grant), except the
+            # operators' own: roles in the store decide the rest (shopconnect.tenancy).
             user.user_permissions.set(Permission.objects.filter(content_type__app_label__in=[
-                "timeline", "integrations", "segments", "campaigns", "predictions"]))
+                "timeline", "integrations", "segments", "campaigns", "predictions"]).exclude(codename="connect_store"))
         for s in stores:
-            StoreMembership.objects.create(user=user, store=s)
+            StoreMembership.objects.create(user=user, store=s, role=role)
         return user
 
     return make

@@ -55,6 +55,8 @@ class Store(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["platform", "domain"], name="store_platform_domain_uniq")]
         ordering = ["name", "id"]
+        # Operators (shopconnect.tenancy): connect stores and decide where they live. Superusers have it.
+        permissions = [("connect_store", "Can connect stores (operators)")]
 
     def __str__(self) -> str:
         return self.name or self.domain
