@@ -12,6 +12,7 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from shopconnect.inputs import query_id
 from shopconnect.tenancy import StoreScopedSerializer, visible_stores
 
 from .models import Campaign, CampaignVariant, EmailTemplate, Flow, FlowStep, Message
@@ -215,7 +216,5 @@ class MessageViewSet(_Scoped, viewsets.ReadOnlyModelViewSet):
         for param, field in self.FILTERS.items():
             value = self.request.query_params.get(param)
             if value:
-                if field != "state" and not value.isdigit():
-                    raise serializers.ValidationError({param: "must be an id"})
-                qs = qs.filter(**{field: value})
+                qs = qs.filter(**{field: value if field == "state" else query_id(self.request, param)})
         return qs

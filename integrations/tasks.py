@@ -10,7 +10,6 @@ a race left behind. Concurrent drainers never process the same delivery twice: r
 
 from __future__ import annotations
 
-import json
 import logging
 import traceback
 from datetime import timedelta
@@ -23,6 +22,7 @@ from django.utils import timezone
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
+from shopconnect.inputs import loads
 from shopconnect.timeline.catalog import upsert_products
 from shopconnect.timeline.record import record_events
 
@@ -126,7 +126,7 @@ def _meaning(delivery: WebhookDelivery) -> Normalized | None:
     adapter = get_adapter(delivery.platform)
     if adapter is None:
         raise LookupError(f"no adapter configured for platform {delivery.platform!r}")
-    return adapter.normalize(delivery.topic, json.loads(bytes(delivery.body) or b"null"))
+    return adapter.normalize(delivery.topic, loads(bytes(delivery.body) or b"null"))  # bounded depth
 
 
 def _is_deadlock(exc: Exception) -> bool:

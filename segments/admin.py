@@ -15,6 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from shopconnect.inputs import loads, parse_id
 from shopconnect.tenancy import StoreScopedAdminMixin, stores_with_role, visible_stores
 
 from .describe import describe
@@ -156,9 +157,9 @@ class SegmentAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         if request.method != "POST":
             raise Http404
         try:
-            body = json.loads(request.body or b"{}")
-            store = visible_stores(request.user).get(pk=int(body.get("store")))
-        except (ValueError, TypeError, json.JSONDecodeError):
+            body = loads(request.body or b"{}")  # bounded depth: a deep body is a 400, not a 500
+            store = visible_stores(request.user).get(pk=parse_id(str(body.get("store"))))
+        except (ValueError, TypeError, AttributeError):
             return JsonResponse({"error": "send JSON with a store id and a definition"}, status=400)
         except Exception as exc:  # noqa: BLE001 - DoesNotExist: another store
             raise Http404 from exc

@@ -11,6 +11,7 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from shopconnect.inputs import query_id
 from shopconnect.tenancy import StoreScopedSerializer, visible_stores
 from shopconnect.timeline.models import Store
 
@@ -92,7 +93,7 @@ class SegmentViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         qs = Segment.objects.filter(store__in=visible_stores(self.request.user)).select_related("store")
         if self.request.query_params.get("store"):
-            qs = qs.filter(store_id=self.request.query_params["store"])
+            qs = qs.filter(store_id=query_id(self.request, "store"))
         return qs
 
     @action(detail=False, methods=["post"])

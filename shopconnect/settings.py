@@ -200,6 +200,12 @@ REST_FRAMEWORK = {
         "rest_framework.permissions.IsAuthenticated",
         "shopconnect.tenancy.StoreRolePermission",
     ],
+    # JSON nested at most shopconnect.inputs.MAX_JSON_DEPTH levels: deeper bodies answer 400, not 500.
+    "DEFAULT_PARSER_CLASSES": [
+        "shopconnect.inputs.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -40,6 +40,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 from rest_framework import permissions, serializers
 
+from shopconnect.inputs import BoundedJSONFormField
 from shopconnect.timeline.models import Store, StoreMembership
 
 ROLES = (StoreMembership.Role.VIEWER, StoreMembership.Role.MARKETER, StoreMembership.Role.OWNER)
@@ -114,7 +115,8 @@ def store_path(model: type[models.Model]) -> str | None:
     models that belong to no store (users)."""
     if model is Store:
         return ""
-    fields = [f for f in model._meta.get_fields() if f.many_to_one and f.concrete and f.related_model]
+    fields = [f for f in model._meta.get_fields()
+              if (f.many_to_one or f.one_to_one) and f.concrete and f.related_model]
     if any(f.name == "store" and f.related_model is Store for f in fields):
         return "store"
     for field in fields:  # one hop: a step belongs to its flow's store, a tag to its customer's
@@ -172,10 +174,11 @@ class TenantFormMixin:
 
     tenancy_user = None
     tenancy_role = StoreMembership.Role.MARKETER
+    tenancy_store_id = None  # an inline's parent store (its forms get their parent only after __init__)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        own = store_id_of(self.instance)
+        own = store_id_of(self.instance) or self.tenancy_store_id
         for field in self.fields.values():
             queryset = getattr(field, "queryset", None)
             if queryset is not None:
@@ -183,7 +186,7 @@ class TenantFormMixin:
 
     def _target_store_id(self) -> int | None:
         chosen = self.cleaned_data.get("store")
-        return chosen.pk if isinstance(chosen, Store) else store_id_of(self.instance)
+        return chosen.pk if isinstance(chosen, Store) else (store_id_of(self.instance) or self.tenancy_store_id)
 
     def clean(self):
         data = super().clean()
@@ -199,9 +202,9 @@ class TenantFormMixin:
         return data
 
 
-def tenant_form(form_class, user, role: str):
-    return type(form_class)(form_class.__name__, (TenantFormMixin, form_class),
-                            {"tenancy_user": user, "tenancy_role": role, "__module__": form_class.__module__})
+def tenant_form(form_class, user, role: str, store_id: int | None = None):
+    return type(form_class)(form_class.__name__, (TenantFormMixin, form_class), {
+        "tenancy_user": user, "tenancy_role": role, "tenancy_store_id": store_id, "__module__": form_class.__module__})
 
 
 class ScopedRelatedFilter(admin.RelatedFieldListFilter):
@@ -219,9 +222,11 @@ class ScopedRelatedFilter(admin.RelatedFieldListFilter):
 
 
 class _RolePermissions:
-    """has_*_permission from the roles: view with any role, edit with ``edit_role`` in the object's store."""
+    """has_*_permission from the roles: view with any role, edit with ``edit_role`` in the object's store.
+    (And JSON form fields with bounded nesting: ``shopconnect.inputs``.)"""
 
     edit_role = StoreMembership.Role.MARKETER
+    formfield_overrides = {models.JSONField: {"form_class": BoundedJSONFormField}}
 
     def _store_of(self, obj) -> int | None:
         return store_id_of(obj)
@@ -316,7 +321,7 @@ class StoreScopedInlineMixin(_RolePermissions):
 
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)
-        formset.form = tenant_form(formset.form, request.user, self.edit_role)
+        formset.form = tenant_form(formset.form, request.user, self.edit_role, store_id_of(obj))
         return formset
 
 

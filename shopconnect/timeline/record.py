@@ -2,7 +2,9 @@
 
 One call takes a batch of canonical events for one store and, in one transaction:
 
-0. completes product, cart and checkout lines from the synced catalog (``catalog.enrich_from_catalog``);
+0. clamps event times into 1990 .. now + 1 day (``inputs.clamp_event_time``: a platform's or a visitor's
+   clock cannot make a customer "last seen" in 9999; the given time stays in ``occurred_at_given``) and
+   completes product, cart and checkout lines from the synced catalog (``catalog.enrich_from_catalog``);
 1. resolves identity (our id, platform id, email, storefront visitor), creating customers and visitors
    that are new, and links a visitor to the customer it turned out to be. A storefront claim (an email or
    platform id typed on the site: ``canonical.CLAIM_SOURCES``) never attaches to a known customer nor
@@ -31,6 +33,8 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.dispatch import Signal
 from django.utils import timezone
+
+from shopconnect.inputs import clamp_event_time
 
 from . import vocabulary as v
 from .aggregates import refresh_after_insert
@@ -126,12 +130,17 @@ def _when_to_announce() -> str:
 def _validate(events: Iterable[CanonicalEvent]) -> list[CanonicalEvent]:
     batch: list[CanonicalEvent] = []
     seen: set[str] = set()
+    now = timezone.now()
     for index, event in enumerate(events):
         where = f"event {index} ({event.type!r}, {event.dedupe_key!r})"
         if not v.is_valid_type(event.type):
             raise InvalidEvent(f"{where}: unknown event type; see shopconnect.timeline.vocabulary")
         if not isinstance(event.occurred_at, datetime) or timezone.is_naive(event.occurred_at):
             raise InvalidEvent(f"{where}: occurred_at must be an aware datetime")
+        when, moved = clamp_event_time(event.occurred_at, now)
+        if moved:  # a platform's or a visitor's clock: kept in the window, the time it gave kept alongside
+            event.properties = {**(event.properties or {}), "occurred_at_given": event.occurred_at.isoformat()}
+            event.occurred_at = when
         if not event.dedupe_key or len(event.dedupe_key) > 255:
             raise InvalidEvent(f"{where}: dedupe_key must be 1 to 255 characters")
         if not event.source or len(event.source) > 32:
