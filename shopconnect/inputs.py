@@ -68,6 +68,18 @@ def parse_id(value: str | None) -> int:
     return int(text)
 
 
+def client_address(request) -> str:
+    """The client's address: ``REMOTE_ADDR``, or behind a proxy (``COLLECT_TRUST_X_FORWARDED_FOR``) the
+    first X-Forwarded-For address. Collect rate limits and login throttling (django-axes) use it."""
+    from django.conf import settings
+
+    if settings.COLLECT_TRUST_X_FORWARDED_FOR:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip()
+    return request.META.get("REMOTE_ADDR", "")
+
+
 def query_id(request, name: str) -> int:
     """``parse_id`` of an API query parameter; a bad one answers 400 naming the parameter."""
     from rest_framework.exceptions import ValidationError
