@@ -20,7 +20,8 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
-pytestmark = pytest.mark.skipif(not os.path.exists(NGINX), reason="nginx is not installed (apt-get install nginx-light)")
+pytestmark = pytest.mark.skipif(not os.path.exists(NGINX),
+                                reason="nginx is not installed (apt-get install nginx-light)")
 
 
 def free_port() -> int:
