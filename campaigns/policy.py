@@ -17,6 +17,7 @@ from django.db.models import Max
 
 from shopconnect.timeline.models import Consent, Customer
 
+from .consent import address_hash
 from .models import EmailPreference, EmailProvider, Enrollment, Message, Suppression
 
 
@@ -32,6 +33,7 @@ class Defer:
 
 
 SEND = None
+UNSUBSCRIBE_REASONS = frozenset({Suppression.Reason.UNSUBSCRIBE})
 
 
 def local_zone(customer: Customer, store) -> ZoneInfo:
@@ -66,9 +68,12 @@ class BatchFacts:
     def __init__(self, store, messages: Sequence[Message]) -> None:
         customer_ids = {m.customer_id for m in messages}
         emails = {m.customer.email for m in messages if m.customer.email}
-        self.suppressed = dict(
-            Suppression.objects.filter(store=store, email__in=emails).values_list("email", "reason")
-        )
+        # An erased address is kept as its hash (campaigns.consent.address_hash): look both up.
+        hashes = {address_hash(store.pk, email): email for email in emails}
+        self.suppressed = {
+            hashes.get(email, email): reason for email, reason in
+            Suppression.objects.filter(store=store, email__in=emails | set(hashes)).values_list("email", "reason")
+        }
         self.last_sent = dict(
             Message.objects.filter(customer_id__in=customer_ids, state=Message.State.SENT, marketing=True)
             .values("customer_id").annotate(last=Max("sent_at")).values_list("customer_id", "last")
@@ -90,8 +95,11 @@ def decide(message: Message, provider: EmailProvider, facts: BatchFacts, now: da
         return Skip("no email address")
     if customer.deleted_at is not None:
         return Skip("customer deleted")
-    if customer.email in facts.suppressed:
-        return Skip(f"suppressed ({facts.suppressed[customer.email]})")
+    reason = facts.suppressed.get(customer.email)
+    # An unsubscribe stops marketing mail only: a transactional email such as a signup
+    # confirmation still goes; bounces and complaints stop everything.
+    if reason and (message.marketing or reason not in UNSUBSCRIBE_REASONS):
+        return Skip(f"suppressed ({reason})")
     if message.enrollment_id and facts.enrollments.get(message.enrollment_id) == Enrollment.Status.EXITED:
         return Skip("left the flow before sending")
     if not message.marketing:
