@@ -152,7 +152,8 @@ def evidence_text(event: Event) -> str:
     names = {
         "staff_user": "by", "reason": "reason", "form_name": "form", "page_url": "page", "ip": "IP",
         "wording": "wording", "submitted_at": "submitted", "confirmed_at": "confirmed", "confirm_ip": "confirmed from",
-        "message_id": "message", "provider_event": "provider event", "order_id": "order", "meta_key": "meta",
+        "message_id": "message", "provider_event": "provider event", "order_id": "order",
+        "customer_id": "platform customer", "plugin": "plugin", "meta_key": "meta",
         "api_user": "API user", "note": "note",
     }
     parts = [f"{label}: {evidence[key]}" for key, label in names.items() if evidence.get(key) not in (None, "")]
