@@ -25,7 +25,6 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -167,18 +166,17 @@ def submit(request: HttpRequest, collect_key: str, form_ref: str) -> HttpRespons
     if errors:
         return _answer(400, {"status": "invalid", "errors": errors})
     wording = form.consent_text if form else options.checkout_optin_label
-    with transaction.atomic():
-        submission = Submission.objects.create(
-            store=store, form=form, kind=Submission.Kind.FORM if form else Submission.Kind.CHECKOUT,
-            email=data["email"], fields=data["fields"], client_id=data["client_id"], page_url=data["page"],
-            ip=client[:64], user_agent=request.META.get("HTTP_USER_AGENT", "")[:512],
-            wording=(f"{form.headline} | {form.button_label} | {wording}" if form else wording)[:800],
-            opt_in=options.opt_in, submitted_at=timezone.now())
-        if form is not None:
-            service.count(form.pk, "submissions")
-        submission_id = submission.pk
-        transaction.on_commit(lambda: async_task(
-            "integrations.storefront.signup.service.process_submission", submission_id, group="signup"))
+    # Stored (autocommitted) before the task is queued, as the collect endpoint does: a broker that
+    # runs the task at once still finds the row.
+    submission = Submission.objects.create(
+        store=store, form=form, kind=Submission.Kind.FORM if form else Submission.Kind.CHECKOUT,
+        email=data["email"], fields=data["fields"], client_id=data["client_id"], page_url=data["page"],
+        ip=client[:64], user_agent=request.META.get("HTTP_USER_AGENT", "")[:512],
+        wording=(f"{form.headline} | {form.button_label} | {wording}" if form else wording)[:800],
+        opt_in=options.opt_in, submitted_at=timezone.now())
+    if form is not None:
+        service.count(form.pk, "submissions")
+    async_task("integrations.storefront.signup.service.process_submission", submission.pk, group="signup")
     return _answer(202, {"status": "accepted", "message": form.success_text if form else ""})
 
 
