@@ -173,10 +173,16 @@ EVENTS: tuple[EventType, ...] = (
     EventType("customer.created", "Became a customer", CUSTOMER, description="profile fields in the profile"),
     EventType("customer.updated", "Profile was updated", CUSTOMER, description="profile fields in the profile"),
     EventType("customer.deleted", "Was deleted on the platform", CUSTOMER),
+    # the consent ledger (shopconnect.timeline.consent): every change, with where it came from and its proof
     EventType("consent.changed", "Changed email consent", CUSTOMER, {
         "channel": _s("Channel", "email", "sms"),
         "state": _s("New consent", *CONSENT_STATES),
-        "source": _s("Where"),
+        "source": _s("Where", "shopify", "woocommerce", "signup_form", "checkout", "double_opt_in",
+                     "unsubscribe_link", "preferences", "complaint", "provider", "admin", "api"),
+        "opt_in_level": _s("Opt-in level", "single_opt_in", "confirmed_opt_in", "unknown"),
+        "signup_source": _s("Signed up through", "signup_form", "checkout"),
+        "frequency": _s("Email frequency", "normal", "fewer"),
+        "evidence": Prop(OBJECT, "Evidence (form, page, time, IP address, wording; staff user and reason)"),
     }),
 )
 BY_NAME: dict[str, EventType] = {e.name: e for e in EVENTS}
@@ -204,7 +210,7 @@ ORDER_MONEY_TYPES = frozenset({ORDER_PLACED, ORDER_CANCELLED, ORDER_REFUNDED})
 ACTIVITY_TYPES = frozenset(e.name for e in EVENTS if e.activity)
 
 # Sources: where an event came from.
-SOURCES = frozenset({"shopify", "woocommerce", "storefront", "api", "email", "demo", "backfill"})
+SOURCES = frozenset({"shopify", "woocommerce", "storefront", "api", "email", "demo", "backfill", "admin"})
 
 
 def is_valid_type(event_type: str) -> bool:

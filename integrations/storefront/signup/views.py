@@ -78,20 +78,35 @@ def forms_config(request: HttpRequest, collect_key: str) -> HttpResponse:
     return response
 
 
-@csrf_exempt
-def form_viewed(request: HttpRequest, collect_key: str, form_ref: str) -> HttpResponse:
+def _gate(request: HttpRequest, collect_key: str, form_ref: str, *, limits: tuple[tuple[str, int | None], ...]):
+    """The checks every form call passes: method, collect key, rate limits, an enabled form (or the
+    checkout checkbox the store turned on). Returns (answer, None, None) or (None, store id, form)."""
     if request.method == "OPTIONS":
-        return _preflight()
+        return _preflight(), None, None
     if request.method != "POST":
-        return _answer(405, {"status": "method not allowed", "allowed": "POST"})
+        return _answer(405, {"status": "method not allowed", "allowed": "POST"}), None, None
     store_id = _store_id(collect_key)
     if store_id is None:
-        return _answer(404, {"status": "unknown collect key"})
-    if rate_limited(store_id, client_address(request)):
-        return _answer(429, {"status": "rate limited"})
+        return _answer(404, {"status": "unknown collect key"}), None, None
+    client = client_address(request)
+    if any(rate_limited(store_id, client, prefix=prefix, limit=limit) for prefix, limit in limits):
+        response = _answer(429, {"status": "rate limited"})
+        response["Retry-After"] = "60"
+        return response, None, None
     form = _form(store_id, form_ref)
     if form is None and not (form_ref == CHECKOUT and _options(store_id).checkout_optin):
-        return _answer(404, {"status": "unknown form"})
+        return _answer(404, {"status": "unknown form"}), None, None
+    return None, store_id, form
+
+
+COLLECT_LIMIT = ("collect-rl", None)
+
+
+@csrf_exempt
+def form_viewed(request: HttpRequest, collect_key: str, form_ref: str) -> HttpResponse:
+    refused, store_id, form = _gate(request, collect_key, form_ref, limits=(COLLECT_LIMIT,))
+    if refused is not None:
+        return refused
     if form is not None:
         service.count(form.pk, "views")
     token = signing.dumps([store_id, form_ref, int(time.time() * 1000)], salt=VIEW_SALT)
@@ -138,24 +153,13 @@ def _parse(body: bytes, form: SignupForm | None) -> tuple[dict, dict]:
 
 @csrf_exempt
 def submit(request: HttpRequest, collect_key: str, form_ref: str) -> HttpResponse:
-    if request.method == "OPTIONS":
-        return _preflight()
-    if request.method != "POST":
-        return _answer(405, {"status": "method not allowed", "allowed": "POST"})
-    store_id = _store_id(collect_key)
-    if store_id is None:
-        return _answer(404, {"status": "unknown collect key"})
+    refused, store_id, form = _gate(request, collect_key, form_ref, limits=(
+        COLLECT_LIMIT, ("signup-rl", settings.SIGNUP_RATE_LIMIT_PER_MINUTE)))
+    if refused is not None:
+        return refused
     client = client_address(request)
-    if rate_limited(store_id, client) or rate_limited(
-            store_id, client, prefix="signup-rl", limit=settings.SIGNUP_RATE_LIMIT_PER_MINUTE):
-        response = _answer(429, {"status": "rate limited"})
-        response["Retry-After"] = "60"
-        return response
     store = Store.objects.filter(pk=store_id).first()
-    form = _form(store_id, form_ref)
     options = _options(store_id)
-    if form is None and not (form_ref == CHECKOUT and options.checkout_optin):
-        return _answer(404, {"status": "unknown form"})
     body = request.body
     if len(body) > MAX_BODY:
         return _answer(413, {"status": "body too large", "limit_bytes": MAX_BODY})

@@ -30,9 +30,9 @@ def busy_shop(shop, client):
     EmailProvider.objects.create(store=shop, kind=EmailProvider.Kind.LOCMEM, from_email="hi@zoe.example")
     install_prebuilt_flows(shop, ["welcome", "abandoned_cart"], enable=("welcome",))
     now = timezone.now()
-    record_events(shop, [CanonicalEvent(type="consent.changed", occurred_at=now, dedupe_key="sub:1", source="api",
-                                        email="new@example.com",
-                                        properties={"channel": "email", "state": "subscribed", "source": "signup_form"})])
+    record_events(shop, [CanonicalEvent(
+        type="consent.changed", occurred_at=now, dedupe_key="sub:1", source="api", email="new@example.com",
+        properties={"channel": "email", "state": "subscribed", "source": "signup_form"})])
     advance_due_enrollments()
     customer = Customer.objects.get(store=shop, email="new@example.com")
     segment = Segment.objects.create(store=shop, name="Everyone", definition={
