@@ -1,7 +1,7 @@
 """Admin: the signup form designer (live preview, no JSON), the store's opt-in settings, submissions.
 
-The preview is drawn by the storefront script itself (``shopconnect("preview", config, element)``,
-served to the admin with no endpoint), so what the marketer sees is what visitors get.
+The preview is drawn by the storefront's own forms.js (``shopconnectForms.preview(config, element)``),
+so what the marketer sees is what visitors get.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from django.http import HttpResponse
 from django.urls import path
 from django.utils import timezone
 
-from integrations.storefront.views import SCRIPT_SOURCE
 from shopconnect.tenancy import StoreScopedAdminMixin
 
 from .models import FormDay, SignupForm, SignupSettings, Submission
+from .views import FORMS_SOURCE
 
 
 class ColourInput(forms.TextInput):
@@ -90,8 +90,8 @@ class SignupFormAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
             + super().get_urls()
 
     def renderer(self, request):
-        """The storefront script with no endpoint: it only draws previews here."""
-        return HttpResponse(SCRIPT_SOURCE.replace("__SC_ENDPOINT__", ""), content_type="text/javascript")
+        """The storefront's forms.js: here it only draws previews."""
+        return HttpResponse(FORMS_SOURCE, content_type="text/javascript")
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = extra_context or {}

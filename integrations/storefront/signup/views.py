@@ -1,6 +1,7 @@
 """The storefront side of signup forms, behind the collect endpoint's protections, and the confirmation page.
 
-- ``GET /collect/<collect_key>/forms/``: the store's enabled forms and checkout opt-in, for script.js;
+- ``GET /collect/<collect_key>/forms/``: the store's enabled forms and checkout opt-in, for script.js,
+  which then loads ``GET /collect/<collect_key>/forms.js`` (the renderer) when there is any;
 - ``POST /collect/<collect_key>/forms/<form>/view``: counts a view and hands out a signed "shown at" token;
 - ``POST /collect/<collect_key>/forms/<form>/submit``: a signup (``<form>`` is a form id or ``checkout``);
 - ``GET``/``POST /signup/confirm/<token>/``: the double opt-in link. A GET only shows a page with a
@@ -20,6 +21,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from pathlib import Path
 
 from django.conf import settings
 from django.core import signing
@@ -40,6 +42,7 @@ from shopconnect.timeline.models import Store
 from . import service
 from .models import SignupForm, SignupSettings, Submission
 
+FORMS_SOURCE = (Path(__file__).parent / "forms.js").read_text()
 VIEW_SALT = "sc.signup.view"
 MAX_BODY = 4096
 NAME = re.compile(r"[^\W\d_]+(?:[ '\-.][^\W\d_]+)*\.?")
@@ -62,6 +65,16 @@ def _form(store_id: int, form_ref: str) -> SignupForm | None:
 def _options(store_id: int) -> SignupSettings:
     """The store's signup settings for reading (the defaults when it has none: nothing is written)."""
     return SignupSettings.objects.filter(store_id=store_id).first() or SignupSettings(store_id=store_id)
+
+
+def forms_script(request: HttpRequest, collect_key: str) -> HttpResponse:
+    """forms.js, which the storefront script loads when the store has forms to show (cacheable for an hour)."""
+    if _store_id(collect_key) is None:
+        return HttpResponse("/* unknown collect key */", status=404, content_type="text/javascript")
+    response = HttpResponse(FORMS_SOURCE, content_type="text/javascript; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=3600"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
 
 
 def forms_config(request: HttpRequest, collect_key: str) -> HttpResponse:

@@ -1,4 +1,4 @@
-/* The signup form designer: redraws the live preview (with the storefront script's own renderer) as the
+/* The signup form designer: redraws the live preview (with the storefront's own forms.js) as the
    marketer edits, and says in words when the popup appears. No JSON is typed or shown. */
 (function () {
   "use strict";
@@ -7,7 +7,7 @@
   ready(function () {
     var form = document.getElementById("signupform_form"), target = document.getElementById("sc-preview");
     var when = document.getElementById("sc-when");
-    if (!form || !target || typeof window.shopconnect !== "function") return;
+    if (!form || !target || !window.shopconnectForms) return;
     function value(name) { var e = form.elements[name]; return e ? (e.value || "") : ""; }
     function kind() { var e = form.querySelector("input[name=kind]:checked"); return e ? e.value : "popup"; }
     function number(name) { var v = value(name); return v === "" ? null : Number(v); }
@@ -35,7 +35,7 @@
     }
     function draw() {
       var cfg = config();
-      window.shopconnect("preview", cfg, target);
+      window.shopconnectForms.preview(cfg, target);
       when.textContent = sentence(cfg);
       var popupOnly = document.querySelectorAll("fieldset.sc-popup-only");
       for (var i = 0; i < popupOnly.length; i++) popupOnly[i].style.display = cfg.kind === "popup" ? "" : "none";
