@@ -50,6 +50,11 @@ class SignupSettings(models.Model):
     def __str__(self) -> str:
         return f"signup settings of {self.store}"
 
+    def clean(self) -> None:
+        template = self.confirmation_template
+        if template is not None and self.store_id and template.store_id != self.store_id:
+            raise ValidationError({"confirmation_template": "Choose one of this store's templates."})
+
 
 class SignupForm(models.Model):
     class Kind(models.TextChoices):
