@@ -61,6 +61,7 @@ class StoreErasure(models.Model):
     last_error = models.TextField(blank=True, default="")
     deleted = models.JSONField(default=dict, blank=True, help_text="Rows deleted so far, per model.")
     requested_at = models.DateTimeField(auto_now_add=True)
+    progressed_at = models.DateTimeField(null=True, blank=True, help_text="When it last deleted a chunk.")
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -23,6 +23,7 @@ from django.apps import apps
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from shopconnect.timeline.models import Customer, Store
@@ -157,11 +158,12 @@ def run_store_erasure(erasure_id: int) -> str:
     erasure = StoreErasure.objects.filter(pk=erasure_id).first()
     if erasure is None or erasure.status == StoreErasure.Status.DONE:
         return "done"
-    StoreErasure.objects.filter(pk=erasure.pk).update(status=StoreErasure.Status.RUNNING, attempts=erasure.attempts + 1)
+    StoreErasure.objects.filter(pk=erasure.pk).update(status=StoreErasure.Status.RUNNING, attempts=erasure.attempts + 1,
+                                                        progressed_at=timezone.now())
     progress = dict(erasure.deleted or {})
 
     def save(counts: dict[str, int]) -> None:
-        StoreErasure.objects.filter(pk=erasure.pk).update(deleted=counts)
+        StoreErasure.objects.filter(pk=erasure.pk).update(deleted=counts, progressed_at=timezone.now())
 
     try:
         erase_store_data(erasure.store_id, progress, on_chunk=save)
@@ -189,10 +191,12 @@ def _schedule_retry(erasure_id: int, attempts: int) -> None:
 
 
 def restart_stalled(now=None) -> int:
-    """Erasures that are not done and not moving (a dead worker, a lost retry): queue them again."""
+    """Erasures that are not done and have not moved for an hour (a dead worker, a lost retry): queue them
+    again. One that is still deleting chunks is left alone."""
     now = now or timezone.now()
-    stalled = StoreErasure.objects.exclude(status=StoreErasure.Status.DONE).filter(
-        requested_at__lt=now - timedelta(hours=1))
+    quiet = now - timedelta(hours=1)
+    stalled = StoreErasure.objects.exclude(status=StoreErasure.Status.DONE).filter(requested_at__lt=quiet).filter(
+        Q(progressed_at__isnull=True) | Q(progressed_at__lt=quiet))
     ids = list(stalled.values_list("pk", flat=True))
     for erasure_id in ids:
         _enqueue(erasure_id)

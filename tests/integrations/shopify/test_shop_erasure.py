@@ -103,3 +103,23 @@ def test_a_failing_erasure_is_visible_waits_and_is_retried_until_done(
     assert erasure.run_store_erasure(int(retry.args)) == "done"  # what the scheduled retry runs
     _gone(store_id)
     assert StoreErasure.objects.get(store_id=store_id).attempts == 2
+
+
+def test_the_daily_task_restarts_an_erasure_that_stopped(client, busy_shop, monkeypatch,
+                                                         django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    import time_machine
+
+    from shopconnect.privacy.retention import enforce_retention
+
+    store_id = busy_shop.pk
+    monkeypatch.setattr(erasure, "_enqueue", lambda erasure_id: None)  # the queued task is lost
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post(client, "shop_redact", "shop/redact", "r1").status_code == 200
+    assert StoreErasure.objects.get(store_id=store_id).status == "pending"
+    monkeypatch.undo()
+    assert enforce_retention()["erasures_restarted"] == 0  # not stalled yet: it was asked for just now
+    with time_machine.travel(timezone.now() + timedelta(hours=2)):
+        assert enforce_retention()["erasures_restarted"] == 1
+    _gone(store_id)
