@@ -52,7 +52,7 @@ def _rate(submissions: int, views: int) -> str:
 class SignupFormAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     form = SignupFormForm
     change_form_template = "admin/signup/signupform/change_form.html"
-    list_display = ("name", "store", "kind", "enabled", "views", "submissions", "confirmations", "conversion")
+    list_display = ("name", "store", "enabled", "views", "submissions", "confirmations", "conversion")
     list_filter = ("enabled", "kind", "store")
     search_fields = ("name",)
     fieldsets = (
@@ -81,7 +81,7 @@ class SignupFormAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     def confirmations(self, obj) -> int:
         return obj.n_confirmations
 
-    @admin.display(description="Conversion (submissions / views)")
+    @admin.display(description="Conversion")
     def conversion(self, obj) -> str:
         return _rate(obj.n_submissions, obj.n_views)
 

@@ -115,6 +115,11 @@ def test_a_marketer_designs_a_popup_with_a_live_preview(admin_browser, make_stor
     page.click("input[name=_save]")
     page.wait_for_selector("text=was added successfully")
     assert "Spring popup" in page.locator("#result_list").inner_text()
+    last = page.locator("#result_list thead th").last.bounding_box()
+    visible = page.locator("#changelist .results").bounding_box()
+    assert "CONVERSION" in page.locator("#result_list thead").inner_text().upper()
+    assert last["x"] + last["width"] <= visible["x"] + visible["width"]  # no column scrolled out of sight
+    browser.assert_fits(page)
     browser.shot(page, "signup-form-list")
     saved = SignupForm.objects.get(name="Spring popup")
     assert saved.enabled and saved.fields == ["first_name"] and saved.button_colour == "#aa3300"
