@@ -40,6 +40,7 @@ from django.utils import timezone
 
 from shopconnect.timeline.models import Consent, Customer
 
+from .consent import address_hash
 from .models import (
     TIER_NAMES,
     EmailPreference,
@@ -71,6 +72,7 @@ RANK = {MessageClass.ORDER_FOLLOWUP: 0, MessageClass.FLOW: 1, MessageClass.RE_EN
 FLOW_CLASSES = (MessageClass.FLOW, MessageClass.RE_ENGAGEMENT)
 CAPPED = (MessageClass.FLOW, MessageClass.CAMPAIGN)  # what caps limit and count
 WEEK, MONTH = timedelta(days=7), timedelta(days=30)
+UNSUBSCRIBE_REASONS = frozenset({Suppression.Reason.UNSUBSCRIBE})
 
 
 def local_zone(customer: Customer, store) -> ZoneInfo:
@@ -136,9 +138,12 @@ class BatchFacts:
         now = now or timezone.now()
         customer_ids = {m.customer_id for m in messages}
         emails = {m.customer.email for m in messages if m.customer.email}
-        self.suppressed = dict(
-            Suppression.objects.filter(store=store, email__in=emails).values_list("email", "reason")
-        )
+        # An erased address is kept as its hash (campaigns.consent.address_hash): look both up.
+        hashes = {address_hash(store.pk, email): email for email in emails}
+        self.suppressed = {
+            hashes.get(email, email): reason for email, reason in
+            Suppression.objects.filter(store=store, email__in=emails | set(hashes)).values_list("email", "reason")
+        }
         hours = max(provider.smart_sending_hours if provider else 0, EmailPreference.FEWER_HOURS)
         since = now - max(MONTH, timedelta(hours=hours))
         counted = Q(message_class__in=CAPPED)
@@ -197,8 +202,11 @@ def _decide(message: Message, provider: EmailProvider, facts: BatchFacts, now: d
         return Skip("no email address")
     if customer.deleted_at is not None:
         return Skip("customer deleted")
-    if customer.email in facts.suppressed:
-        return Skip(f"suppressed ({facts.suppressed[customer.email]})")
+    reason = facts.suppressed.get(customer.email)
+    # An unsubscribe stops marketing mail only: a transactional email such as a signup
+    # confirmation still goes; bounces and complaints stop everything.
+    if reason and (message.marketing or reason not in UNSUBSCRIBE_REASONS):
+        return Skip(f"suppressed ({reason})")
     if message.enrollment_id and facts.enrollments.get(message.enrollment_id) == Enrollment.Status.EXITED:
         return Skip("left the flow before sending")
     if not message.marketing:
