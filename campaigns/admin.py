@@ -19,7 +19,9 @@ from shopconnect.tenancy import StoreScopedAdminMixin, StoreScopedInlineMixin
 from shopconnect.timeline.models import Customer
 
 from .campaign import admin as campaign_admin  # noqa: F401 (registers CampaignAdmin)
-from .campaign.abtest import flow_step_numbers, probabilities
+from .campaign.abtest import flow_step_numbers, probabilities, split_verdict
+from .flows import relevance
+from .frequency_admin import FrequencyCapAdmin  # noqa: F401 (registers it)
 from .models import EmailProvider, EmailTemplate, Enrollment, Flow, FlowDecision, FlowStep, Message, Suppression
 from .providers import ProviderNotConfigured, send_test_email
 from .rendering import TemplateProblem
@@ -114,7 +116,7 @@ class FlowStepInline(StoreScopedInlineMixin, admin.StackedInline):
     model = FlowStep
     extra = 0
     ordering = ["position"]
-    fields = ("position", "kind", "name", "template", "config")
+    fields = ("position", "kind", "name", "template", "message_class", "config")
 
 
 @admin.register(Flow)
@@ -122,7 +124,7 @@ class FlowAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     list_display = ("name", "store", "enabled", "trigger", "trigger_event_type", "active_count", "sent_count")
     list_filter = ("store", "enabled", "trigger")
     inlines = [FlowStepInline]
-    readonly_fields = ("step_counts", "ab_results")
+    readonly_fields = ("relevance_in_effect", "step_counts", "ab_results")
     actions = ["enable", "disable"]
 
     def get_queryset(self, request):
@@ -138,6 +140,10 @@ class FlowAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     @admin.display(description="Sent", ordering="n_sent")
     def sent_count(self, flow):
         return flow.n_sent
+
+    @admin.display(description="Relevance window in effect")
+    def relevance_in_effect(self, flow: Flow) -> str:
+        return relevance.describe(flow) if flow.pk else "Save the flow to see its window."
 
     @admin.display(description="Per-step counts")
     def step_counts(self, flow: Flow) -> str:
@@ -169,9 +175,9 @@ class FlowAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
                      f"{chance.get(n.label, 0):.1%}") for n in numbers]
             tables.append(format_html(
                 "<p>{} (win probability by {})</p><table><tr><th>Variant</th><th>Recipients</th><th>Opens</th>"
-                "<th>Clicks</th><th>Orders</th><th>Revenue</th><th>Win probability</th></tr>{}</table>",
-                str(step), metric.replace("_", " "),
-                format_html_join("", "<tr>" + "<td>{}</td>" * 7 + "</tr>", rows)))
+                "<th>Clicks</th><th>Orders</th><th>Revenue</th><th>Win probability</th></tr>{}</table><p><strong>"
+                "{}</strong></p>", str(step), metric.replace("_", " "),
+                format_html_join("", "<tr>" + "<td>{}</td>" * 7 + "</tr>", rows), split_verdict(flow, step)))
         return format_html_join("", "{}", ((t,) for t in tables)) if tables else "No A/B split step."
 
     @admin.action(description="Enable")
@@ -210,8 +216,9 @@ class EnrollmentAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 
 @admin.register(Message)
 class MessageAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
-    list_display = ("id", "customer", "subject", "state", "skip_reason", "note", "flow", "created_at", "sent_at")
-    list_filter = ("state", "store", "flow")
+    list_display = ("id", "customer", "subject", "state", "skip_reason", "note", "message_class", "flow",
+                    "created_at", "sent_at")
+    list_filter = ("state", "message_class", "store", "flow")
     search_fields = ("customer__email", "idempotency_key", "provider_message_id")
     list_select_related = ("customer", "flow")
 

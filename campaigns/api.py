@@ -39,8 +39,9 @@ class TemplateSerializer(StoreScopedSerializer):
 class StepSerializer(serializers.ModelSerializer):
     class Meta:
         model = FlowStep
-        fields = ("id", "position", "kind", "name", "template", "config")
-        read_only_fields = ("id",)
+        fields = ("id", "position", "kind", "name", "template", "message_class", "config", "decided_variant",
+                  "decision_reason")
+        read_only_fields = ("id", "decided_variant", "decision_reason")
 
 
 class FlowSerializer(StoreScopedSerializer):
@@ -50,7 +51,7 @@ class FlowSerializer(StoreScopedSerializer):
         model = Flow
         fields = ("id", "store", "name", "enabled", "trigger", "trigger_event_type", "trigger_filters",
                   "trigger_segment_id", "date_property", "flow_filters", "reentry", "reentry_days", "exit_goal",
-                  "holdout_percent",
+                  "holdout_percent", "relevance_hours",
                   "prebuilt_key", "created_at", "steps")
         read_only_fields = ("prebuilt_key", "created_at")
 
@@ -89,7 +90,7 @@ class FlowSerializer(StoreScopedSerializer):
 class VariantSerializer(serializers.ModelSerializer):
     class Meta:
         model = CampaignVariant
-        fields = ("id", "label", "subject", "template", "from_name", "send_hour")
+        fields = ("id", "label", "subject", "template", "from_name", "send_hour", "is_default")
         read_only_fields = ("id",)
 
 
@@ -115,7 +116,7 @@ class CampaignSerializer(StoreScopedSerializer):
                                    if f.name != "id"} if self.instance else {}), **fields})
         errors: dict[str, list[str]] = {}  # (another store's template or segment: shopconnect.tenancy)
         variants = data.get("variants") or []
-        problems = check_variants([v["label"] for v in variants])
+        problems = check_variants([v["label"] for v in variants], sum(1 for v in variants if v.get("is_default")))
         if problems:
             errors["variants"] = problems
         if errors:
@@ -148,9 +149,9 @@ class CampaignSerializer(StoreScopedSerializer):
 class MessageSerializer(serializers.ModelSerializer):
     class Meta:
         model = Message
-        fields = ("id", "store", "customer", "flow", "step", "campaign_id", "variant", "ab_test", "state",
-                  "skip_reason", "note", "attempts", "next_attempt_at", "provider_message_id", "subject", "sent_at",
-                  "created_at")
+        fields = ("id", "store", "customer", "flow", "step", "campaign_id", "variant", "ab_test", "message_class",
+                  "state", "skip_reason", "note", "attempts", "next_attempt_at", "provider_message_id", "subject",
+                  "sent_at", "created_at")
 
 
 class _Scoped:

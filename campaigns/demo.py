@@ -1,7 +1,8 @@
 """The demo store's flows and campaign: call ``install_demo_flows(store)`` after the demo data is loaded.
 
-Creates the prebuilt flows (abandoned cart and post-purchase enabled), a console email provider, and
-enrols the demo's recent checkouts so that ``make run`` shows flows sending with the console backend.
+Creates the prebuilt flows (abandoned cart and post-purchase enabled) and a console email provider. The
+demo's history is the past: no flow mails about it (a loaded checkout is days old, and many became
+orders); the enabled flows react to what happens from then on, like a store that installs ShopConnect.
 
 ``install_demo_campaign(store)`` runs a whole A/B-tested campaign with a holdout: "Spring sale" to the
 email subscribers minus recent purchasers, two subject lines, 10% holdout, 20% test share, launched and
@@ -26,7 +27,6 @@ from shopconnect.timeline.models import Event, Store
 from shopconnect.timeline.record import record_events
 
 from .flows.prebuilt import install_prebuilt_flows
-from .flows.triggers import enrol_from_events
 from .models import Campaign, CampaignVariant, EmailProvider, EmailTemplate, Message
 
 DEMO_CAMPAIGN = "Spring sale (demo A/B test)"
@@ -42,11 +42,7 @@ def install_demo_flows(store: Store) -> dict[str, int]:
         "kind": EmailProvider.Kind.CONSOLE, "from_email": "hello@demo-outdoor.example", "from_name": store.name,
         "smart_sending_hours": 0})
     flows = install_prebuilt_flows(store, enable=("abandoned_cart", "post_purchase"))
-    recent = list(Event.objects.filter(store=store, type__in=["checkout.started", "order.placed"],
-                                       occurred_at__gte=timezone.now() - timedelta(days=3))
-                  .values_list("id", flat=True))
-    entered = enrol_from_events(store.pk, recent)
-    return {"flows": len(flows), "entered": entered}
+    return {"flows": len(flows), "entered": 0}
 
 
 def _demo_segments(store: Store):

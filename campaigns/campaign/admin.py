@@ -11,13 +11,14 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.forms.models import BaseInlineFormSet
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from segments.models import Segment
 from shopconnect.tenancy import StoreScopedAdminMixin, StoreScopedInlineMixin
 
 from ..models import HOLDOUT, Campaign, CampaignVariant
-from .abtest import campaign_numbers, probabilities
+from .abtest import campaign_numbers, decide, default_variant, probabilities
 from .audience import preview
 from .launch import MAX_VARIANTS, cancel, problems
 
@@ -27,9 +28,11 @@ RESULTS = ("status", "audience_preview", "ab_table", "winner", "winner_reason", 
            "test_ends_at", "finished_at")
 
 
-def check_variants(labels: list[str]) -> list[str]:
-    """The variant rules shared by the admin and the API."""
+def check_variants(labels: list[str], defaults: int = 0) -> list[str]:
+    """The variant rules shared by the admin and the API (``defaults``: how many are marked default)."""
     out = []
+    if defaults > 1:
+        out.append("mark at most one variant as the default")
     if len(labels) > MAX_VARIANTS:
         out.append(f"an A/B test has 2 to {MAX_VARIANTS} variants (got {len(labels)})")
     if len(labels) != len(set(labels)):
@@ -42,9 +45,9 @@ def check_variants(labels: list[str]) -> list[str]:
 class VariantFormSet(BaseInlineFormSet):
     def clean(self):
         super().clean()
-        labels = [form.cleaned_data["label"] for form in self.forms
-                  if form.cleaned_data.get("label") and not form.cleaned_data.get("DELETE")]
-        found = check_variants(labels)
+        kept = [form.cleaned_data for form in self.forms
+                if form.cleaned_data.get("label") and not form.cleaned_data.get("DELETE")]
+        found = check_variants([data["label"] for data in kept], sum(1 for data in kept if data.get("is_default")))
         if found:
             raise forms.ValidationError(found)
 
@@ -53,7 +56,7 @@ class VariantInline(StoreScopedInlineMixin, admin.TabularInline):
     model = CampaignVariant
     formset = VariantFormSet
     extra = 0
-    fields = ("label", "subject", "template", "from_name", "send_hour")
+    fields = ("label", "subject", "template", "from_name", "send_hour", "is_default")
     verbose_name = "A/B variant"
     verbose_name_plural = "A/B variants (2 to 7 for a test; none for one email to everyone)"
 
@@ -124,7 +127,14 @@ class CampaignAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         def rate(part: float, n: int) -> str:
             return f"{part} ({part / n:.1%})" if n else str(part)
 
-        rows = [(n.label + (" (winner)" if n.label == campaign.winner else ""), n.recipients,
+        fallback = default_variant(campaign) if campaign.winner_reason.startswith("no winner") else None
+
+        def name(label: str) -> str:
+            if label == campaign.winner:
+                return f"{label} (winner)"
+            return f"{label} (default: no winner, sent to the rest)" if label == fallback else label
+
+        rows = [(name(n.label), n.recipients,
                  rate(n.opens, n.recipients), rate(n.clicks, n.recipients), rate(n.buyers, n.recipients),
                  f"{n.revenue:.2f}",
                  f"{n.revenue / n.recipients:.2f}" if n.recipients else "-", f"{chance.get(n.label, 0):.1%}")
@@ -133,8 +143,9 @@ class CampaignAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         titles = ("Variant", "Recipients", "Unique opens", "Clicks", "Orders", "Revenue", "Revenue / recipient",
                   "Win probability")
         head = format_html_join("", "<th>{}</th>", ((t,) for t in titles))
-        return format_html("<table><tr>{}</tr>{}</table><p>Win probability by {}.</p>", head, body,
-                           campaign.get_winning_metric_display().lower())
+        return format_html("<table><tr>{}</tr>{}</table><p>Win probability by {}.</p><p><strong>{}</strong></p>",
+                           head, body, campaign.get_winning_metric_display().lower(),
+                           campaign.winner_reason or decide(campaign, timezone.now()).reason)
 
     @admin.action(description="Launch (snapshot the audience and start sending)")
     def launch_campaigns(self, request, queryset):

@@ -2,11 +2,13 @@
 
 from .campaigns import HOLDOUT, AttributedOrder, Campaign, CampaignVariant
 from .flows import Enrollment, Flow, FlowDecision, FlowStep
+from .frequency import TIER_NAMES, FrequencyCap, Tier
 from .reports import MessageOutcome
-from .sending import EmailPreference, EmailProvider, EmailTemplate, Message, SoftBounceStreak, Suppression
+from .sending import EmailPreference, EmailProvider, EmailTemplate, Message, MessageClass, SoftBounceStreak, Suppression
 
 __all__ = [
     "HOLDOUT", "AttributedOrder", "Campaign", "CampaignVariant",
     "EmailPreference", "EmailProvider", "EmailTemplate", "Enrollment", "Flow", "FlowDecision", "FlowStep",
-    "Message", "MessageOutcome", "SoftBounceStreak", "Suppression",
+    "FrequencyCap", "Message", "MessageClass", "MessageOutcome", "SoftBounceStreak", "Suppression", "TIER_NAMES",
+    "Tier",
 ]

@@ -8,6 +8,8 @@ from django.core.paginator import Paginator
 from django.urls import reverse
 from django.utils.html import format_html
 
+from shopconnect.privacy.admin import StoreErasureMixin
+from shopconnect.privacy.customer_admin import CustomerPrivacyMixin
 from shopconnect.tenancy import StoreScopedAdminMixin, StoreScopedInlineMixin, is_operator
 
 from .describe import describe_event
@@ -69,7 +71,7 @@ WHERE = ("platform", "domain", "url")
 
 
 @admin.register(Store)
-class StoreAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+class StoreAdmin(StoreErasureMixin, StoreScopedAdminMixin, admin.ModelAdmin):
     store_path = ""
     edit_role = "owner"
     form = StoreForm
@@ -107,7 +109,7 @@ class TagInline(StoreScopedInlineMixin, admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+class CustomerAdmin(CustomerPrivacyMixin, StoreScopedAdminMixin, admin.ModelAdmin):
     list_display = (
         "__str__", "email", "store", "orders_count", "total_spent", "last_order_at", "email_consent", "last_seen_at"
     )

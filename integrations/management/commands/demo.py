@@ -26,3 +26,6 @@ class Command(BaseCommand):
             self.stdout.write(f"demo flows: {flows}")
             campaign = install_demo_campaign(Store.objects.get(pk=result["store"]))
             self.stdout.write(f"demo campaign: {campaign}")
+            from integrations.storefront.signup.demo import install_demo_forms
+
+            self.stdout.write(f"demo signup forms: {install_demo_forms(Store.objects.get(pk=result['store']))}")
