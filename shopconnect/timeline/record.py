@@ -137,8 +137,10 @@ def _validate(events: Iterable[CanonicalEvent]) -> list[CanonicalEvent]:
             raise InvalidEvent(f"{where}: unknown event type; see shopconnect.timeline.vocabulary")
         if not isinstance(event.occurred_at, datetime) or timezone.is_naive(event.occurred_at):
             raise InvalidEvent(f"{where}: occurred_at must be an aware datetime")
-        when, moved = clamp_event_time(event.occurred_at, now)
-        if moved:  # a platform's or a visitor's clock: kept in the window, the time it gave kept alongside
+        # A platform's or a visitor's clock: kept in the window, the time it gave kept alongside. (The API
+        # refuses such times with a 400 itself, and code calling record_events directly means its times.)
+        when, moved = clamp_event_time(event.occurred_at, now) if event.source != "api" else (None, False)
+        if moved:
             event.properties = {**(event.properties or {}), "occurred_at_given": event.occurred_at.isoformat()}
             event.occurred_at = when
         if not event.dedupe_key or len(event.dedupe_key) > 255:
