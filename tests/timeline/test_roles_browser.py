@@ -20,7 +20,8 @@ def test_an_owner_edits_the_store_and_its_members_but_not_where_it_lives(admin_b
     browser.assert_fits(page)
     browser.shot(page, "timeline-store-owner")
     page.fill("#id_name", "Linen and Co")
-    page.click("input[name=_save]")
+    with page.expect_navigation():
+        page.click("input[name=_save]")
     assert "was changed successfully" in page.inner_text("body") and "Linen and Co" in page.inner_text("#content")
 
 
