@@ -1,4 +1,4 @@
-"""REST API: ``segments/`` CRUD, ``segments/preview/`` and ``segments/<id>/members/`` (see CONTRACT.md).
+"""REST API: ``segments/`` CRUD, ``segments/preview/`` and ``segments/<id>/members/`` (see docs/CONTRACT.md).
 
 An invalid rule tree answers 400 with ``{"definition": {"where": "$.rules[1]...", "why": "...",
 "message": "..."}}``; another store's segment answers 404.

@@ -1,4 +1,4 @@
-"""The collect batch schema (CONTRACT.md "Storefront collect batch"): one validator, clear messages.
+"""The collect batch schema (docs/CONTRACT.md "Storefront collect batch"): one validator, clear messages.
 
 ``parse_batch(body)`` returns the events (as dicts, cleaned) or raises ``BatchError`` with every problem
 found, each prefixed by where it is (``events[2].timestamp: ...``). Pure: no database.

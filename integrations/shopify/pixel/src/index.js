@@ -1,5 +1,5 @@
 // ShopConnect web pixel: subscribes to Shopify's standard customer events and posts them, batched, to
-// ShopConnect's collect endpoint in the batch format of CONTRACT.md ("Storefront collect batch").
+// ShopConnect's collect endpoint in the batch format of docs/CONTRACT.md ("Storefront collect batch").
 import { register } from "@shopify/web-pixels-extension";
 
 const BATCH = 20;
