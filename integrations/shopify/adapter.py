@@ -20,14 +20,13 @@ from typing import Any
 import requests
 from django.conf import settings
 from django.http import HttpRequest
-from django.utils import timezone
 
 from integrations.base import Normalized, PlatformAdapter, signature_matches
+from integrations.values import BadValue, timestamp
 from shopconnect.timeline.models import Event, Platform, Product, Store
 
 from . import compliance, topics
 from .graphql import ShopifyAPIError
-from .parse import when
 
 log = logging.getLogger(__name__)
 
@@ -81,13 +80,13 @@ class ShopifyAdapter(PlatformAdapter):
 
     def triggered_at(self, request: HttpRequest) -> datetime | None:
         try:
-            return when(request.headers.get("X-Shopify-Triggered-At"))
-        except ValueError:
+            return timestamp(request.headers.get("X-Shopify-Triggered-At"), "X-Shopify-Triggered-At")
+        except BadValue:
             return None
 
     # --- meaning --------------------------------------------------------------------------------
     def normalize(self, topic: str, payload: Any) -> Normalized | None:
-        return topics.normalize(topic, payload, received_at=timezone.now())
+        return topics.normalize(topic, payload)
 
     def expand(self, delivery, normalized: Normalized) -> Normalized:
         store = delivery.store
@@ -115,10 +114,8 @@ class ShopifyAdapter(PlatformAdapter):
             raise ValueError(f"unknown action {action!r}")
 
     def _complete(self, store: Store, delivery, event):
-        """Fill what a pure function cannot know: the owner of refunds and carts, the time of deletes."""
+        """Fill what a pure function cannot know: the owner of refunds and carts."""
         has_owner = event.email or event.external_id or event.customer_id or event.visitor_id
-        if event.type == "customer.deleted" and delivery is not None and delivery.triggered_at:
-            return dataclasses.replace(event, occurred_at=delivery.triggered_at)
         if event.type == "order.refunded" and not has_owner:
             owner = (
                 Event.objects.filter(store=store, order_ref=event.order_ref, type="order.placed")

@@ -244,6 +244,11 @@ class Product(models.Model):
     category = models.CharField(max_length=255, blank=True, default="", help_text="Product type or category.")
     collections = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=16, default="active")
+    vendor = models.CharField(max_length=255, blank=True, default="")
+    tags = models.JSONField(default=list, blank=True)
+    description = models.TextField(blank=True, default="", help_text="The platform's HTML description, as sent.")
+    published_at = models.DateTimeField(null=True, blank=True)
+    variants = models.JSONField(default=list, blank=True, help_text="[{variant_id, title, sku, price}]")
     platform_updated_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
