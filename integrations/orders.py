@@ -22,6 +22,8 @@ from typing import Any
 
 from shopconnect.timeline.canonical import CanonicalEvent
 
+from .values import money
+
 ZERO = Decimal("0.00")
 
 
@@ -46,6 +48,21 @@ def line_item(
         "vendor": vendor or "",
         "quantity": quantity,
         "price": None if price is None else str(price),
+    }
+
+
+def discount_application(kind: str, title: Any, code: Any, value: Any, value_type: str,
+                         target_type: str) -> dict[str, Any]:
+    """One discount the order got (a code or an automatic discount), in one shape for every platform:
+    ``value`` is the amount (``fixed_amount``) or the percentage (``percentage``) as a decimal string."""
+    amount = money(value, "discount_applications.value")
+    return {
+        "type": kind or "",
+        "title": str(title or code or "")[:200],
+        "code": str(code or "")[:100],
+        "value": None if amount is None else str(amount),
+        "value_type": value_type or "",
+        "target_type": target_type or "",
     }
 
 

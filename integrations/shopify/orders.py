@@ -20,7 +20,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from integrations.orders import Order, Refund, refund_event
+from integrations.orders import Order, Refund, discount_application, refund_event
 from integrations.orders import order_events as canonical_order_events
 from integrations.values import first_timestamp, money, platform_id, tag_list, text, timestamp
 from shopconnect.timeline.canonical import CanonicalEvent
@@ -41,14 +41,8 @@ def _identity(order: dict) -> dict[str, Any]:
 
 def _discount_applications(order: dict) -> list[dict[str, Any]]:
     return [
-        {
-            "type": d.get("type") or "",
-            "title": text(d.get("title") or d.get("description"), 200),
-            "code": text(d.get("code"), 100),
-            "value": text(d.get("value"), 40),
-            "value_type": d.get("value_type") or "",
-            "target_type": d.get("target_type") or "",
-        }
+        discount_application(d.get("type"), d.get("title") or d.get("description"), d.get("code"), d.get("value"),
+                             d.get("value_type"), d.get("target_type"))
         for d in order.get("discount_applications") or []
     ]
 
@@ -82,7 +76,7 @@ def order_facts(order: dict) -> Order:
     order_id = platform_id(order["id"])
     placed_at = first_timestamp(order, "created_at", "processed_at")
     updated_at = timestamp(order.get("updated_at"), "updated_at") or placed_at
-    address = order.get("shipping_address") or order.get("billing_address") or {}
+    address = order.get("billing_address") or order.get("shipping_address") or {}
     shipping = sum((money(s.get("price"), "shipping_lines.price") or Decimal("0") for s in
                     order.get("shipping_lines") or []), Decimal("0.00"))
     fulfilled_at = None

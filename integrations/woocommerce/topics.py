@@ -37,7 +37,7 @@ from decimal import Decimal
 from typing import Any
 
 from integrations.base import Normalized
-from integrations.orders import Order, Refund, line_item
+from integrations.orders import Order, Refund, discount_application, line_item
 from integrations.orders import order_events as canonical_order_events
 from integrations.values import BadValue, integer, missing, money, platform_id, text, timestamp
 from shopconnect.timeline.canonical import CanonicalEvent, ProductRecord, normalize_email
@@ -61,8 +61,9 @@ def _line_items(order: dict[str, Any]) -> list[dict[str, Any]]:
         line_item(
             product_id=platform_id(item.get("product_id")),
             variant_id=platform_id(item.get("variation_id")),
-            title=item.get("name") or "",
-            # A variation's name is "<product> - <attributes>"; parent_name is the product's own name.
+            # A variation's name is "<product> - <attributes>"; parent_name is the product's own name,
+            # which is what a line's title is on every platform.
+            title=item.get("parent_name") or item.get("name") or "",
             variant_title=_variant_title(item),
             sku=item.get("sku") or "",
             quantity=integer(item.get("quantity"), "line_items.quantity") or 0,
@@ -125,17 +126,17 @@ def order_facts(order: dict[str, Any]) -> Order | None:
         order_number=str(order.get("number") or order_id),
         currency=order.get("currency") or "",
         total=money(order.get("total"), "total"),
-        subtotal=_sum(order.get("line_items") or [], "subtotal", "line_items.subtotal"),
-        current_total=None,  # WooCommerce has no "after refunds" total of its own
+        # after discounts, before shipping and tax (as every platform's subtotal)
+        subtotal=_sum(order.get("line_items") or [], "total", "line_items.total"),
+        current_total=_current_total(order),
         total_discounts=money(order.get("discount_total"), "discount_total"),
         total_tax=money(order.get("total_tax"), "total_tax"),
         total_shipping=money(order.get("shipping_total"), "shipping_total"),
         line_items=_line_items(order),
         discount_codes=[c.get("code") for c in order.get("coupon_lines") or [] if c.get("code")],
         discount_applications=[
-            {"type": "discount_code", "title": text(c.get("code"), 200), "code": text(c.get("code"), 100),
-             "value": str(money(c.get("discount"), "coupon_lines.discount") or "0.00"),
-             "value_type": "fixed_amount", "target_type": "line_item"}
+            discount_application("discount_code", c.get("code"), c.get("code"), c.get("discount"), "fixed_amount",
+                                 "line_item")
             for c in order.get("coupon_lines") or []
         ],
         shipping_lines=[{"title": text(s.get("method_title"), 200), "code": text(s.get("method_id"), 100),
@@ -160,6 +161,16 @@ def order_facts(order: dict[str, Any]) -> Order | None:
             for r in order.get("refunds") or []
         ],
     )
+
+
+def _current_total(order: dict[str, Any]) -> Decimal | None:
+    """The total after refunds (what Shopify calls ``current_total_price``)."""
+    total = money(order.get("total"), "total")
+    if total is None:
+        return None
+    refunded = sum((abs(money(r.get("total"), "refunds.total") or Decimal(0)) for r in order.get("refunds") or []),
+                   Decimal("0.00"))
+    return total - refunded
 
 
 def order_events(order: dict[str, Any]) -> list[CanonicalEvent]:
