@@ -20,5 +20,4 @@ urlpatterns = [
     path("", include("campaigns.urls")),
     path("anymail/", include("anymail.urls")),
     path("", include("integrations.storefront.urls")),
-    path("", include("integrations.shopify.urls")),
 ]

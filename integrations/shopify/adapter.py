@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import re
 from datetime import datetime
 from typing import Any
 
@@ -37,8 +38,15 @@ class OrderNotYetKnown(LookupError):
     """A refund for an order not received yet: the delivery fails and is retried later."""
 
 
+SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")
+
+
 class ShopifyAdapter(PlatformAdapter):
     platform = Platform.SHOPIFY
+    label = "Shopify"
+    store_in_url = False  # one endpoint for every shop: the shop is X-Shopify-Shop-Domain
+    urls = "integrations.shopify.urls"  # OAuth install and callback
+    connect_options = {"domain": "NAME.myshopify.com", "access-token": "an Admin API access token"}
     kept_headers = (
         "X-Shopify-Topic",
         "X-Shopify-Shop-Domain",
@@ -159,6 +167,12 @@ class ShopifyAdapter(PlatformAdapter):
         return out
 
     # --- connection and history -----------------------------------------------------------------
+    def store_address(self, options: dict[str, Any]) -> tuple[str, str]:
+        domain = (options.get("domain") or "").strip().lower()
+        if not SHOP_DOMAIN.match(domain):
+            raise ValueError("--domain must look like NAME.myshopify.com")
+        return domain, f"https://{domain}"
+
     def connect(self, store: Store, options: dict[str, Any]) -> None:
         """``connect_store``: with an access token, subscribe the webhooks and ensure the reconciliation."""
         from .tasks import ensure_reconciliation_schedule, register_webhooks

@@ -37,6 +37,12 @@ PING_BODY = re.compile(rb"^webhook_id=\d+$")
 
 class WooCommerceAdapter(PlatformAdapter):
     platform = Platform.WOOCOMMERCE
+    label = "WooCommerce"
+    connect_options = {
+        "webhook-secret": "the secret of webhooks created by hand",
+        "consumer-key": "REST API key (creates the webhooks)",
+        "consumer-secret": "REST API secret",
+    }
     kept_headers = (
         "X-WC-Webhook-Topic",
         "X-WC-Webhook-Resource",
@@ -81,6 +87,11 @@ class WooCommerceAdapter(PlatformAdapter):
             elif action == "customer_deleted":
                 events.extend(_customer_deleted(store, data["customer_id"], delivery.received_at))
         return Normalized(events=events, products=normalized.products)
+
+    def store_address(self, options: dict[str, Any]) -> tuple[str, str]:
+        if bool(options.get("consumer_key")) != bool(options.get("consumer_secret")):
+            raise ValueError("--consumer-key and --consumer-secret go together")
+        return super().store_address(options)
 
     def connect(self, store: Store, options: dict[str, Any]) -> None:
         sync.connection(store)
