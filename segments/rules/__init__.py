@@ -9,7 +9,9 @@ Top level: ``{"version": 1, "type": "and" | "or", "rules": [...]}`` (any node wi
   | {"same_month_last_year": true}, "where": [{"property": "category", "op": "eq", "value": "boots"}],
   "same": "product_id", "distinct": "product_id", "hour_of_day": {"from": 11, "to": 14},
   "day_of_week": [6, 7], "not_followed_by": [{"event": "order.placed", "where": [...],
-  "after": {"minutes": 10}}]}``
+  "after": {"minutes": 10}}], "sum": {"property": "duration_seconds", "op": "gt", "value": 180}}``
+  (``sum``: the matching events' number property adds up to more/less than the value, for example "more
+  than 3 minutes on product pages in 7 days")
 - ``{"type": "not_performed", ...}`` (convenience: rewritten to ``not`` + ``performed``)
 - ``{"type": "attribute", "field": "total_spent", "op": "gte", "value": 100}``
 - ``{"type": "prediction", "field": "churn_band", "op": "eq", "value": "high"}``

@@ -28,6 +28,7 @@ from .nodes import (
     Performed,
     Prediction,
     PropertyFilter,
+    Total,
     Window,
 )
 
@@ -35,6 +36,7 @@ VERSION = 1
 MAX_DEPTH = 12
 MAX_CHILDREN = 50
 COUNT_OPS = ("gte", "gt", "eq", "lte", "lt", "between")
+SUM_OPS = ("gt", "gte", "lt", "lte")
 
 
 class RuleError(ValueError):
@@ -161,6 +163,7 @@ class _Parser:
             fev = _events(f.get("event"), f"{p}.event")
             gap = _duration(f["after"], f"{p}.after") if f.get("after") is not None else timedelta(0)
             followups.append(FollowUp(fev, self.filters(f.get("where"), fev, f"{p}.where"), gap))
+        total = self.total(raw.get("sum"), events, f"{path}.sum")
         node = Performed(
             events,
             at_least,
@@ -172,8 +175,21 @@ class _Parser:
             hours,
             weekdays,
             tuple(followups),
+            total,
         )
         return Not(node) if raw["type"] == "not_performed" else node
+
+    def total(self, raw, events, path) -> Total | None:
+        """``"sum": {"property": "duration_seconds", "op": "gt", "value": 180}`` (a number property)."""
+        if raw is None:
+            return None
+        if not isinstance(raw, Mapping):
+            raise RuleError(path, 'expected {"property": ..., "op": "gt", "value": N}')
+        name = _prop_name(raw.get("property"), events, f"{path}.property")
+        if name is None or _kinds(events, name) != w.NUM:
+            raise RuleError(f"{path}.property", "a number property to add up is required")
+        op = _op(raw.get("op"), SUM_OPS, f"{path}.op", "a sum")
+        return Total(name, op, _number(raw.get("value"), f"{path}.value"))
 
     def filters(self, raw, events, path) -> tuple[PropertyFilter, ...]:
         if raw is None:
