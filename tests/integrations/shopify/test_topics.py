@@ -293,3 +293,13 @@ def test_a_bad_value_fails_with_the_field_named():
 def test_a_payload_that_is_not_an_object_is_a_clear_error():
     with pytest.raises(ValueError, match="expected a JSON object"):
         normalize("orders/create", [1, 2])
+
+
+def test_every_handled_topic_is_subscribed_under_its_graphql_name():
+    from integrations.shopify.graphql import graphql_topic
+    from integrations.shopify.topics import SUBSCRIBED_TOPICS
+
+    names = {graphql_topic(t) for t in SUBSCRIBED_TOPICS}
+    assert {"CUSTOMER_TAGS_ADDED", "CUSTOMER_TAGS_REMOVED", "CUSTOMERS_PURCHASING_SUMMARY", "CUSTOMERS_ENABLE",
+            "ORDERS_PARTIALLY_FULFILLED", "ORDERS_CREATE"} <= names
+    assert all(n.replace("_", "").isalpha() and n.isupper() for n in names)  # no "." or "/" left

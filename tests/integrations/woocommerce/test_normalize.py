@@ -118,3 +118,12 @@ def test_fully_refunded_unpaid_order_is_still_an_order_that_nets_to_zero():
     events = by_type(normalize("order.updated", order))
     assert set(events) == {"order.placed", "order.refunded"}
     assert events["order.placed"].amount == events["order.refunded"].amount == Decimal("24.90")
+
+
+def test_a_customer_field_the_payload_leaves_out_is_unknown_not_emptied():
+    full = payload("customer_updated")
+    (created, updated) = normalize("customer.updated", full).events
+    assert updated.profile["first_name"] == full["first_name"] and "phone" in updated.profile
+    partial = {k: v for k, v in full.items() if k not in ("first_name", "last_name", "billing", "role")}
+    (_, updated) = normalize("customer.updated", partial).events
+    assert not {"first_name", "last_name", "phone", "country"} & set(updated.profile)
