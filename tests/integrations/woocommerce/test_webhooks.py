@@ -235,3 +235,20 @@ def test_every_payload_file_says_where_it_comes_from():
     sources = (PAYLOADS / "SOURCES.md").read_text()
     for path in PAYLOADS.glob("*.json"):
         assert f"`{path.name}`" in sources, path.name
+
+
+def test_refunds_stored_under_the_old_key_are_renamed_so_a_replay_stays_a_duplicate(client, woo_store):
+    import importlib
+
+    from django.apps import apps
+
+    deliver(client, woo_store, "order_refunded_second", "order.created", SECRET)
+    Event.objects.filter(dedupe_key="woocommerce:refund:801").update(dedupe_key="woocommerce:order:727:refund:801")
+    migration = importlib.import_module("integrations.woocommerce.migrations.0002_platform_refund_keys")
+    migration.forwards(apps, None)
+    assert set(Event.objects.filter(type="order.refunded").values_list("dedupe_key", flat=True)) == {
+        "woocommerce:refund:801", "woocommerce:refund:802"}
+    deliver(client, woo_store, "order_refunded_second", "order.updated", SECRET)  # replayed after the upgrade
+    assert Event.objects.filter(type="order.refunded").count() == 2
+    migration.backwards(apps, None)
+    assert Event.objects.filter(dedupe_key="woocommerce:order:727:refund:801").exists()
