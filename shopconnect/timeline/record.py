@@ -396,17 +396,18 @@ def _apply_profiles(new_events: list[tuple[CanonicalEvent, int]]) -> set[int]:
     for event, cid in sorted(relevant, key=lambda pair: pair[0].occurred_at):
         customer = customers[cid]
         when = event.occurred_at
-        for key in ("add_tags", "remove_tags"):  # deltas: they commute with profiles, apply in time order
-            if event.profile and event.profile.get(key):
-                tag_changes[cid].append((key, event.profile[key]))
-        if event.profile and (customer.attributes_updated_at is None or when >= customer.attributes_updated_at):
+        deltas = [k for k in TAG_DELTAS if event.profile and event.profile.get(k)]
+        for key in deltas:  # tag deltas apply in time order and never make other fields "newer"
+            tag_changes[cid].append((key, event.profile[key]))
+        fields = event.profile and set(event.profile) - TAG_DELTAS
+        if fields and (customer.attributes_updated_at is None or when >= customer.attributes_updated_at):
             address = emails.new_address(event, customer)
             if address:
                 rehomed |= emails.change_email(customer, address)
             for key, value in event.profile.items():
                 if key == "tags":
                     tag_changes[cid] = [("tags", value or [])]
-                elif key in ("add_tags", "remove_tags"):
+                elif key in TAG_DELTAS:
                     continue
                 elif key == "properties":
                     customer.properties = {**(customer.properties or {}), **(value or {})}
@@ -443,6 +444,9 @@ def _apply_profiles(new_events: list[tuple[CanonicalEvent, int]]) -> set[int]:
     if tag_changes:
         _apply_tags(tag_changes)
     return rehomed
+
+
+TAG_DELTAS = frozenset({"add_tags", "remove_tags"})
 
 
 def _clean_tags(values) -> set[str]:

@@ -200,3 +200,13 @@ def test_an_older_product_update_does_not_roll_the_catalog_back(client, shop):
     post(client, "products_update", "products/update", "e1")
     post(client, "products_create", "products/create", "e2")
     assert Product.objects.get().price == Decimal("69.00")
+
+
+def test_tag_changes_never_hide_an_older_profile_update_delivered_late(client, shop):
+    post(client, "customers_create", "customers/create", "e1")
+    post(client, "customer.tags_added", "customer.tags_added", "e2")
+    post(client, "customer.tags_removed", "customer.tags_removed", "e3")  # 2026-02-15
+    post(client, "customers_update", "customers/update", "e4")  # 2026-02-12, delivered after the tag change
+    zoe = Customer.objects.get(external_id=CUSTOMER)
+    assert zoe.last_name == "Ångström-Berg"  # the tag change did not make the profile "newer"
+    assert list(zoe.tags.values_list("tag", flat=True)) == ["VIP"]
