@@ -16,6 +16,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.timezone import is_naive, make_aware
 
 from . import vocab as w
+from .limits import MAX_CHILDREN, MAX_DEPTH
 from .nodes import (
     And,
     Attribute,
@@ -32,9 +33,7 @@ from .nodes import (
 )
 
 VERSION = 1
-MAX_DEPTH = 12
-MAX_CHILDREN = 50
-COUNT_OPS = ("gte", "gt", "eq", "lte", "lt", "between")
+COUNT_OPS = w.COUNT_OPS
 
 
 class RuleError(ValueError):
