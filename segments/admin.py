@@ -21,6 +21,7 @@ from .describe import describe
 from .membership import current_members
 from .models import Segment, SegmentMembership
 from .rules import RuleError, parse
+from .rules.limits import MAX_BYTES
 from .rules.publish import document
 from .service import preview, save_segment
 from .tasks import recompute_segment
@@ -177,9 +178,15 @@ class SegmentAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         """POST {"store", "definition", "segment"?} -> count, sample, plain text, warnings, or where/why."""
         if request.method != "POST":
             raise Http404
+        if len(request.body) > 2 * MAX_BYTES:
+            return JsonResponse({"where": "$", "why": f"the definition is larger than {MAX_BYTES:,} bytes"}, status=400)
         try:
             body = json.loads(request.body or b"{}")
+            if not isinstance(body, dict):
+                raise TypeError
             store = visible_stores(request.user).get(pk=int(body.get("store")))
+        except RecursionError:
+            return JsonResponse({"where": "$", "why": "the definition is nested too deeply"}, status=400)
         except (ValueError, TypeError, json.JSONDecodeError):
             return JsonResponse(
                 {"error": "choose a store first (send JSON with a store id and a definition)"}, status=400

@@ -136,5 +136,7 @@ def document(segments: list[dict] | None = None) -> dict:
         "limits": {
             "max_depth": limits.MAX_DEPTH,
             "max_children": limits.MAX_CHILDREN,
+            "max_conditions": limits.MAX_NODES,
+            "max_expanded": limits.MAX_EXPANDED,
         },
     }
