@@ -17,10 +17,15 @@ Top level: ``{"version": 1, "type": "and" | "or", "rules": [...]}`` (any node wi
 - ``{"type": "prediction", "field": "churn_band", "op": "eq", "value": "high"}``
 - ``{"type": "percentile", "field": "total_spent", "direction": "top", "percent": 20}``
 - ``{"type": "in_segment", "segment": <id>}`` (cycles rejected)
+
+Any key not listed here is an error, at every level, naming the allowed keys (a typo never widens a
+segment). Sizes are bounded (``segments.rules.limits``). ``parse_where`` reads a list of property filters
+on its own (the builder's "where" mode). The vocabulary (event types, their properties and types,
+operators, fields) is published for builders by ``segments.rules.publish``.
 """
 
 from .nodes import And, Attribute, InSegment, Node, Not, Or, Percentile, Performed, Prediction, walk
-from .parser import VERSION, RuleError, parse, validate
+from .parser import VERSION, RuleError, parse, parse_where, validate
 
 __all__ = [
     "VERSION",
@@ -35,6 +40,7 @@ __all__ = [
     "Prediction",
     "RuleError",
     "parse",
+    "parse_where",
     "validate",
     "walk",
 ]
