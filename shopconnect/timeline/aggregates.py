@@ -124,11 +124,6 @@ def recompute_aggregates(customer_ids: Iterable[int], fields: Iterable[str] = AL
 _ID_SLOT = "__customer_ids__"
 
 
-#: SQLite keeps a whole-number total as an integer (and casts decimals to NUMERIC, which stays integer), so
-#: it would divide as integers: there the total is first made a real number.
-_ONE = defaultdict(lambda: Value(1), sqlite=Value(1.0, output_field=FloatField()))
-
-
 @cache
 def _compiled_statements(fields: frozenset[str], vendor: str) -> list[tuple[str, list]]:
     """The UPDATE statements for a set of columns, compiled by the ORM once and reused.
@@ -144,8 +139,10 @@ def _compiled_statements(fields: frozenset[str], vendor: str) -> list[tuple[str,
     if "average_order_value" in fields:
         # A second statement: SQL evaluates every SET expression against the old row.
         statements.append({"average_order_value": Case(
-            When(orders_count__gt=0,
-                 then=ExpressionWrapper(F("total_spent") * _ONE[vendor] / F("orders_count"), MONEY)),
+            # The division in floating point: SQLite stores a whole amount (21.00) as an integer, and its
+            # 21 / 2 is 10 (every decimal expression is cast to NUMERIC there, so a decimal factor cannot help).
+            When(orders_count__gt=0, then=ExpressionWrapper(
+                ExpressionWrapper(F("total_spent") * Value(1.0), FloatField()) / F("orders_count"), MONEY)),
             default=Value(0, output_field=MONEY),
             output_field=MONEY,
         )})
