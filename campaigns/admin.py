@@ -15,7 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from shopconnect.tenancy import StoreScopedAdminMixin, visible_store_ids
+from shopconnect.tenancy import StoreScopedAdminMixin, StoreScopedInlineMixin
 from shopconnect.timeline.models import Customer
 
 from .campaign import admin as campaign_admin  # noqa: F401 (registers CampaignAdmin)
@@ -54,6 +54,7 @@ class EmailProviderForm(forms.ModelForm):
 
 @admin.register(EmailProvider)
 class EmailProviderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+    edit_role = "owner"  # the provider and its credentials are the owner's (shopconnect.tenancy)
     form = EmailProviderForm
     list_display = ("store", "kind", "from_email", "rate_limit_per_minute", "smart_sending_hours")
     actions = ["send_test"]
@@ -111,16 +112,11 @@ class EmailTemplateAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         })
 
 
-class FlowStepInline(admin.StackedInline):
+class FlowStepInline(StoreScopedInlineMixin, admin.StackedInline):
     model = FlowStep
     extra = 0
     ordering = ["position"]
     fields = ("position", "kind", "name", "template", "message_class", "config")
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "template" and not request.user.is_superuser:
-            kwargs["queryset"] = EmailTemplate.objects.filter(store_id__in=visible_store_ids(request.user))
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 @admin.register(Flow)
@@ -193,7 +189,7 @@ class FlowAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         queryset.update(enabled=False)
 
 
-class DecisionInline(admin.TabularInline):
+class DecisionInline(StoreScopedInlineMixin, admin.TabularInline):
     model = FlowDecision
     extra = 0
     can_delete = False

@@ -25,7 +25,7 @@ from shopconnect.timeline.models import Product
 from shopconnect.timeline.record import record_events
 
 from . import policy
-from .context import build_context
+from .context import build_context, event_lines
 from .links import track
 from .models import HOLDOUT, CampaignVariant, EmailProvider, Message
 from .outbox import claim_batch, fail_stale_claims
@@ -229,8 +229,7 @@ def utm_for(message: Message) -> dict[str, str]:
 def batch_products(store, messages: list[Message]) -> dict:
     """The catalog entries every trigger event of the batch mentions, in one query."""
     ids = {str(item.get("product_id")) for m in messages if m.trigger_event is not None
-           for item in (m.trigger_event.properties or {}).get("line_items") or []
-           if isinstance(item, dict) and item.get("product_id")}
+           for item in event_lines(m.trigger_event.properties or {}) if item.get("product_id")}
     return {p.external_id: p for p in Product.objects.filter(store=store, external_id__in=ids)} if ids else {}
 
 

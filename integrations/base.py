@@ -21,10 +21,11 @@ import hmac
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
+from urllib.parse import urlsplit
 
 from django.http import HttpRequest
 
+from shopconnect.outbound import OutboundBlocked, check_url
 from shopconnect.timeline.canonical import CanonicalEvent, ProductRecord
 from shopconnect.timeline.catalog import upsert_products
 from shopconnect.timeline.models import Store
@@ -133,6 +134,17 @@ class PlatformAdapter:
         upsert_products(delivery.store, expanded.products)
         return record_events(delivery.store, expanded.events).inserted
 
+    # --- where the store lives (every place that accepts a domain or URL calls this) -------------
+    def clean_address(self, domain: str, url: str) -> tuple[str, str]:
+        """The store's ``(domain, url)`` as they are stored, or ``outbound.OutboundBlocked`` saying what
+        is wrong. Called by the store admin form, ``connect_store`` and the OAuth install; the clients
+        check again at request time. The default: a public https ``url`` (when given) and its host."""
+        url = check_url(url).rstrip("/") if (url or "").strip() else ""
+        domain = (domain or "").strip().lower() or (urlsplit(url).hostname or "")
+        if not domain:
+            raise OutboundBlocked("give the store's domain or URL")
+        return domain, url
+
     # --- optional: store connection and history -------------------------------------------------
     def webhook_path(self, store: Store) -> str:
         """Where the platform must send this store's webhooks (``integrations.urls`` routes it)."""
@@ -143,11 +155,10 @@ class PlatformAdapter:
     def store_address(self, options: dict[str, Any]) -> tuple[str, str]:
         """``connect_store``: the store's (domain, url) from the command's options; raise ``ValueError``
         saying what is wrong. By default the site's address from ``--url`` (https://shop.example)."""
-        url = (options.get("url") or "").strip().rstrip("/")
-        parsed = urlparse(url)
-        if parsed.scheme not in ("http", "https") or not parsed.hostname:
-            raise ValueError("--url must be the store's address, for example https://shop.example")
-        return parsed.hostname + (parsed.path or ""), url
+        try:
+            return self.clean_address("", options.get("url") or "")  # public https only: checked before use
+        except OutboundBlocked as exc:
+            raise ValueError(f"--url: {exc} (the store's address, for example https://shop.example)") from None
 
     def connect(self, store: Store, options: dict[str, Any]) -> None:
         """Called by ``connect_store`` after the store row is saved (register webhooks...)."""

@@ -29,3 +29,9 @@ def webhook_url(store) -> str:
     """The address to give the platform for this store's webhooks ("" for a platform without adapter)."""
     adapter = get_adapter(store.platform)
     return f"{settings.PUBLIC_BASE_URL}{adapter.webhook_path(store)}" if adapter else ""
+
+
+def clean_store_address(platform: str, domain: str, url: str) -> tuple[str, str]:
+    """The ``(domain, url)`` a store of this platform may have, or ``outbound.OutboundBlocked`` saying why
+    not (the platform adapter's ``clean_address``; the base rule for platforms without an adapter)."""
+    return (get_adapter(platform) or PlatformAdapter()).clean_address(domain, url)

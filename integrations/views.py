@@ -1,7 +1,8 @@
 """The generic webhook endpoint: size limit, store, signature, store the delivery, answer.
 
-Status codes (docs/CONTRACT.md): 200 accepted, duplicate or ping; 401 missing or wrong signature; 404 unknown
-store or platform; 413 body over ``WEBHOOK_MAX_BODY_BYTES``. The delivery is committed before the 200,
+Status codes (docs/CONTRACT.md): 200 accepted, duplicate or ping; 401 missing or wrong signature, or an unknown
+store (the same answer, so that the stores we serve cannot be enumerated); 404 unknown platform; 413 body
+over ``WEBHOOK_MAX_BODY_BYTES``. The delivery is committed before the 200,
 and processing happens in a task that takes its id.
 """
 
@@ -33,7 +34,7 @@ def _answer(status: int, text: str) -> HttpResponse:
 
 
 _ANSWERS = {t: json.dumps({"status": t}).encode() for t in (
-    "accepted", "duplicate", "pong", "unknown platform", "unknown store", "invalid signature", "body too large",
+    "accepted", "duplicate", "pong", "unknown platform", "invalid signature", "body too large",
     "missing topic header")}
 
 
@@ -57,7 +58,8 @@ def webhook(request: HttpRequest, platform: str, store_id: int | None = None) ->
         return _answer(200, "pong")
     store, cached = _identify_store(adapter, request, store_id)
     if store is None:
-        return _answer(404, "unknown store")
+        # Exactly the answer of an unsigned request to a connected store: nobody can list our stores.
+        return _answer(401, "invalid signature")
     if not adapter.verify(request, body, store):
         log.warning("webhook with a missing or wrong signature for %s store %s", platform, store.pk)
         return _answer(401, "invalid signature")
@@ -92,8 +94,8 @@ def webhook(request: HttpRequest, platform: str, store_id: int | None = None) ->
         if queue:
             release_enqueue()  # nothing was queued: the next delivery must queue the task
         if cached and adapter.identify_store(request, store_id) is None:
-            _forget_store(adapter, request, store_id)  # deleted meanwhile: not a duplicate
-            return _answer(404, "unknown store")
+            _forget_store(adapter, request, store_id)  # deleted meanwhile: not a duplicate, an unknown store
+            return _answer(401, "invalid signature")
         return _answer(200, "duplicate")
     return _answer(200, "accepted")
 

@@ -15,7 +15,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from shopconnect.tenancy import StoreScopedAdminMixin, visible_stores
+from shopconnect.inputs import loads, parse_id
+from shopconnect.tenancy import StoreScopedAdminMixin, stores_with_role, visible_stores
 
 from .describe import describe
 from .membership import current_members
@@ -181,13 +182,9 @@ class SegmentAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         if len(request.body) > 2 * MAX_BYTES:
             return JsonResponse({"where": "$", "why": f"the definition is larger than {MAX_BYTES:,} bytes"}, status=400)
         try:
-            body = json.loads(request.body or b"{}")
-            if not isinstance(body, dict):
-                raise TypeError
-            store = visible_stores(request.user).get(pk=int(body.get("store")))
-        except RecursionError:
-            return JsonResponse({"where": "$", "why": "the definition is nested too deeply"}, status=400)
-        except (ValueError, TypeError, json.JSONDecodeError):
+            body = loads(request.body or b"{}")  # bounded depth: a deep body is a 400, not a 500
+            store = visible_stores(request.user).get(pk=parse_id(str(body.get("store"))))
+        except (ValueError, TypeError, AttributeError):
             return JsonResponse(
                 {"error": "choose a store first (send JSON with a store id and a definition)"}, status=400
             )
@@ -231,7 +228,7 @@ class SegmentAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         return JsonResponse(document(segments))
 
     def templates_view(self, request):
-        stores = visible_stores(request.user)
+        stores = stores_with_role(request.user, "marketer")
         if request.method == "POST":
             key = request.POST.get("template")
             store = stores.filter(pk=request.POST.get("store") or 0).first()

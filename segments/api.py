@@ -12,7 +12,8 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from shopconnect.tenancy import visible_stores
+from shopconnect.inputs import query_id
+from shopconnect.tenancy import StoreScopedSerializer, visible_stores
 from shopconnect.timeline.models import Store
 
 from .describe import describe
@@ -32,20 +33,7 @@ def _check(definition, store, segment_id=None):
         ) from exc
 
 
-def _int_param(request, name: str) -> int:
-    try:
-        return int(request.query_params[name])
-    except (TypeError, ValueError) as exc:
-        raise serializers.ValidationError({name: "expected an id (a whole number)"}) from exc
-
-
-class _StoreField(serializers.PrimaryKeyRelatedField):
-    def get_queryset(self):
-        return visible_stores(self.context["request"].user)
-
-
-class SegmentSerializer(serializers.ModelSerializer):
-    store = _StoreField()
+class SegmentSerializer(StoreScopedSerializer):
     rule_text = serializers.SerializerMethodField()
     member_count = serializers.SerializerMethodField()
 
@@ -102,11 +90,12 @@ class PreviewSerializer(serializers.Serializer):
 
 class SegmentViewSet(viewsets.ModelViewSet):
     serializer_class = SegmentSerializer
+    action_roles = {"preview": "viewer"}  # a preview changes nothing (shopconnect.tenancy)
 
     def get_queryset(self):
         qs = Segment.objects.filter(store__in=visible_stores(self.request.user)).select_related("store")
         if self.request.query_params.get("store"):
-            qs = qs.filter(store_id=self.request.query_params["store"])
+            qs = qs.filter(store_id=query_id(self.request, "store"))
         return qs
 
     @action(detail=False, methods=["post"])
@@ -132,7 +121,7 @@ class SegmentViewSet(viewsets.ModelViewSet):
         predictions); with ``?store=ID`` also that store's segments, for ``in_segment``."""
         segments = []
         if request.query_params.get("store"):
-            store = get_object_or_404(visible_stores(request.user), pk=_int_param(request, "store"))
+            store = get_object_or_404(visible_stores(request.user), pk=query_id(request, "store"))
             segments = list(Segment.objects.filter(store=store).order_by("name").values("id", "name"))
         return Response(document(segments))
 

@@ -105,6 +105,23 @@ def check_shopify_domain(domain: str) -> str:
     return name
 
 
+def error_summary(response) -> str:
+    """What a failure message may say about an error response: the ``message`` (or ``code``) of a JSON
+    error body, short, never the raw body (an internal service's answer must not reach an admin page)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    if isinstance(body, dict):
+        errors = body.get("errors")
+        found = body.get("message") or body.get("code") or (errors if isinstance(errors, str) else None)
+        if found is None and isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            found = errors[0].get("message")
+        if isinstance(found, str) and found.strip():
+            return ": " + " ".join(found.split())[:200]
+    return ""
+
+
 def check_peer(sock: socket.socket, host: str) -> None:
     """After connecting: refuse (and close) a socket whose peer is not public, unless ``host`` is allowed."""
     if _normal(host) in _allowed_hosts():

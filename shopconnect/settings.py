@@ -8,6 +8,7 @@ checks in ``shopconnect.checks`` with a message saying what to set.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -70,6 +71,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_q",
     "anymail",
+    "axes",
     "shopconnect.timeline",
     "integrations",
     "integrations.shopify",
@@ -110,7 +112,20 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # login throttling (last, as django-axes wants)
 ]
+
+# Login throttling (django-axes): after LOGIN_FAILURE_LIMIT wrong passwords for one user name from one
+# address, that pair is locked out for LOGIN_COOLOFF_MINUTES (429); a good login resets the count. The
+# address is the client's (X-Forwarded-For behind a proxy when COLLECT_TRUST_X_FORWARDED_FOR is set).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_CLIENT_IP_CALLABLE = "shopconnect.inputs.client_address"
+AXES_VERBOSE = False
 
 ROOT_URLCONF = "shopconnect.urls"
 WSGI_APPLICATION = "shopconnect.wsgi.application"
@@ -200,7 +215,17 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Roles (viewer reads, marketer writes and launches, owner...): shopconnect.tenancy.
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "shopconnect.tenancy.StoreRolePermission",
+    ],
+    # JSON nested at most shopconnect.inputs.MAX_JSON_DEPTH levels: deeper bodies answer 400, not 500.
+    "DEFAULT_PARSER_CLASSES": [
+        "shopconnect.inputs.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

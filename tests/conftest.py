@@ -19,6 +19,30 @@ T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 _counter = itertools.count(1)
 
 
+#: a public address (example.com's) that the suite's fake shop names resolve to; nothing listens there and
+#: no test connects to it (platform APIs are faked with ``responses`` or loopback servers)
+FAKE_PUBLIC_ADDRESS = "93.184.216.34"
+FAKE_SUFFIXES = (".example", ".myshopify.com", ".test", ".example.com", ".example.net")
+
+
+@pytest.fixture(autouse=True)
+def _fake_names_resolve_publicly(monkeypatch):
+    """Fake shop hosts (``shop1.example``, ``x.myshopify.com``) resolve to a public address, so the outbound
+    checks (shopconnect.outbound) judge them as the real thing; every other name and every IP literal is
+    resolved for real, so loopback, private and metadata addresses are still refused. Attack tests that
+    need another answer (DNS rebinding) patch ``outbound.resolve`` themselves."""
+    from shopconnect import outbound
+
+    real = outbound.resolve
+
+    def resolve(host: str, port: int) -> list[str]:
+        if host.lower().rstrip(".").endswith(FAKE_SUFFIXES):
+            return [FAKE_PUBLIC_ADDRESS]
+        return real(host, port)
+
+    monkeypatch.setattr(outbound, "resolve", resolve)
+
+
 @pytest.fixture
 def make_store(db):
     def make(platform: str = "shopify", domain: str | None = None, **fields) -> Store:
@@ -36,7 +60,7 @@ def store(make_store) -> Store:
 
 @pytest.fixture
 def make_user(db):
-    def make(*stores: Store, superuser: bool = False, staff: bool = True):
+    def make(*stores: Store, superuser: bool = False, staff: bool = True, role: str = "marketer"):
         n = next(_counter)
         user = get_user_model().objects.create_user(
             username=f"user{n}", password="pw", is_staff=staff, is_superuser=superuser
@@ -44,10 +68,12 @@ def make_user(db):
         if staff and not superuser:
             from django.contrib.auth.models import Permission
 
+            # Every model permission of the apps (what a careless operator might grant), except the
+            # operators' own: roles in the store decide the rest (shopconnect.tenancy).
             user.user_permissions.set(Permission.objects.filter(content_type__app_label__in=[
-                "timeline", "integrations", "segments", "campaigns", "predictions"]))
+                "timeline", "integrations", "segments", "campaigns", "predictions"]).exclude(codename="connect_store"))
         for s in stores:
-            StoreMembership.objects.create(user=user, store=s)
+            StoreMembership.objects.create(user=user, store=s, role=role)
         return user
 
     return make

@@ -15,9 +15,9 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from segments.models import Segment
-from shopconnect.tenancy import StoreScopedAdminMixin, visible_store_ids
+from shopconnect.tenancy import StoreScopedAdminMixin, StoreScopedInlineMixin
 
-from ..models import HOLDOUT, Campaign, CampaignVariant, EmailTemplate
+from ..models import HOLDOUT, Campaign, CampaignVariant
 from .abtest import campaign_numbers, decide, default_variant, probabilities
 from .audience import preview
 from .launch import MAX_VARIANTS, cancel, problems
@@ -50,26 +50,15 @@ class VariantFormSet(BaseInlineFormSet):
         found = check_variants([data["label"] for data in kept], sum(1 for data in kept if data.get("is_default")))
         if found:
             raise forms.ValidationError(found)
-        store_id = self.instance.store_id
-        for form in self.forms:
-            template = form.cleaned_data.get("template")
-            if template is not None and store_id and template.store_id != store_id:
-                raise forms.ValidationError(f"variant {form.cleaned_data.get('label')}: the template belongs to "
-                                            "another store")
 
 
-class VariantInline(admin.TabularInline):
+class VariantInline(StoreScopedInlineMixin, admin.TabularInline):
     model = CampaignVariant
     formset = VariantFormSet
     extra = 0
     fields = ("label", "subject", "template", "from_name", "send_hour", "is_default")
     verbose_name = "A/B variant"
     verbose_name_plural = "A/B variants (2 to 7 for a test; none for one email to everyone)"
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "template" and not request.user.is_superuser:
-            kwargs["queryset"] = EmailTemplate.objects.filter(store_id__in=visible_store_ids(request.user))
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def _editable(self, obj) -> bool:
         return obj is None or obj.status == Campaign.Status.DRAFT
@@ -85,22 +74,11 @@ class VariantInline(admin.TabularInline):
 
 
 class CampaignForm(forms.ModelForm):
+    """The template and segments are limited to the campaign's store by ``shopconnect.tenancy``."""
+
     class Meta:
         model = Campaign
         fields = SETTINGS
-
-    def clean(self):
-        data = super().clean()
-        store = data.get("store")
-        if store is None:
-            return data
-        template = data.get("template")
-        if template is not None and template.store_id != store.pk:
-            self.add_error("template", "the template belongs to another store")
-        for name in ("include_segments", "exclude_segments"):
-            if any(s.store_id != store.pk for s in data.get(name) or []):
-                self.add_error(name, "segments must belong to the campaign's store")
-        return data
 
 
 @admin.register(Campaign)
@@ -126,17 +104,9 @@ class CampaignAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         return RESULTS
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
-        if db_field.name in ("include_segments", "exclude_segments"):
-            segments = Segment.objects.select_related("store").order_by("store", "name")
-            if not request.user.is_superuser:
-                segments = segments.filter(store_id__in=visible_store_ids(request.user))
-            kwargs["queryset"] = segments
+        if db_field.name in ("include_segments", "exclude_segments"):  # scoped by shopconnect.tenancy
+            kwargs["queryset"] = Segment.objects.select_related("store").order_by("store", "name")
         return super().formfield_for_manytomany(db_field, request, **kwargs)
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "template" and not request.user.is_superuser:
-            kwargs["queryset"] = EmailTemplate.objects.filter(store_id__in=visible_store_ids(request.user))
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     @admin.display(description="Audience")
     def audience_preview(self, campaign: Campaign) -> str:

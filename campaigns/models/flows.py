@@ -73,6 +73,12 @@ class Flow(models.Model):
             raise ValidationError({"trigger_event_type": "an event trigger needs an event type"})
         if self.trigger in (self.Trigger.SEGMENT_ENTERED, self.Trigger.SEGMENT_EXITED) and not self.trigger_segment_id:
             raise ValidationError({"trigger_segment_id": "a segment trigger needs a segment"})
+        if self.trigger_segment_id:
+            from segments.models import Segment
+
+            # Only the flow's own store's segments; another store's id answers like a missing one.
+            if not Segment.objects.filter(pk=self.trigger_segment_id, store_id=self.store_id).exists():
+                raise ValidationError({"trigger_segment_id": f"no segment with id {self.trigger_segment_id}"})
         if self.trigger == self.Trigger.DATE_PROPERTY and not self.date_property:
             raise ValidationError({"date_property": "a date trigger needs a property"})
         validate_filters(self.trigger_filters)

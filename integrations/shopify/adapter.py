@@ -24,6 +24,7 @@ from django.http import HttpRequest
 
 from integrations.base import Normalized, PlatformAdapter, signature_matches
 from integrations.values import BadValue, timestamp
+from shopconnect.outbound import OutboundBlocked, check_shopify_domain, check_url
 from shopconnect.timeline.models import Event, Platform, Product, Store
 
 from . import compliance, topics
@@ -167,11 +168,16 @@ class ShopifyAdapter(PlatformAdapter):
         return out
 
     # --- connection and history -----------------------------------------------------------------
+    def clean_address(self, domain: str, url: str) -> tuple[str, str]:
+        """The shop is ``NAME.myshopify.com`` (the only host we call); ``url`` is the storefront, https."""
+        domain = check_shopify_domain(domain)
+        return domain, (check_url(url).rstrip("/") if (url or "").strip() else f"https://{domain}")
+
     def store_address(self, options: dict[str, Any]) -> tuple[str, str]:
-        domain = (options.get("domain") or "").strip().lower()
-        if not SHOP_DOMAIN.match(domain):
-            raise ValueError("--domain must look like NAME.myshopify.com")
-        return domain, f"https://{domain}"
+        try:
+            return self.clean_address(options.get("domain") or "", "")
+        except OutboundBlocked as exc:
+            raise ValueError(f"--domain: {exc}") from None
 
     def connect(self, store: Store, options: dict[str, Any]) -> None:
         """``connect_store``: with an access token, subscribe the webhooks and ensure the reconciliation."""

@@ -2,7 +2,8 @@
 
 Calls ``https://{shop}/admin/api/{SHOPIFY_API_VERSION}/graphql.json`` with the store's access token.
 Throttling (HTTP 429 or a ``THROTTLED`` error) is retried a few times after a short wait; other errors
-raise ``ShopifyAPIError`` with what Shopify said (never the token).
+raise ``ShopifyAPIError`` with the status and Shopify's error message (never the token, never a raw body).
+The shop domain is checked again before every request (``outbound.check_shopify_domain``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 import requests
 from django.conf import settings
 
+from shopconnect.outbound import OutboundBlocked, check_shopify_domain, error_summary
 from shopconnect.timeline.models import Store
 
 TIMEOUT = 30
@@ -31,9 +33,13 @@ def execute(store: Store, query: str, variables: dict[str, Any] | None = None, *
     """Run one query or mutation; returns ``data``."""
     if not store.access_token:
         raise ShopifyAPIError(f"store {store.pk} has no Shopify access token (install the app or connect_store)")
+    try:
+        shop = check_shopify_domain(store.domain)  # again at request time: the token goes only to Shopify
+    except OutboundBlocked as exc:
+        raise ShopifyAPIError(f"store {store.pk}: {exc}; nothing was sent") from None
     for attempt in range(MAX_THROTTLE_RETRIES + 1):
         response = requests.post(
-            endpoint(store.domain),
+            endpoint(shop),
             json={"query": query, "variables": variables or {}},
             headers={"X-Shopify-Access-Token": store.access_token, "Content-Type": "application/json"},
             timeout=TIMEOUT,
@@ -42,7 +48,7 @@ def execute(store: Store, query: str, variables: dict[str, Any] | None = None, *
             sleep(float(response.headers.get("Retry-After") or 2))
             continue
         if response.status_code >= 400:
-            raise ShopifyAPIError(f"Shopify answered HTTP {response.status_code}: {response.text[:500]}")
+            raise ShopifyAPIError(f"Shopify answered HTTP {response.status_code}{error_summary(response)}")
         body = response.json()
         errors = body.get("errors") or []
         if (

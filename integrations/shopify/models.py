@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 from shopconnect.timeline.models import Store
 
 
 class InstallState(models.Model):
-    """A one-time ``state`` nonce for the OAuth redirect; consumed by the callback."""
+    """A one-time ``state`` nonce for the OAuth redirect, issued to the logged-in user who started the
+    install; consumed by that user's callback. A few per shop at most; expired ones are purged."""
 
     nonce = models.CharField(max_length=64, unique=True)
     shop = models.CharField(max_length=255)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

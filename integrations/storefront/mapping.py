@@ -53,13 +53,38 @@ _STEPS = {
 }
 
 
+MAX_LINES = 100
+_LINE_KEYS = ("product_id", "variant_id", "title", "quantity", "price")
+
+
+def _quantity(value: Any) -> int:
+    try:
+        return max(0, min(int(value), 10_000))
+    except (TypeError, ValueError):
+        return 1
+
+
+def _lines(value: Any) -> list[dict[str, Any]]:
+    """Checkout lines as plain data: ids, quantity, and the visitor's title and price (kept for the timeline;
+    ``record_events`` replaces them with the catalog's, and emails show only the catalog's)."""
+    if not isinstance(value, list):
+        return []
+    return [_pick(line, _LINE_KEYS) for line in value[:MAX_LINES] if isinstance(line, dict)]
+
+
 def _pick(data: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
     picked = {}
     for key in keys:
         value = data.get(key)
         if value is None or value == "":
             continue
-        if key.endswith("_id") or key in ("price", "total", "title"):
+        if key == "quantity":
+            value = _quantity(value)
+        elif key == "line_items":
+            value = _lines(value)
+        elif not isinstance(value, str | int | float) or isinstance(value, bool):
+            continue  # an object or a list where a scalar belongs: dropped, never stored as given
+        else:
             value = str(value)[:300]
         picked[key] = value
     return picked

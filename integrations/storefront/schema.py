@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from integrations.values import timestamp
+from shopconnect.inputs import MAX_JSON_DEPTH, BadInput, check_depth
 
 _NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")  # an escaped NUL, not an escaped backslash + "u0000"
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -101,7 +102,12 @@ def _reject_constant(name: str):
 def parse_batch(body: bytes, max_events: int) -> list[dict[str, Any]]:
     try:
         document = json.loads(body, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:
+        check_depth(document)
+    except BadInput as exc:
+        raise BatchError([f"body: {exc}"]) from None
+    except RecursionError:
+        raise BatchError([f"body: nested more than {MAX_JSON_DEPTH} levels deep"]) from None
+    except ValueError as exc:
         raise BatchError([f"body: not JSON ({exc.__class__.__name__})"]) from None
     try:
         # What the database's JSON types refuse: NUL characters and unpaired surrogates.

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django_q.tasks import async_task
 
+from shopconnect.inputs import client_address
 from shopconnect.timeline.models import Store
 
 from .models import CollectBatch
@@ -57,14 +58,6 @@ def _store_id(collect_key: str) -> int | None:
         _KEYS.clear()
     _KEYS[collect_key] = (store_id, now + _KEY_TTL)
     return store_id
-
-
-def client_address(request: HttpRequest) -> str:
-    if settings.COLLECT_TRUST_X_FORWARDED_FOR:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
-    return request.META.get("REMOTE_ADDR", "")
 
 
 def rate_limited(store_id: int, client: str, *, prefix: str = "collect-rl", limit: int | None = None) -> bool:

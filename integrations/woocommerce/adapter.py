@@ -18,6 +18,7 @@ import hashlib
 import re
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from django.core.management.base import CommandError
@@ -26,6 +27,7 @@ from django.http import HttpRequest
 from integrations.base import Normalized, PlatformAdapter, signature_matches
 from integrations.models import WebhookDelivery
 from integrations.orders import Order, order_events
+from shopconnect.outbound import check_url
 from shopconnect.timeline.canonical import CanonicalEvent
 from shopconnect.timeline.models import Customer, Event, Platform, Store
 
@@ -87,6 +89,12 @@ class WooCommerceAdapter(PlatformAdapter):
             elif action == "customer_deleted":
                 events.extend(_customer_deleted(store, data["customer_id"], delivery.received_at))
         return Normalized(events=events, products=normalized.products)
+
+    def clean_address(self, domain: str, url: str) -> tuple[str, str]:
+        """The site's public https URL (its keys travel with basic auth); the domain is its host and path."""
+        url = check_url(url).rstrip("/")
+        parts = urlsplit(url)
+        return parts.hostname + (parts.path or ""), url
 
     def store_address(self, options: dict[str, Any]) -> tuple[str, str]:
         if bool(options.get("consumer_key")) != bool(options.get("consumer_secret")):

@@ -20,6 +20,7 @@ from django.utils import timezone
 from woocommerce import API
 
 from integrations.registry import webhook_url
+from shopconnect.outbound import OutboundBlocked, check_url, error_summary
 from shopconnect.timeline.catalog import upsert_products
 from shopconnect.timeline.models import Platform, Store
 from shopconnect.timeline.record import record_events
@@ -53,8 +54,12 @@ class WooCommerceError(RuntimeError):
 def client(store: Store) -> API:
     if not (store.consumer_key and store.consumer_secret):
         raise WooCommerceError(f"store {store.pk} has no REST API keys (connect_store --consumer-key/secret)")
+    try:
+        url = check_url(store.url)  # again at request time: the keys go only to a public https site
+    except OutboundBlocked as exc:
+        raise WooCommerceError(f"store {store.pk}: {exc}; nothing was sent") from None
     return API(
-        url=store.url,
+        url=url,
         consumer_key=store.consumer_key,
         consumer_secret=store.consumer_secret,
         version="wc/v3",
@@ -64,7 +69,7 @@ def client(store: Store) -> API:
 
 def _check(response, what: str) -> Any:
     if response.status_code >= 400:
-        raise WooCommerceError(f"{what}: HTTP {response.status_code} {response.text[:300]}")
+        raise WooCommerceError(f"{what}: HTTP {response.status_code}{error_summary(response)}")
     return response.json()
 
 

@@ -10,7 +10,7 @@ from django.utils.html import format_html
 
 from shopconnect.privacy.admin import StoreErasureMixin
 from shopconnect.privacy.customer_admin import CustomerPrivacyMixin
-from shopconnect.tenancy import StoreScopedAdminMixin
+from shopconnect.tenancy import StoreScopedAdminMixin, StoreScopedInlineMixin, is_operator
 
 from .describe import describe_event
 from .models import Customer, CustomerTag, Event, Product, Store, StoreMembership, Visitor
@@ -39,24 +39,62 @@ class StoreForm(forms.ModelForm):
         for name in SECRET_FIELDS:
             if name in data and not data[name] and self.instance.pk:
                 data[name] = getattr(self.instance, name)
+        if "domain" in self.fields:  # operators only: where a store lives is theirs to decide
+            # Where the store lives decides where its secrets are sent: the platform's rule, checked here
+            # and again by the clients at request time (shopconnect.outbound).
+            from integrations.registry import clean_store_address
+            from shopconnect.outbound import OutboundBlocked
+
+            platform = data.get("platform") or self.instance.platform
+            domain = data.get("domain", self.instance.domain) or ""
+            url = data.get("url", self.instance.url) or ""
+            try:
+                domain, url = clean_store_address(platform, domain, url)
+            except OutboundBlocked as exc:
+                self.add_error("domain" if platform == "shopify" else "url", str(exc))
+            else:
+                data["domain"], data["url"] = domain, url
         return data
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(StoreScopedInlineMixin, admin.TabularInline):
+    """Who may see the store, and as what (README "Roles"); only owners and operators change it."""
+
     model = StoreMembership
     extra = 0
     autocomplete_fields = ["user"]
+    edit_role = "owner"
+
+
+#: where a store lives (and so where its secrets are sent): operators only (shopconnect.tenancy)
+WHERE = ("platform", "domain", "url")
 
 
 @admin.register(Store)
 class StoreAdmin(StoreErasureMixin, StoreScopedAdminMixin, admin.ModelAdmin):
     store_path = ""
+    edit_role = "owner"
     form = StoreForm
     list_display = ("__str__", "platform", "domain", "status", "currency", "created_at")
     list_filter = ("platform", "status")
     search_fields = ("name", "domain")
     readonly_fields = ("collect_key", "webhook_url", "created_at", "uninstalled_at")
     inlines = [MembershipInline]
+
+    def has_add_permission(self, request):
+        return is_operator(request.user)  # stores come from the install flow or operators, never squatters
+
+    def has_delete_permission(self, request, obj=None):
+        return is_operator(request.user)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return fields if is_operator(request.user) else (*WHERE, *fields)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change and not request.user.is_superuser:  # an operator who is not a superuser owns what it adds
+            StoreMembership.objects.get_or_create(store=obj, user=request.user, defaults={"role": "owner"})
 
     @admin.display(description="Webhook URL")
     def webhook_url(self, store: Store) -> str:
@@ -65,7 +103,7 @@ class StoreAdmin(StoreErasureMixin, StoreScopedAdminMixin, admin.ModelAdmin):
         return webhook_url(store) if store.pk else "-"
 
 
-class TagInline(admin.TabularInline):
+class TagInline(StoreScopedInlineMixin, admin.TabularInline):
     model = CustomerTag
     extra = 0
 

@@ -12,6 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
+from shopconnect.inputs import BadInput, check_event_time, query_id
 from shopconnect.privacy.api import CustomerPrivacyActions
 from shopconnect.tenancy import visible_stores
 
@@ -99,8 +100,7 @@ class CustomerViewSet(CustomerPrivacyActions, viewsets.ReadOnlyModelViewSet):
         )
         params = self.request.query_params
         if "store" in params:
-            store = serializers.IntegerField().run_validation(params["store"])
-            qs = qs.filter(store_id=store)
+            qs = qs.filter(store_id=query_id(self.request, "store"))
         if "email" in params:
             qs = qs.filter(email=normalize_email(params["email"]) or params["email"].strip().lower())
         return qs
@@ -137,6 +137,12 @@ class CustomEventSerializer(serializers.Serializer):
         super().__init__(*args, **kwargs)
         request = self.context.get("request")
         self.fields["store"].queryset = visible_stores(request.user if request else None)
+
+    def validate_occurred_at(self, value):
+        try:
+            return check_event_time(value)
+        except BadInput as exc:
+            raise serializers.ValidationError(str(exc)) from None
 
     def validate_type(self, value: str) -> str:
         if value != v.CONSENT_CHANGED and not v.CUSTOM_TYPE.match(value):

@@ -7,6 +7,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+#: Sources whose identity is a claim, not a proof (DESIGN "Trust boundaries"): the storefront script and
+#: pixel. Their email or platform customer id may build a new profile (``Customer.claimed_only``) but
+#: never attaches to, or writes onto, a known customer; only our signed ``sc_id`` (``customer_id``) does.
+#: Their free text (titles, images, links, prices) never reaches an email: that comes from the catalog.
+CLAIM_SOURCES = frozenset({"storefront"})
+
 PROFILE_FIELDS = frozenset(
     {"first_name", "last_name", "phone", "country", "timezone", "tags", "created_at", "properties",
      "add_tags", "remove_tags"}

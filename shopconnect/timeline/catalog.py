@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .canonical import ProductRecord
+from .canonical import CLAIM_SOURCES, ProductRecord
 from .models import Product, Store
 
 _FIELDS = (
@@ -44,3 +44,56 @@ def _newer(record: ProductRecord, than) -> bool:
     if record.platform_updated_at is None or than.platform_updated_at is None:
         return True
     return record.platform_updated_at >= than.platform_updated_at
+
+
+#: the event types whose product or lines are completed from the catalog when they are recorded
+LINE_EVENT_TYPES = frozenset({"product.viewed", "cart.updated", "checkout.started", "checkout.updated"})
+#: what a product or a line takes from the catalog (``price`` as a decimal string)
+CATALOG_LINE_FIELDS = ("title", "category", "price", "image_url", "url")
+
+
+def catalog_fields(product: Product) -> dict[str, str]:
+    """A product's email-facing fields as event properties: the only product text an email shows."""
+    values = {name: getattr(product, name) for name in CATALOG_LINE_FIELDS}
+    values["price"] = "" if product.price is None else str(product.price)
+    return {name: value for name, value in values.items() if value not in (None, "")}
+
+
+def enrich_from_catalog(store: Store, events) -> None:
+    """Complete product, cart and checkout events with the synced catalog, in one query per batch.
+
+    A claim (``canonical.CLAIM_SOURCES``: the storefront) gets the catalog's title, category, price, image
+    and URL in place of whatever the visitor sent (for a product the catalog does not know, the visitor's
+    stay on the timeline; emails never show them: ``campaigns.context``); signed platform data keeps its
+    own values and gets only the ones it lacks.
+    """
+    wanted = [e for e in events if e.type in LINE_EVENT_TYPES]
+    if not wanted:
+        return
+    ids = {str(line["product_id"]) for e in wanted for line in _lines(e.properties or {}) if line.get("product_id")}
+    products = (
+        {p.external_id: catalog_fields(p) for p in Product.objects.filter(store=store, external_id__in=ids)}
+        if ids else {}
+    )
+
+    def complete(line: dict, claim: bool) -> dict:
+        known = products.get(str(line.get("product_id") or ""), {})
+        if claim:
+            return {**line, **known}
+        return {**known, **{k: v for k, v in line.items() if v not in (None, "")}}
+
+    for event in wanted:
+        claim = event.source in CLAIM_SOURCES
+        properties = dict(event.properties or {})
+        if "product_id" in properties:
+            properties = complete(properties, claim)
+        if isinstance(properties.get("line_items"), list):
+            properties["line_items"] = [complete(line, claim) for line in properties["line_items"]
+                                        if isinstance(line, dict)]
+        event.properties = properties
+
+
+def _lines(properties: dict) -> list[dict]:
+    lines = [properties] if properties.get("product_id") else []
+    items = properties.get("line_items")
+    return lines + ([line for line in items if isinstance(line, dict)] if isinstance(items, list) else [])

@@ -67,6 +67,8 @@ class Store(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["platform", "domain"], name="store_platform_domain_uniq")]
         ordering = ["name", "id"]
+        # Operators (shopconnect.tenancy): connect stores and decide where they live. Superusers have it.
+        permissions = [("connect_store", "Can connect stores (operators)")]
 
     def __str__(self) -> str:
         return self.name or self.domain
@@ -132,6 +134,11 @@ class Customer(models.Model):
     )
     created_at = models.DateTimeField(help_text="When the customer first appeared (platform time when known).")
     deleted_at = models.DateTimeField(null=True, blank=True, help_text="Deleted on the platform.")
+    claimed_only = models.BooleanField(
+        default=False,
+        help_text="Built only from storefront claims (an email or platform id typed on the site), nothing signed "
+        "yet: further claims may add to it; the first signed event makes it a known customer.",
+    )
 
     # Aggregates (derived from the timeline; see shopconnect.timeline.aggregates).
     orders_count = models.PositiveIntegerField(default=0)

@@ -2,8 +2,13 @@
 
 One call takes a batch of canonical events for one store and, in one transaction:
 
+0. clamps event times into 1990 .. now + 1 day (``inputs.clamp_event_time``: a platform's or a visitor's
+   clock cannot make a customer "last seen" in 9999; the given time stays in ``occurred_at_given``) and
+   completes product, cart and checkout lines from the synced catalog (``catalog.enrich_from_catalog``);
 1. resolves identity (our id, platform id, email, storefront visitor), creating customers and visitors
-   that are new, and links a visitor to the customer it turned out to be;
+   that are new, and links a visitor to the customer it turned out to be. A storefront claim (an email or
+   platform id typed on the site: ``canonical.CLAIM_SOURCES``) never attaches to a known customer nor
+   writes onto one; it may build a ``claimed_only`` profile, which the first signed event makes known;
 2. inserts the events with ``INSERT ... ON CONFLICT (store, dedupe_key) DO NOTHING RETURNING``, so a
    replayed or concurrently delivered event is stored once and only the events really inserted count;
 3. applies profiles, consent and deletions from the new events unless something newer was already
@@ -29,11 +34,14 @@ from django.db.models import Q
 from django.dispatch import Signal
 from django.utils import timezone
 
+from shopconnect.inputs import clamp_event_time
+
 from . import emails
 from . import vocabulary as v
 from .aggregates import refresh_after_insert
 from .binary import execute_binary
-from .canonical import CanonicalEvent, normalize_email
+from .canonical import CLAIM_SOURCES, CanonicalEvent, normalize_email
+from .catalog import enrich_from_catalog
 from .models import Customer, CustomerTag, Event, Store, Visitor
 
 #: Sent once a batch is written: ``sender=Store, store=<Store>, result=<RecordResult>``. Handlers only
@@ -68,6 +76,7 @@ def record_events(store: Store, events: Iterable[CanonicalEvent]) -> RecordResul
     result = RecordResult()
     if not batch:
         return result
+    enrich_from_catalog(store, batch)
     with transaction.atomic():
         resolver = _Resolver(store, batch)
         owners = resolver.resolve()
@@ -122,12 +131,19 @@ def _when_to_announce() -> str:
 def _validate(events: Iterable[CanonicalEvent]) -> list[CanonicalEvent]:
     batch: list[CanonicalEvent] = []
     seen: set[str] = set()
+    now = timezone.now()
     for index, event in enumerate(events):
         where = f"event {index} ({event.type!r}, {event.dedupe_key!r})"
         if not v.is_valid_type(event.type):
             raise InvalidEvent(f"{where}: unknown event type; see shopconnect.timeline.vocabulary")
         if not isinstance(event.occurred_at, datetime) or timezone.is_naive(event.occurred_at):
             raise InvalidEvent(f"{where}: occurred_at must be an aware datetime")
+        # A platform's or a visitor's clock: kept in the window, the time it gave kept alongside. (The API
+        # refuses such times with a 400 itself, and code calling record_events directly means its times.)
+        when, moved = clamp_event_time(event.occurred_at, now) if event.source != "api" else (None, False)
+        if moved:
+            event.properties = {**(event.properties or {}), "occurred_at_given": event.occurred_at.isoformat()}
+            event.occurred_at = when
         if not event.dedupe_key or len(event.dedupe_key) > 255:
             raise InvalidEvent(f"{where}: dedupe_key must be 1 to 255 characters")
         if not event.source or len(event.source) > 32:
@@ -140,20 +156,22 @@ def _validate(events: Iterable[CanonicalEvent]) -> list[CanonicalEvent]:
 
 
 # What identity resolution reads of a customer; the rest of the row is loaded only where needed.
-IDENTITY_FIELDS = ("id", "email", "external_id", "created_at")
+IDENTITY_FIELDS = ("id", "email", "external_id", "created_at", "claimed_only")
 
 
 class _Known:
     """A stored customer as identity resolution sees it (a full model instance costs more to build)."""
 
-    __slots__ = ("pk", "email", "external_id", "created_at")
+    __slots__ = ("pk", "email", "external_id", "created_at", "claimed_only")
 
-    def __init__(self, pk: int, email: str | None, external_id: str | None, created_at: datetime):
+    def __init__(self, pk: int, email: str | None, external_id: str | None, created_at: datetime,
+                 claimed_only: bool = False):
         self.pk, self.email, self.external_id, self.created_at = pk, email, external_id, created_at
+        self.claimed_only = claimed_only
 
 
 _FIND_SQL = " UNION ".join(
-    f"SELECT id, email, external_id, created_at FROM {{table}} WHERE store_id = %s AND {column} = ANY(%s)"
+    f"SELECT id, email, external_id, created_at, claimed_only FROM {{table}} WHERE store_id = %s AND {column} = ANY(%s)"
     for column in ("email", "external_id", "id")
 )
 
@@ -217,20 +235,32 @@ class _Resolver:
         pending: list[Customer] = []
         dirty: dict[int, Customer | _Known] = {}
         for event, email, ext in zip(self.batch, self.emails, self.external_ids, strict=True):
+            claim = event.source in CLAIM_SOURCES
             customer = None
             if event.customer_id:
                 customer = self.by_id[event.customer_id]
+            elif claim and any(not c.claimed_only for c in (self.by_ext.get(ext), self.by_email.get(email)) if c):
+                # A claimed email or platform id of a known customer proves nothing: the event stays the
+                # visitor's (DESIGN "Trust boundaries"; only our signed sc_id attaches a visitor).
+                chosen.append(None)
+                continue
             elif ext and ext in self.by_ext:
                 customer = self.by_ext[ext]
             elif email and email in self.by_email:
                 customer = self.by_email[email]
             if customer is None and (email or ext):
                 customer = Customer(
-                    store=self.store, email=email, external_id=ext, created_at=event.occurred_at
+                    store=self.store, email=email, external_id=ext, created_at=event.occurred_at, claimed_only=claim
                 )
                 pending.append(customer)
                 self._index(customer)
+            elif customer is not None and claim and not customer.claimed_only:
+                pass  # proven (sc_id) but a claim: it may not write identifiers onto a known customer
             elif customer is not None:
+                if customer.claimed_only and not claim:  # the first signed event: a known customer now
+                    customer.claimed_only = False
+                    if customer.pk:
+                        dirty[customer.pk] = customer
                 # Learn identifiers the customer did not have yet, unless another customer holds them.
                 if email and not customer.email and email not in self.by_email:
                     customer.email = email
@@ -247,14 +277,15 @@ class _Resolver:
             chosen.append(customer)
         if dirty:
             Customer.objects.bulk_update(
-                [Customer(pk=pk, email=c.email, external_id=c.external_id) for pk, c in dirty.items()],
-                ["email", "external_id"],
+                [Customer(pk=pk, email=c.email, external_id=c.external_id, claimed_only=c.claimed_only)
+                 for pk, c in dirty.items()],
+                ["email", "external_id", "claimed_only"],
             )
         saved = self._create_customers(pending)
-        customer_ids = [saved.get(id(c), c).pk if c is not None else None for c in chosen]
+        customer_ids = [getattr(saved.get(id(c), c), "pk", None) if c is not None else None for c in chosen]
         return self._resolve_visitors(customer_ids)
 
-    def _create_customers(self, pending: list[Customer]) -> dict[int, _Known]:
+    def _create_customers(self, pending: list[Customer]) -> dict[int, _Known | None]:
         """Insert new customers (a concurrent writer may have won: then use its row)."""
         if not pending:
             return {}
@@ -264,12 +295,15 @@ class _Resolver:
         rows = _find_customers(self.store, emails, exts, set())
         by_email = {c.email: c for c in rows if c.email}
         by_ext = {c.external_id: c for c in rows if c.external_id}
-        saved: dict[int, _Known] = {}
+        saved: dict[int, _Known | None] = {}
         for customer in pending:
             row = by_ext.get(customer.external_id) if customer.external_id else None
             row = row or (by_email.get(customer.email) if customer.email else None)
+            if customer.claimed_only and not row.claimed_only:
+                row = None  # a concurrent writer made it a known customer: a claim does not attach to it
+            else:
+                self._index(row)
             saved[id(customer)] = row
-            self._index(row)
         return saved
 
     def _resolve_visitors(self, customer_ids: list[int | None]) -> list[tuple[int | None, int | None]]:

@@ -50,7 +50,7 @@ def test_admin_is_scoped_to_the_users_stores(shop, make_store, make_user, client
 
 
 def test_send_test_email_action(shop, make_user, client):
-    user = make_user(shop)
+    user = make_user(shop, role="owner")  # the provider is the owner's
     user.email = "owner@example.com"
     user.save()
     client.force_login(user)

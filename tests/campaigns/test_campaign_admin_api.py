@@ -53,7 +53,8 @@ def test_admin_validates_variants_and_store_of_segments(shop, template, make_sto
     admin = make_user(superuser=True)
     client.force_login(admin)
     mixed = client.post(ADD, {**_form(shop, template, [mine, foreign]), "name": "Mixed"})
-    assert b"segments must belong to the campaign" in mixed.content
+    assert f"Select a valid choice. {foreign.pk} is not one of the available choices".encode() in mixed.content
+    assert Campaign.objects.count() == 1
 
 
 def test_admin_preview_launch_ab_table_and_cancel(shop, template, make_user, client):

@@ -7,8 +7,9 @@ Subclass ``WebhookContract`` in ``tests/integrations/<platform>/`` and provide t
   correctly signed delivery; ``unsigned_headers(...)`` the same without the signature header;
 - ``handled_topic`` / ``handled_body(store)``: a topic the adapter turns into at least one event and a
   realistic body (bytes) for it; ``unknown_topic``: a topic it ignores;
-- ``unknown_store_request(client, body)``: the response of a correctly formed delivery for a store
-  that does not exist;
+- ``unknown_store_request(client, body)``: the response of a correctly formed (signed where the signature
+  does not depend on the store) delivery for a store that does not exist: it must answer exactly like an
+  unsigned delivery (401), so that nobody can enumerate the stores;
 - optionally ``failing_body(store)``: a signed-able body for ``handled_topic`` that processing rejects
   (the test is skipped when it returns None).
 """
@@ -104,10 +105,15 @@ class WebhookContract:
         assert response.status_code == 413
         assert not WebhookDelivery.objects.exists()
 
-    def test_unknown_store_is_404(self, client, connected_store):
+    def test_unknown_store_answers_exactly_like_an_unsigned_request(self, client, connected_store):
+        """No store enumeration: a delivery for a store we do not serve gets the same status and body as
+        an unsigned one for a store we do."""
         body = self.handled_body(connected_store)
-        response = self.unknown_store_request(client, body)
-        assert response.status_code == 404
+        unknown = self.unknown_store_request(client, body)
+        unsigned = self.post(client, connected_store, body,
+                             self.unsigned_headers(connected_store, body, self.handled_topic, "d-8"))
+        assert unknown.status_code == unsigned.status_code == 401
+        assert unknown.content == unsigned.content and unknown["Content-Type"] == unsigned["Content-Type"]
         assert not WebhookDelivery.objects.exists()
 
     def test_processing_failure_is_acknowledged_stored_and_recorded(self, client, connected_store):

@@ -31,6 +31,18 @@ def fake():
     urllib.request.install_opener(None)
 
 
+@pytest.fixture
+def installer(make_user):
+    return make_user()
+
+
+@pytest.fixture
+def client(client, installer):
+    """The store owner's browser, logged in to ShopConnect (the install binds the shop to them)."""
+    client.force_login(installer)
+    return client
+
+
 def sign(params: dict, secret: str = SECRET) -> dict:
     message = "&".join(f"{k}={v}" for k, v in sorted(params.items()))
     return {**params, "hmac": hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()}
@@ -63,7 +75,7 @@ def callback_params(state: str, **over) -> dict:
 
 @pytest.mark.django_db
 def test_install_exchanges_the_code_stores_the_token_encrypted_registers_webhooks_and_backfills(
-    client, fake, django_capture_on_commit_callbacks
+    client, fake, installer, django_capture_on_commit_callbacks
 ):
     state = start_install(client)
     with django_capture_on_commit_callbacks(execute=True):
@@ -88,6 +100,7 @@ def test_install_exchanges_the_code_stores_the_token_encrypted_registers_webhook
     assert store.customers.get().email == "kunde0@example.com"  # the backfill ran
     assert Schedule.objects.filter(func="integrations.shopify.tasks.reconcile_store", args=str(store.pk)).exists()
     assert not InstallState.objects.exists()  # the nonce is spent
+    assert store.memberships.get().role == "owner" and store.memberships.get().user == installer
 
 
 @pytest.mark.django_db
@@ -174,3 +187,68 @@ def test_reinstall_reactivates_an_uninstalled_store(client, fake, shop, django_c
         client.get("/shopify/callback", callback_params(state))
     shop.refresh_from_db()
     assert shop.is_active and shop.access_token == fake.token and Store.objects.count() == 1
+
+
+# --- store squatting and OAuth binding (issue 13 item 4) ------------------------------------------------
+@pytest.mark.django_db
+def test_install_needs_a_logged_in_user_and_stores_no_state_for_anonymous_requests(fake):
+    from django.test import Client
+
+    anonymous = Client()
+    for _ in range(20):
+        response = anonymous.get("/shopify/install", {"shop": SHOP})
+        assert response.status_code == 302 and response["Location"].startswith("/admin/login/?next=")
+    assert not InstallState.objects.exists()
+
+
+@pytest.mark.django_db
+def test_install_states_are_capped_per_shop_and_expired_ones_purged(client, fake):
+    import time_machine
+    from django.utils import timezone
+
+    with time_machine.travel(timezone.now() - timezone.timedelta(hours=1)):
+        client.get("/shopify/install", {"shop": "other-shop.myshopify.com"})
+    for _ in range(30):
+        start_install(client)
+    assert InstallState.objects.filter(shop=SHOP).count() == 5
+    assert not InstallState.objects.filter(shop="other-shop.myshopify.com").exists()  # expired: purged
+
+
+@pytest.mark.django_db
+def test_the_callback_never_adopts_a_shop_another_user_owns(client, fake, shop, make_user):
+    """A squatter's row (or the real owner's) is never taken over by another user's install."""
+    from shopconnect.timeline.models import StoreMembership
+
+    owner = make_user()
+    StoreMembership.objects.create(store=shop, user=owner, role="owner")
+    Store.objects.filter(pk=shop.pk).update(access_token="owners-token")
+    state = start_install(client)
+    response = client.get("/shopify/callback", callback_params(state))
+    assert response.status_code == 403 and b"another ShopConnect account" in response.content
+    shop.refresh_from_db()
+    assert shop.access_token == "owners-token" and fake.token_requests == []
+    assert list(shop.memberships.values_list("user", flat=True)) == [owner.pk]
+
+
+@pytest.mark.django_db
+def test_the_owner_reinstalling_keeps_the_shop(client, fake, shop, installer, django_capture_on_commit_callbacks):
+    from shopconnect.timeline.models import StoreMembership
+
+    StoreMembership.objects.create(store=shop, user=installer, role="owner")
+    state = start_install(client)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.get("/shopify/callback", callback_params(state)).status_code == 302
+    shop.refresh_from_db()
+    assert shop.access_token == fake.token and shop.memberships.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_state_issued_to_one_user_is_refused_in_another_users_session(client, fake, make_user):
+    from django.test import Client
+
+    state = start_install(client)
+    other = Client()
+    other.force_login(make_user())
+    assert other.get("/shopify/callback", callback_params(state)).status_code == 403
+    assert Client().get("/shopify/callback", callback_params(state)).status_code == 403  # nor anonymous
+    assert fake.token_requests == [] and not Store.objects.exists()

@@ -57,11 +57,11 @@ def test_another_apps_secret_is_rejected(client, shop):
     assert not WebhookDelivery.objects.exists()
 
 
-def test_missing_shop_header_is_404(client, shop):
+def test_missing_shop_header_is_401_like_an_unsigned_request(client, shop):
     body = raw("orders_create")
     h = headers(body, "orders/create", "e1")
     del h["X-Shopify-Shop-Domain"]
-    assert client.post("/webhooks/shopify/", data=body, content_type="application/json", headers=h).status_code == 404
+    assert client.post("/webhooks/shopify/", data=body, content_type="application/json", headers=h).status_code == 401
 
 
 def test_delivery_keeps_headers_topic_version_ids_and_trigger_time(client, shop):
@@ -127,7 +127,7 @@ def test_a_busy_shop_is_looked_up_once_per_few_seconds(client, shop, django_asse
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_shop_deleted_by_another_process_answers_404_not_duplicate(client, shop):
+def test_a_shop_deleted_by_another_process_answers_like_an_unknown_one_not_duplicate(client, shop):
     from django.db import connection
 
     assert post(client, "orders_create", "orders/create", "gone-1").status_code == 200  # now cached
@@ -137,5 +137,5 @@ def test_a_shop_deleted_by_another_process_answers_404_not_duplicate(client, sho
         cursor.execute("DELETE FROM timeline_customer")
         cursor.execute("DELETE FROM timeline_store WHERE id = %s", [shop.pk])
     answer = post(client, "orders_create", "orders/create", "gone-2")
-    assert answer.status_code == 404 and answer.json()["status"] == "unknown store"
+    assert answer.status_code == 401 and answer.json()["status"] == "invalid signature"
     assert not WebhookDelivery.objects.exists()

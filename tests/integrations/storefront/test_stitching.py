@@ -35,14 +35,21 @@ def test_email_at_checkout_moves_the_anonymous_history_to_the_customer(db, store
     assert customer.events.filter(type="page.viewed").count() == 1
 
 
-def test_login_identifies_by_the_platform_customer_id(db, store, post_batch, make_event):
+def test_a_login_claim_builds_a_profile_that_the_platforms_signed_data_then_owns(db, store, post_batch, make_event):
+    """The platform customer id the page sends is a claim (issue 13): it builds a new profile with that id,
+    which the platform's own signed customer data then completes. (It used to attach the visitor to an
+    existing customer with that id: the hijack tests/campaigns/test_storefront_claims.py now refuses.)"""
     from shopconnect.timeline.record import record_events
 
-    record_events(store, [make_event("customer.created", email="bo@example.com", external_id="26")])
     post_batch(store, [ev("product_viewed", "anon-8")])
     post_batch(store, [ev("page_viewed", "anon-8", customer_id=26)])
     customer = Customer.objects.get(store=store, external_id="26")
+    assert customer.claimed_only
     assert set(customer.events.values_list("type", flat=True)) >= {"product.viewed", "page.viewed"}
+    record_events(store, [make_event("customer.created", email="bo@example.com", external_id="26",
+                                     source="shopify")])
+    customer.refresh_from_db()
+    assert customer.email == "bo@example.com" and not customer.claimed_only
 
 
 def test_a_signed_email_link_identifies_the_visitor(db, store, post_batch, make_event):

@@ -118,9 +118,9 @@ def test_plain_secret_with_an_ampersand(client, make_store):
     assert Customer.objects.get(store=store).external_id == "26"
 
 
-def test_a_store_of_another_platform_is_404(client, make_store):
+def test_a_store_of_another_platform_answers_like_an_unknown_store(client, make_store):
     shopify = make_store(platform="shopify", webhook_secret=SECRET)
-    assert deliver(client, shopify, "order_paid", "order.created", SECRET).status_code == 404
+    assert deliver(client, shopify, "order_paid", "order.created", SECRET).status_code == 401
 
 
 # --- the timeline from latest-state deliveries --------------------------------------------------------
