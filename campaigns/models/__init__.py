@@ -1,6 +1,7 @@
 """Campaigns models: sending (provider, templates, outbox, suppression) and flows."""
 
 from .campaigns import HOLDOUT, AttributedOrder, Campaign, CampaignVariant
+from .copies import SentCopy
 from .flows import Enrollment, Flow, FlowDecision, FlowStep
 from .reports import MessageOutcome
 from .sending import EmailPreference, EmailProvider, EmailTemplate, Message, SoftBounceStreak, Suppression
@@ -8,5 +9,5 @@ from .sending import EmailPreference, EmailProvider, EmailTemplate, Message, Sof
 __all__ = [
     "HOLDOUT", "AttributedOrder", "Campaign", "CampaignVariant",
     "EmailPreference", "EmailProvider", "EmailTemplate", "Enrollment", "Flow", "FlowDecision", "FlowStep",
-    "Message", "MessageOutcome", "SoftBounceStreak", "Suppression",
+    "Message", "MessageOutcome", "SentCopy", "SoftBounceStreak", "Suppression",
 ]

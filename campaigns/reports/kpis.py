@@ -1,7 +1,8 @@
 """KPIs: the numbers of every report, as SQL aggregates with ``GROUP BY`` (both databases).
 
 A KPI row is computed for a set of sent messages (a campaign, a flow, a step, a variant, the messages to a
-segment's members...) sent in a date range, grouped by any of ``GROUPS`` (and by ``day``: days in the store's time zone).
+segment's members...) sent in a date range, grouped by any of ``GROUPS`` (and by ``day``: days in the store's
+time zone).
 Two queries per call whatever the data: one over ``MessageOutcome`` (conditional counts) and one over
 ``AttributedOrder`` joined to the same messages (the revenue those messages earned, net of refunds).
 
