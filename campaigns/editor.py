@@ -10,6 +10,7 @@ test mail forwarded by mistake cannot unsubscribe the previewed customer. Tests 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -72,7 +73,9 @@ def _context(store: Store, customer: Customer, source: Source) -> dict:
 
 
 def _short(value, limit: int = 80) -> str:
-    text = "" if value is None else str(value)
+    if isinstance(value, datetime):
+        value = f"{value:%Y-%m-%d %H:%M} UTC"
+    text = "" if value in (None, "") else str(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -85,6 +88,10 @@ def variables(context: dict) -> list[dict]:
     out[-2]["hint"] = "one of: " + ", ".join(t for t, _ in TIERS)
     out += [{"group": "Store", "name": f"store.{key}", "value": _short(store.get(key))}
             for key in ("name", "url", "currency", "address")]
+    for item in out:
+        if not item["value"]:
+            item["value"] = "(empty for this customer)" if item["name"].startswith("customer.") else \
+                "(empty: set it on the store's page)"
     items = context["items"]
     out.append({"group": "Cart or order", "name": "items", "value": f"{len(items)} item(s)" + (
         ": " + ", ".join(_short(i["title"], 30) for i in items[:3]) if items else " (from the latest cart, checkout "
