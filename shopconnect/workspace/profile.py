@@ -107,6 +107,12 @@ def consent_history(customer: Customer) -> list[dict]:
              "text": describe_event(e)} for e in events[:LIST_LIMIT]]
 
 
+def prediction_text(customer: Customer) -> str:
+    from segments.predictions.models import CustomerPrediction
+
+    return CustomerPrediction.objects.filter(customer=customer).values_list("explanation", flat=True).first() or ""
+
+
 def profile_context(request, customer: Customer) -> dict:
     tab = request.GET.get("tab") or "activity"
     if tab not in dict(TABS):
@@ -116,4 +122,5 @@ def profile_context(request, customer: Customer) -> dict:
         "timeline": timeline(customer, request.GET.get("kind"), request.GET.get("timeline_page")),
         "profile_messages": messages(customer), "profile_flows": flows(customer),
         "profile_segments": segments(customer), "consent_history": consent_history(customer),
+        "profile_prediction": prediction_text(customer),
     }
