@@ -43,3 +43,20 @@ def test_rankings_add_up_to_the_headline_on_the_demo(admin_browser, make_user, d
     assert page.locator(".report-section", has_text="Segment growth").locator("svg").count() == 1
     browser.assert_fits(page)
     browser.shot(page, "dashboard-demo")
+
+
+def test_a_second_demo_run_changes_nothing_a_marketer_made(demo_store):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from campaigns.models import Enrollment, Flow
+
+    mine = Flow.objects.create(store=demo_store, name="My checkout flow", enabled=True,
+                               trigger_event_type="checkout.started", reentry="every_time")
+    before = (Event.objects.count(), Message.objects.count(), Enrollment.objects.count())
+    out = StringIO()
+    call_command("demo", customers=60, stdout=out)
+    assert "already loaded: nothing changed" in out.getvalue()
+    assert (Event.objects.count(), Message.objects.count(), Enrollment.objects.count()) == before
+    assert not Enrollment.objects.filter(flow=mine).exists()
