@@ -194,6 +194,9 @@ class MessageAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     )
     readonly_fields = ("customer_link", "source", "sent_copy_view")
 
+    class Media:
+        css = {"all": ("workspace/workspace.css",)}
+
     customer_email = admin.display(description="Email", ordering="customer__email")(
         lambda self, obj: obj.customer.email or "-")
 

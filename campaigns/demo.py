@@ -64,9 +64,7 @@ def install_demo_flows(store: Store) -> dict[str, int]:
 def _demo_segments(store: Store):
     from segments.membership import snapshot, sync_segment
     from segments.models import Segment
-    from segments.templates import create_from_template
-
-    from segments.templates import TEMPLATES
+    from segments.templates import TEMPLATES, create_from_template
 
     subscribers, _ = Segment.objects.get_or_create(store=store, name="Email subscribers", defaults={
         "description": "Customers who consent to marketing email.",
