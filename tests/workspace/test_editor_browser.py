@@ -34,7 +34,9 @@ def test_preview_for_a_searched_customer_and_send_a_test(admin_browser, make_use
     page.click("#insert-variable summary")
     row = page.locator("#variable-list tr", has_text="customer.engagement_tier")
     assert row.count() == 1
-    page.locator("#id_html").focus()
+    # the cursor where a marketer puts it: in the body, before the greeting
+    page.eval_on_selector("#id_html", "a => { const i = a.value.indexOf('<p>Hi'); a.focus(); "
+                                      "a.setSelectionRange(i, i); }")
     page.locator("#variable-list tr", has_text="customer.email").first.get_by_role("button").click()
     assert "{{ customer.email }}" in page.input_value("#id_html")
     page.frame_locator("#editor-frame").get_by_text(customer.email).wait_for()
