@@ -18,7 +18,9 @@ from shopconnect.tenancy import StoreScopedAdminMixin, visible_store_ids
 
 from . import template_admin  # noqa: F401 (registers EmailTemplateAdmin: the editor with its live preview)
 from .campaign import admin as campaign_admin  # noqa: F401 (registers CampaignAdmin)
-from .campaign.abtest import flow_step_numbers, probabilities
+from .campaign.abtest import flow_step_numbers, probabilities, split_verdict
+from .flows import relevance
+from .frequency_admin import FrequencyCapAdmin  # noqa: F401 (registers it)
 from .models import EmailProvider, EmailTemplate, Enrollment, Flow, FlowDecision, FlowStep, Message, Suppression
 from .providers import ProviderNotConfigured, send_test_email
 
@@ -73,7 +75,7 @@ class FlowStepInline(admin.StackedInline):
     model = FlowStep
     extra = 0
     ordering = ["position"]
-    fields = ("position", "kind", "name", "template", "config")
+    fields = ("position", "kind", "name", "template", "message_class", "config")
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "template" and not request.user.is_superuser:
@@ -86,7 +88,7 @@ class FlowAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     list_display = ("name", "store", "enabled", "trigger", "trigger_event_type", "active_count", "sent_count")
     list_filter = ("store", "enabled", "trigger")
     inlines = [FlowStepInline]
-    readonly_fields = ("step_counts", "ab_results")
+    readonly_fields = ("relevance_in_effect", "step_counts", "ab_results")
     actions = ["enable", "disable"]
 
     def get_queryset(self, request):
@@ -102,6 +104,10 @@ class FlowAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     @admin.display(description="Sent", ordering="n_sent")
     def sent_count(self, flow):
         return flow.n_sent
+
+    @admin.display(description="Relevance window in effect")
+    def relevance_in_effect(self, flow: Flow) -> str:
+        return relevance.describe(flow) if flow.pk else "Save the flow to see its window."
 
     @admin.display(description="Per-step counts")
     def step_counts(self, flow: Flow) -> str:
@@ -133,9 +139,9 @@ class FlowAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
                      f"{chance.get(n.label, 0):.1%}") for n in numbers]
             tables.append(format_html(
                 "<p>{} (win probability by {})</p><table><tr><th>Variant</th><th>Recipients</th><th>Opens</th>"
-                "<th>Clicks</th><th>Orders</th><th>Revenue</th><th>Win probability</th></tr>{}</table>",
-                str(step), metric.replace("_", " "),
-                format_html_join("", "<tr>" + "<td>{}</td>" * 7 + "</tr>", rows)))
+                "<th>Clicks</th><th>Orders</th><th>Revenue</th><th>Win probability</th></tr>{}</table><p><strong>"
+                "{}</strong></p>", str(step), metric.replace("_", " "),
+                format_html_join("", "<tr>" + "<td>{}</td>" * 7 + "</tr>", rows), split_verdict(flow, step)))
         return format_html_join("", "{}", ((t,) for t in tables)) if tables else "No A/B split step."
 
     @admin.action(description="Enable")
@@ -178,9 +184,9 @@ class EnrollmentAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 
 @admin.register(Message)
 class MessageAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
-    list_display = ("id", "customer", "customer_email", "subject", "state", "skip_reason", "note", "source",
-                    "created_at", "sent_at")
-    list_filter = ("state", "campaign", "flow", "store")
+    list_display = ("id", "customer", "customer_email", "subject", "state", "skip_reason", "note", "message_class",
+                    "source", "created_at", "sent_at")
+    list_filter = ("state", "campaign", "flow", "message_class", "store")
     search_fields = ("customer__email", "customer__first_name", "customer__last_name", "subject",
                      "idempotency_key", "provider_message_id")
     list_select_related = ("customer", "flow", "campaign")
@@ -189,8 +195,8 @@ class MessageAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         (None, {"fields": ("customer_link", "source", "state", "skip_reason", "note", "subject", "sent_at")}),
         ("The copy that was sent", {"fields": ("sent_copy_view",)}),
         ("Details", {"classes": ("collapse",), "fields": (
-            "store", "template", "variant", "ab_test", "marketing", "idempotency_key", "attempts", "next_attempt_at",
-            "provider_message_id", "trigger_event", "enrollment", "created_at")}),
+            "store", "template", "message_class", "variant", "ab_test", "marketing", "idempotency_key", "attempts",
+            "next_attempt_at", "provider_message_id", "trigger_event", "enrollment", "created_at")}),
     )
     readonly_fields = ("customer_link", "source", "sent_copy_view")
 

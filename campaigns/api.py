@@ -44,8 +44,9 @@ class TemplateSerializer(StoreScopedSerializer):
 class StepSerializer(serializers.ModelSerializer):
     class Meta:
         model = FlowStep
-        fields = ("id", "position", "kind", "name", "template", "config")
-        read_only_fields = ("id",)
+        fields = ("id", "position", "kind", "name", "template", "message_class", "config", "decided_variant",
+                  "decision_reason")
+        read_only_fields = ("id", "decided_variant", "decision_reason")
 
 
 class FlowSerializer(StoreScopedSerializer):
@@ -55,7 +56,7 @@ class FlowSerializer(StoreScopedSerializer):
         model = Flow
         fields = ("id", "store", "name", "enabled", "trigger", "trigger_event_type", "trigger_filters",
                   "trigger_segment_id", "date_property", "flow_filters", "reentry", "reentry_days", "exit_goal",
-                  "holdout_percent",
+                  "holdout_percent", "relevance_hours",
                   "prebuilt_key", "created_at", "steps")
         read_only_fields = ("prebuilt_key", "created_at")
 
@@ -97,7 +98,7 @@ class FlowSerializer(StoreScopedSerializer):
 class VariantSerializer(serializers.ModelSerializer):
     class Meta:
         model = CampaignVariant
-        fields = ("id", "label", "subject", "template", "from_name", "send_hour")
+        fields = ("id", "label", "subject", "template", "from_name", "send_hour", "is_default")
         read_only_fields = ("id",)
 
 
@@ -128,7 +129,7 @@ class CampaignSerializer(StoreScopedSerializer):
             if any(s.store_id != campaign.store_id for s in data.get(name) or []):
                 errors[name] = ["segments must belong to the campaign's store"]
         variants = data.get("variants") or []
-        problems = check_variants([v["label"] for v in variants])
+        problems = check_variants([v["label"] for v in variants], sum(1 for v in variants if v.get("is_default")))
         for v in variants:
             template = v.get("template")
             if template is not None and template.store_id != campaign.store_id:
@@ -165,9 +166,9 @@ class CampaignSerializer(StoreScopedSerializer):
 class MessageSerializer(serializers.ModelSerializer):
     class Meta:
         model = Message
-        fields = ("id", "store", "customer", "flow", "step", "campaign_id", "variant", "ab_test", "state",
-                  "skip_reason", "note", "attempts", "next_attempt_at", "provider_message_id", "subject", "sent_at",
-                  "created_at")
+        fields = ("id", "store", "customer", "flow", "step", "campaign_id", "variant", "ab_test", "message_class",
+                  "state", "skip_reason", "note", "attempts", "next_attempt_at", "provider_message_id", "subject",
+                  "sent_at", "created_at")
 
 
 class _Scoped:

@@ -1,21 +1,40 @@
 """Consent and suppression changes from our own pages and provider feedback.
 
-Every change is a ``consent.changed`` event (``channel``, ``state``, ``source``) recorded through
-``record_events``, which updates ``Customer.email_consent`` in the same transaction: the very next send
-sees it. The Shopify integration subscribes to these events to write consent back to Shopify.
+Every consent change goes through the ledger (``shopconnect.timeline.consent``): a ``consent.changed``
+event recorded by ``record_events``, which updates ``Customer.email_consent`` in the same transaction, so
+the very next send sees it. The Shopify integration subscribes to these events to write consent back.
+
+Suppression entries are kept per address; after an erasure the address is replaced by its hash
+(``address_hash``) so that an erased address that comes back is still never mailed (see
+``shopconnect.privacy``). ``suppressed`` looks an address up both ways.
 """
 
 from __future__ import annotations
 
-import uuid
+import hashlib
 
-from django.utils import timezone
-
-from shopconnect.timeline.canonical import CanonicalEvent
+from shopconnect.timeline.consent import change_consent, stamp
 from shopconnect.timeline.models import Consent, Customer
-from shopconnect.timeline.record import record_events
 
 from .models import Suppression
+
+HASH_PREFIX = "sha256:"
+
+
+def address_hash(store_id: int, email: str) -> str:
+    """What an erased suppression or soft-bounce streak keeps instead of the address (per store)."""
+    digest = hashlib.sha256(f"{store_id}:{email.strip().lower()}".encode()).hexdigest()
+    return HASH_PREFIX + digest
+
+
+def streak_for(store, email: str):
+    """The address's soft-bounce streak, taking over the hashed one an erasure left (the count goes on)."""
+    from .models import SoftBounceStreak
+
+    if not SoftBounceStreak.objects.filter(store=store, email=email).exists():
+        SoftBounceStreak.objects.filter(store=store, email=address_hash(store.pk, email)).update(email=email)
+    streak, _ = SoftBounceStreak.objects.get_or_create(store=store, email=email)
+    return streak
 
 
 def suppress(store, email: str | None, reason: str, detail: str = "") -> None:
@@ -24,21 +43,29 @@ def suppress(store, email: str | None, reason: str, detail: str = "") -> None:
                                           defaults={"reason": reason, "detail": detail[:300]})
 
 
-def unsubscribe(customer: Customer, source: str, message_ids: dict | None = None) -> None:
-    """Unsubscribe from marketing email: consent event, ``email.unsubscribed`` event, suppression."""
-    now = timezone.now()
-    key = uuid.uuid4().hex
-    events = [CanonicalEvent(
-        type="consent.changed", occurred_at=now, dedupe_key=f"consent:{source}:{customer.pk}:{key}",
-        source="email", customer_id=customer.pk,
-        properties={"channel": "email", "state": Consent.UNSUBSCRIBED, "source": source},
-    )]
-    if message_ids:
-        events.append(CanonicalEvent(
-            type="email.unsubscribed", occurred_at=now, dedupe_key=f"email.unsubscribed:{customer.pk}:{key}",
-            source="email", customer_id=customer.pk, properties={**message_ids, "source": source},
-        ))
-    record_events(customer.store, events)
+def unsubscribe(customer: Customer, source: str, message_ids: dict | None = None, *, ref: str | None = None,
+                evidence: dict | None = None) -> None:
+    """Unsubscribe from marketing email: consent event, ``email.unsubscribed`` event, suppression.
+
+    ``ref`` identifies the request (a provider's event id); without one the change is keyed by the state
+    it was made from, so a repeated click or a redelivered provider event records one change.
+    """
+    from django.utils import timezone
+
+    from shopconnect.timeline.canonical import CanonicalEvent
+    from shopconnect.timeline.record import record_events
+
+    evidence = {**(evidence or {})}
+    if message_ids and message_ids.get("message_id"):
+        evidence.setdefault("message_id", message_ids["message_id"])
+    changed = change_consent(customer, Consent.UNSUBSCRIBED, source, ref=ref, event_source="email",
+                             evidence=evidence or None)
+    if changed and message_ids:
+        record_events(customer.store, [CanonicalEvent(
+            type="email.unsubscribed", occurred_at=timezone.now(), source="email", customer_id=customer.pk,
+            dedupe_key=f"email.unsubscribed:{customer.pk}:{message_ids.get('message_id') or ''}:{ref or source}"[:255],
+            properties={**message_ids, "source": source},
+        )])
     suppress(customer.store, customer.email, Suppression.Reason.UNSUBSCRIBE, source)
 
 
@@ -47,10 +74,6 @@ def set_frequency(customer: Customer, fewer: bool) -> None:
     from .models import EmailPreference
 
     EmailPreference.objects.update_or_create(customer=customer, defaults={"fewer_emails": fewer})
-    record_events(customer.store, [CanonicalEvent(
-        type="consent.changed", occurred_at=timezone.now(),
-        dedupe_key=f"consent:preferences:{customer.pk}:{uuid.uuid4().hex}", source="email",
-        customer_id=customer.pk,
-        properties={"channel": "email", "state": customer.email_consent, "source": "preferences",
-                    "frequency": "fewer" if fewer else "normal"},
-    )])
+    frequency = "fewer" if fewer else "normal"
+    change_consent(customer, customer.email_consent, "preferences", event_source="email",
+                   ref=f"{frequency}:from:{stamp(customer.consent_updated_at)}", extra={"frequency": frequency})

@@ -2,9 +2,11 @@
 loaded, then ``install_demo_campaign(store)``.
 
 Creates every built-in segment (``segments.templates``) and an "Email subscribers" segment, the prebuilt
-flows with two of them enabled (abandoned cart and post-purchase: the two that the demo's recent checkouts
-and orders set off, so that ``make run`` shows flows at work; the others stay disabled, as for a real
-store), a console email provider, and enrols the demo's recent checkouts and orders.
+flows with two of them enabled (abandoned cart and post-purchase: the two that react to what a store does
+every day, so that the next checkout or order shows a flow at work; the others stay disabled, as for a
+real store) and a console email provider. The demo's history is the past: no flow mails about it (a
+loaded checkout is days old, and many became orders); the enabled flows react to what happens from then
+on, like a store that installs ShopConnect.
 
 ``install_demo_campaign(store)`` runs a whole A/B-tested campaign with a holdout: "Spring sale" to the
 email subscribers minus recent purchasers, two subject lines, 10% holdout, 20% test share, launched and
@@ -35,7 +37,6 @@ from shopconnect.timeline.models import Event, Store
 from shopconnect.timeline.record import record_events
 
 from .flows.prebuilt import install_prebuilt_flows
-from .flows.triggers import enrol_from_events
 from .models import Campaign, CampaignVariant, EmailProvider, EmailTemplate, Message
 
 DEMO_CAMPAIGN = "Spring sale (demo A/B test)"
@@ -54,11 +55,7 @@ def install_demo_flows(store: Store) -> dict[str, int]:
         "kind": EmailProvider.Kind.CONSOLE, "from_email": "hello@demo-outdoor.example", "from_name": store.name,
         "smart_sending_hours": 0})
     flows = install_prebuilt_flows(store, enable=DEMO_FLOWS)
-    recent = list(Event.objects.filter(store=store, type__in=["checkout.started", "order.placed"],
-                                       occurred_at__gte=timezone.now() - timedelta(days=3))
-                  .values_list("id", flat=True))
-    entered = enrol_from_events(store.pk, recent)
-    return {"flows": len(flows), "entered": entered}
+    return {"flows": len(flows), "entered": 0}
 
 
 def _demo_segments(store: Store):

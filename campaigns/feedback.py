@@ -31,7 +31,7 @@ from django.utils import timezone
 from shopconnect.timeline.canonical import CanonicalEvent
 from shopconnect.timeline.record import record_events
 
-from .consent import suppress, unsubscribe
+from .consent import address_hash, streak_for, suppress, unsubscribe
 from .models import Message, SoftBounceStreak, Suppression
 from .sender import event_ids
 from .tracking import is_machine_open
@@ -99,20 +99,22 @@ def handle_tracking(sender, event, esp_name: str, **kwargs) -> None:
     )])
     email = customer.email
     if kind == "email.delivered" and email:
-        SoftBounceStreak.objects.filter(store=store, email=email).update(count=0)
+        SoftBounceStreak.objects.filter(store=store, email__in=[email, address_hash(store.pk, email)]).update(count=0)
     elif kind == "email.bounced" and props["bounce_type"] == "hard":
         suppress(store, email, Suppression.Reason.HARD_BOUNCE, props["reason"])
     elif kind == "email.bounced" and email:
-        streak, _ = SoftBounceStreak.objects.get_or_create(store=store, email=email)
+        streak = streak_for(store, email)
         SoftBounceStreak.objects.filter(pk=streak.pk).update(count=F("count") + 1)
         streak.refresh_from_db()
         if streak.count > SOFT_BOUNCE_LIMIT:
             suppress(store, email, Suppression.Reason.SOFT_BOUNCES, f"{streak.count} soft bounces in a row")
     elif kind == "email.complained":
         suppress(store, email, Suppression.Reason.COMPLAINT, esp_name)
-        unsubscribe(customer, "complaint")
+        unsubscribe(customer, "complaint", ref=f"{esp_name}:{message.pk}:{event_key}",
+                    evidence={"message_id": str(message.pk), "provider_event": f"{esp_name} {event_key}"[:200]})
     elif kind == "email.unsubscribed":
-        unsubscribe(customer, "provider")
+        unsubscribe(customer, "provider", ref=f"{esp_name}:{message.pk}:{event_key}",
+                    evidence={"message_id": str(message.pk), "provider_event": f"{esp_name} {event_key}"[:200]})
 
 
 def connect() -> None:

@@ -124,7 +124,7 @@ def _send_store_batch(messages: list[Message], counts: Counter[str], outcomes: _
         counts["skipped"] += len(messages)
         return counts
     budget = sending_budget(provider, now)
-    facts = policy.BatchFacts(store, messages)
+    facts = policy.BatchFacts(store, messages, provider, now)
     products = batch_products(store, messages)
     variants = batch_variants(messages)
     try:
@@ -138,7 +138,7 @@ def _send_store_batch(messages: list[Message], counts: Counter[str], outcomes: _
     sent_events: list[CanonicalEvent] = []
     copies = []  # what each sent message looked like (campaigns.copies), kept after the outcomes
     try:
-        for message in messages:
+        for message in policy.in_order(messages):  # order follow-ups, then flow emails, then campaigns
             decision = policy.decide(message, provider, facts, now)
             if isinstance(decision, policy.Skip):
                 outcomes.add(message, Message.State.SKIPPED, skip_reason=decision.reason[:200])
@@ -171,7 +171,7 @@ def _send_store_batch(messages: list[Message], counts: Counter[str], outcomes: _
             sent_at = timezone.now()
             outcomes.add(message, Message.State.SENT, sent_at=sent_at, provider_message_id=str(provider_id)[:255],
                     subject=rendered.subject[:300], links=links, attempts=message.attempts + 1, note="")
-            facts.mark_sent(message.customer_id, sent_at)
+            facts.mark_sent(message, sent_at)
             if budget is not None:
                 budget -= 1
             counts["sent"] += 1
@@ -180,6 +180,7 @@ def _send_store_batch(messages: list[Message], counts: Counter[str], outcomes: _
     finally:
         backend.close()
         outcomes.write()
+        facts.flush()
     keep_copies(copies)
     if sent_events:
         record_events(store, sent_events)

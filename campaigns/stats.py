@@ -9,7 +9,8 @@
   interval (Wald for the difference of two proportions; Welch for the difference of two means) and
   the relative lift.
 - ``pick_winner``: the decision rule: an early winner when one arm's win probability reaches the
-  threshold and every arm has the minimum sample; at the end of the test the best arm whatever.
+  threshold and every arm has the minimum sample; at the end of the test a winner only if one reached
+  the threshold, else "no winner: not enough data" (no opens/clicks/orders, a tie, or under threshold).
 """
 
 from __future__ import annotations
@@ -101,23 +102,49 @@ class Decision:
     winner: str | None
     probabilities: dict[str, float]
     reason: str
+    final: bool = False  # the test is decided: a winner, or "no winner" at its end
+
+
+NOUNS = {"open_rate": "opens", "click_rate": "clicks", "order_rate": "orders", "revenue_per_recipient": "revenue"}
 
 
 def pick_winner(arms: Sequence[Arm], *, metric: str, threshold: float, min_sample: int,
                 test_over: bool) -> Decision:
-    """Decide an A/B test. ``metric`` "revenue_per_recipient" compares means, anything else rates."""
-    probabilities = win_probabilities_means(arms) if metric == "revenue_per_recipient" else win_probabilities(arms)
+    """Decide an A/B test. ``metric`` "revenue_per_recipient" compares means, anything else rates.
+
+    A winner needs evidence: some successes (or revenue), and a win probability at the threshold (early:
+    also ``min_sample`` recipients per variant). At the end of the test without it, the decision is
+    final with no winner: "no winner: not enough data" (the caller sends its default variant)."""
+    means = metric == "revenue_per_recipient"
+    probabilities = win_probabilities_means(arms) if means else win_probabilities(arms)
     if not arms:
         return Decision(None, probabilities, "no variants")
-    best = max(arms, key=lambda a: (probabilities[a.label], a.mean if metric == "revenue_per_recipient" else a.rate))
+    best = max(arms, key=lambda a: (probabilities[a.label], a.mean if means else a.rate))
     p = probabilities[best.label]
-    if p >= threshold and all(a.trials >= min_sample for a in arms):
+    evidence = any(a.total if means else a.successes for a in arms)
+    if evidence and p >= threshold and all(a.trials >= min_sample for a in arms):
         return Decision(best.label, probabilities, f"{best.label} reached {p:.1%} win probability (threshold "
-                                                   f"{threshold:.0%}) with at least {min_sample} per variant")
+                                                   f"{threshold:.0%}) with at least {min_sample} per variant",
+                        final=True)
+    if test_over and evidence and p >= threshold:
+        return Decision(best.label, probabilities, f"test ended: {best.label} reached {p:.1%} win probability "
+                                                   f"(threshold {threshold:.0%})", final=True)
+    why = _undecided(arms, probabilities, metric, threshold, evidence)
     if test_over:
-        return Decision(best.label, probabilities, f"test ended: {best.label} was best with {p:.1%} win "
-                                                   f"probability (threshold {threshold:.0%} not reached)")
-    return Decision(None, probabilities, f"leader {best.label} at {p:.1%}; waiting")
+        return Decision(None, probabilities, f"no winner: not enough data ({why})", final=True)
+    return Decision(None, probabilities, f"no winner yet ({why}); waiting")
+
+
+def _undecided(arms: Sequence[Arm], probabilities: dict[str, float], metric: str, threshold: float,
+               evidence: bool) -> str:
+    noun = NOUNS.get(metric, "successes")
+    if not evidence:
+        return f"no {noun} in any variant"
+    values = list(probabilities.values())
+    if max(values) - min(values) < 1e-6:
+        return f"a tie: every variant at {values[0]:.1%} win probability"
+    best = max(probabilities, key=probabilities.get)
+    return f"best is {best} at {probabilities[best]:.1%} win probability, under the {threshold:.0%} threshold"
 
 
 @dataclass(frozen=True, slots=True)

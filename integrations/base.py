@@ -32,6 +32,12 @@ if TYPE_CHECKING:
     from .models import WebhookDelivery
 
 
+class ActionPending(Exception):  # noqa: N818 - not an error: the delivery waits for its action
+    """Raised by ``apply`` when a delivery's action was accepted but completes later (a shop erasure):
+    what ``apply`` wrote is kept, and the delivery is marked *waiting* (not processed, not retried) with
+    this message; the action itself is responsible for finishing (and for the delivery)."""
+
+
 @dataclass
 class Normalized:
     """What one delivery means: canonical events, catalog entries, and named side effects."""

@@ -15,6 +15,7 @@ class WebhookDelivery(models.Model):
         PROCESSED = "processed", "Processed"
         IGNORED = "ignored", "Ignored (topic not handled)"
         FAILED = "failed", "Failed"
+        WAITING = "waiting", "Waiting (its action is still running)"
 
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="webhook_deliveries")
     platform = models.CharField(max_length=32)

@@ -26,7 +26,7 @@ from django_q.tasks import async_task
 from shopconnect.timeline.catalog import upsert_products
 from shopconnect.timeline.record import record_events
 
-from .base import Normalized
+from .base import ActionPending, Normalized
 from .models import WebhookDelivery
 from .registry import get_adapter
 
@@ -246,7 +246,11 @@ def _apply(adapter, delivery: WebhookDelivery, normalized) -> None:
         if normalized is None:
             _mark_done(delivery, WebhookDelivery.Status.IGNORED, 0)
         else:
-            _mark_done(delivery, WebhookDelivery.Status.PROCESSED, adapter.apply(delivery, normalized))
+            try:
+                _mark_done(delivery, WebhookDelivery.Status.PROCESSED, adapter.apply(delivery, normalized))
+            except ActionPending as pending:  # accepted, completes later: not processed yet
+                _mark_done(delivery, WebhookDelivery.Status.WAITING, 0)
+                delivery.last_error, delivery.processed_at = str(pending)[:4000], None
         delivery.save(update_fields=DONE_FIELDS)
 
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from shopconnect.timeline import vocabulary as v
+
 from .rules import And, Attribute, InSegment, Node, Not, Or, Percentile, Performed, Prediction
+from .rules import vocab as w
 from .rules.nodes import PropertyFilter, Window
 
 _OPS = {
@@ -47,8 +50,22 @@ def _value(v) -> str:
     return repr(v) if isinstance(v, str) else str(v)
 
 
-def _filter(f: PropertyFilter) -> str:
-    return f"{f.name} {_OPS[f.op]} {_value(f.value)}"
+def _lower(text: str) -> str:
+    """Lowercase the first letter of a label, unless it starts an acronym ("RFM group")."""
+    return text if text[1:2].isupper() else text[:1].lower() + text[1:]
+
+
+def _events(types) -> str:
+    return " or ".join(f"“{v.label(t)}”" for t in types)
+
+
+def _prop(types, name: str) -> str:
+    found = v.prop(types[0], name)
+    return _lower(found.label) if found is not None else name.replace("_", " ")
+
+
+def _filter(types, f: PropertyFilter) -> str:
+    return f"{_prop(types, f.name)} {_OPS[f.op]} {_value(f.value)}"
 
 
 def _window(w: Window) -> str:
@@ -73,47 +90,53 @@ def describe(node: Node, depth: int = 0) -> str:
         return f"({text})" if depth else text
     if isinstance(node, Not):
         if isinstance(node.child, Performed):
-            return describe(node.child, depth).replace("did ", "did not do ", 1)
+            return _performed(node.child, "has not done")
+        if isinstance(node.child, InSegment):
+            return f"is not in segment “{node.child.name}”"
         return f"not ({describe(node.child, depth + 1)})"
     if isinstance(node, InSegment):
         return f"is in segment “{node.name}”"
     if isinstance(node, Performed):
-        what = " or ".join(node.events)
-        text = f"did {what}"
-        if node.filters:
-            text += " where " + " and ".join(_filter(f) for f in node.filters)
-        if node.at_most is None and node.at_least != 1:
-            text += f" at least {node.at_least} times"
-        elif node.at_most is not None:
-            text += (
-                f" exactly {node.at_least} times"
-                if node.at_least == node.at_most
-                else f" between {node.at_least} and {node.at_most} times"
-            )
-        if node.count_distinct:
-            text += f" (counting different {node.count_distinct})"
-        if node.group_by:
-            text += f" for the same {node.group_by}"
-        if node.window:
-            text += " " + _window(node.window)
-        if node.hours:
-            text += f" between {node.hours[0]}:00 and {node.hours[1]}:00 in their time zone"
-        if node.weekdays:
-            text += " on " + ", ".join(_DAYS[d] for d in sorted(node.weekdays))
-        for fu in node.not_followed_by:
-            later = f"{span(fu.gap)} after" if fu.gap else "after"
-            cond = (" where " + " and ".join(_filter(f) for f in fu.filters)) if fu.filters else ""
-            text += f", with no {' or '.join(fu.events)}{cond} {later}"
-        return text
+        return _performed(node, "has done")
     if isinstance(node, Attribute):
         if node.op in ("has", "has_not"):
             return f"{_OPS[node.op]} {node.value!r}"
-        return _field_text(node.field.replace("_", " "), node.op, node.value)
+        return _field_text(_lower(w.ATTRIBUTES[node.field][2]), node.op, node.value)
     if isinstance(node, Prediction):
-        return _field_text("predicted " + node.field.replace("_", " "), node.op, node.value)
+        return _field_text(_lower(w.PREDICTIONS[node.field][2]), node.op, node.value)
     if isinstance(node, Percentile):
-        return f"is in the {node.direction} {node.percent:g}% of customers by {node.field.replace('_', ' ')}"
+        by = _lower(w.ATTRIBUTES[node.field][2])
+        return f"is in the {node.direction} {node.percent:g}% of customers by {by}"
     return "?"
+
+
+def _performed(node: Performed, verb: str) -> str:
+    text = f"{verb} {_events(node.events)}"
+    if node.filters:
+        text += " where " + " and ".join(_filter(node.events, f) for f in node.filters)
+    if node.at_most is None and node.at_least != 1:
+        text += f" at least {node.at_least} times"
+    elif node.at_most is not None:
+        text += (
+            f" exactly {node.at_least} times"
+            if node.at_least == node.at_most
+            else f" between {node.at_least} and {node.at_most} times"
+        )
+    if node.count_distinct:
+        text += f" (counting different {_prop(node.events, node.count_distinct)})"
+    if node.group_by:
+        text += f" for the same {_prop(node.events, node.group_by)}"
+    if node.window:
+        text += " " + _window(node.window)
+    if node.hours:
+        text += f" between {node.hours[0]}:00 and {node.hours[1]}:00 in their time zone"
+    if node.weekdays:
+        text += " on " + ", ".join(_DAYS[d] for d in sorted(node.weekdays))
+    for fu in node.not_followed_by:
+        later = f"{span(fu.gap)} after" if fu.gap else "after"
+        cond = (" where " + " and ".join(_filter(fu.events, f) for f in fu.filters)) if fu.filters else ""
+        text += f", with no {_events(fu.events)}{cond} {later}"
+    return text
 
 
 def _field_text(name: str, op: str, value) -> str:

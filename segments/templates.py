@@ -8,17 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shopconnect.timeline import vocabulary as v
+
 from .models import Segment
 
+#: what counts as "did something on the store": the canonical shopping activity (not email, not custom)
 ACTIVITY = [
-    "page.viewed",
-    "product.viewed",
-    "collection.viewed",
-    "search.submitted",
-    "cart.updated",
-    "checkout.started",
-    "checkout.updated",
-    "order.placed",
+    e.name
+    for e in v.EVENTS
+    if e.activity and e.group in (v.BROWSING, v.CART, v.ORDERS) and not e.name.startswith("custom.")
 ]
 
 

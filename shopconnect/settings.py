@@ -79,6 +79,8 @@ INSTALLED_APPS = [
     "campaigns",
     "integrations.woocommerce",
     "integrations.storefront",
+    "integrations.storefront.signup",
+    "shopconnect.privacy",
 ]
 
 # One adapter per platform: adding a platform is a subpackage plus a line here
@@ -97,6 +99,9 @@ COLLECT_MAX_EVENTS = int(os.environ.get("COLLECT_MAX_EVENTS", "50"))
 COLLECT_RATE_LIMIT_PER_MINUTE = int(os.environ.get("COLLECT_RATE_LIMIT_PER_MINUTE", "120"))
 # Behind a proxy that sets X-Forwarded-For, the client is its first address.
 COLLECT_TRUST_X_FORWARDED_FOR = env_bool("COLLECT_TRUST_X_FORWARDED_FOR", False)
+# Signup forms: submissions per minute per key and client, and the least time a person takes to fill one.
+SIGNUP_RATE_LIMIT_PER_MINUTE = int(os.environ.get("SIGNUP_RATE_LIMIT_PER_MINUTE", "10"))
+SIGNUP_MIN_FILL_SECONDS = float(os.environ.get("SIGNUP_MIN_FILL_SECONDS", "3"))
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("integrations.urls")),
     path("", include("campaigns.urls")),
     path("anymail/", include("anymail.urls")),
+    path("", include("integrations.storefront.signup.urls")),
     path("", include("integrations.storefront.urls")),
     path("", include("integrations.shopify.urls")),
 ]

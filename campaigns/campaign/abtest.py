@@ -7,15 +7,17 @@ buyers and revenue net of refunds from ``AttributedOrder``. All of it is a handf
 whatever the number of recipients. ``campaigns.stats`` turns them into win probabilities.
 
 ``decide_tests`` is the scheduled decision: for each campaign in ``testing``, an early winner when one
-variant's win probability reaches the campaign's threshold with ``min_sample`` recipients per variant,
-else the best variant once ``test_ends_at`` has passed; then the rest of the audience gets the winner.
+variant's win probability reaches the campaign's threshold with ``min_sample`` recipients per variant;
+once ``test_ends_at`` has passed, a winner only if one reached the threshold, else "no winner: not enough
+data" and the rest gets the marketer's default variant (``CampaignVariant.is_default``, else the first).
+Flow A/B splits follow the same rule (``split_verdict``, ``decide_split`` for splits with a test period).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 from django.db.models import Count, F, Q, QuerySet, Sum
@@ -101,22 +103,79 @@ def decide(campaign: Campaign, now: datetime) -> stats.Decision:
                              test_over=test_over)
 
 
+def default_variant(campaign: Campaign) -> str:
+    """The variant the rest gets when the test names no winner: the marketer's default, else the first."""
+    labels = list(campaign.variants.order_by("-is_default", "label").values_list("label", flat=True)[:1])
+    return labels[0] if labels else ""
+
+
 def decide_tests(now: datetime | None = None) -> dict[str, int]:
-    """The scheduled task: decide every campaign whose test is running; send the winner to the rest."""
+    """The scheduled task: decide every campaign whose test is running; send the winner to the rest, or,
+    when the test ended without evidence for one, the default variant (and say so)."""
     from .launch import send_rest
 
     now = now or timezone.now()
     decided = queued = 0
     for campaign in Campaign.objects.filter(status=Campaign.Status.TESTING, started_at__lte=now):
         decision = decide(campaign, now)
-        if decision.winner is None:
+        if not decision.final:
             continue
+        label = decision.winner or default_variant(campaign)
+        reason = decision.reason if decision.winner else f"{decision.reason}; the rest got the default variant {label}"
         # One transaction: the decision and the rest's outbox rows are written together or not at all.
         with transaction.atomic():
             won = Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.TESTING).update(
-                status=Campaign.Status.SENDING, winner=decision.winner, winner_reason=decision.reason[:300])
+                status=Campaign.Status.SENDING, winner=decision.winner or "", winner_reason=reason[:300])
             if won:  # another worker may have decided it first: only the one that flipped it sends the rest
-                campaign.winner = decision.winner
+                campaign.winner = decision.winner or ""
                 decided += 1
-                queued += send_rest(campaign, decision.winner, now)
+                queued += send_rest(campaign, label, now)
     return {"decided": decided, "queued": queued}
+
+
+SPLIT_THRESHOLD = 0.9
+
+
+def _split_decision(flow: Flow, step: FlowStep, test_over: bool) -> stats.Decision:
+    config = step.config or {}
+    metric = config.get("metric") or "order_rate"
+    numbers = flow_step_numbers(flow, step)
+    return stats.pick_winner([n.arm(metric) for n in numbers], metric=metric,
+                             threshold=float(config.get("win_probability") or SPLIT_THRESHOLD),
+                             min_sample=int(config.get("min_sample") or 0), test_over=test_over)
+
+
+def split_verdict(flow: Flow, step: FlowStep) -> str:
+    """What the flow's page says about an A/B split: its decision, else the evidence so far judged by
+    the same rule (never a winner without evidence: "no winner: not enough data")."""
+    if step.decided_at is not None:
+        return step.decision_reason
+    decision = _split_decision(flow, step, test_over=True)
+    if decision.winner:
+        return f"{decision.winner} is ahead: {decision.reason.removeprefix('test ended: ')}"
+    return decision.reason
+
+
+def decide_split(flow: Flow, step: FlowStep, now: datetime) -> dict | None:
+    """An A/B split with a test period (``"test_days"``): once it is over (counted from the split's first
+    decision), decide once, store it on the step, and return the variant everyone gets from then on:
+    the winner, or without evidence the ``"default"`` variant (else the first). None while testing."""
+    config = step.config or {}
+    variants = [v for v in config.get("variants") or [] if isinstance(v, dict)]
+    if not config.get("test_days") or not variants:
+        return None
+    by_label = {str(v.get("label")): v for v in variants}
+    if step.decided_at is None:
+        from ..models import FlowDecision
+
+        first = FlowDecision.objects.filter(step=step, kind=FlowDecision.Kind.BRANCHED).order_by("at").values_list(
+            "at", flat=True).first()
+        if first is None or now < first + timedelta(days=float(config["test_days"])):
+            return None
+        decision = _split_decision(flow, step, test_over=True)
+        label = decision.winner or str(config.get("default") or variants[0].get("label"))
+        reason = decision.reason if decision.winner else f"{decision.reason}; everyone now gets the default {label}"
+        FlowStep.objects.filter(pk=step.pk, decided_at__isnull=True).update(
+            decided_variant=label[:32], decision_reason=reason[:300], decided_at=now)
+        step.refresh_from_db(fields=["decided_variant", "decision_reason", "decided_at"])
+    return by_label.get(step.decided_variant) or variants[0]

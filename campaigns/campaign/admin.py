@@ -20,13 +20,14 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from segments.models import Segment
 from shopconnect.tenancy import StoreScopedAdminMixin, visible_store_ids
 
 from ..models import HOLDOUT, Campaign, CampaignVariant, EmailTemplate
-from .abtest import campaign_numbers, probabilities
+from .abtest import campaign_numbers, decide, default_variant, probabilities
 from .audience import preview
 from .launch import MAX_VARIANTS, cancel
 from .pause import PAUSABLE, pause, resume
@@ -38,9 +39,11 @@ RESULTS = ("status", "audience_preview", "ab_table", "winner", "winner_reason", 
            "test_ends_at", "finished_at")
 
 
-def check_variants(labels: list[str]) -> list[str]:
-    """The variant rules shared by the admin and the API."""
+def check_variants(labels: list[str], defaults: int = 0) -> list[str]:
+    """The variant rules shared by the admin and the API (``defaults``: how many are marked default)."""
     out = []
+    if defaults > 1:
+        out.append("mark at most one variant as the default")
     if len(labels) > MAX_VARIANTS:
         out.append(f"an A/B test has 2 to {MAX_VARIANTS} variants (got {len(labels)})")
     if len(labels) != len(set(labels)):
@@ -53,9 +56,9 @@ def check_variants(labels: list[str]) -> list[str]:
 class VariantFormSet(BaseInlineFormSet):
     def clean(self):
         super().clean()
-        labels = [form.cleaned_data["label"] for form in self.forms
-                  if form.cleaned_data.get("label") and not form.cleaned_data.get("DELETE")]
-        found = check_variants(labels)
+        kept = [form.cleaned_data for form in self.forms
+                if form.cleaned_data.get("label") and not form.cleaned_data.get("DELETE")]
+        found = check_variants([data["label"] for data in kept], sum(1 for data in kept if data.get("is_default")))
         if found:
             raise forms.ValidationError(found)
         store_id = self.instance.store_id
@@ -70,7 +73,7 @@ class VariantInline(admin.TabularInline):
     model = CampaignVariant
     formset = VariantFormSet
     extra = 0
-    fields = ("label", "subject", "template", "from_name", "send_hour")
+    fields = ("label", "subject", "template", "from_name", "send_hour", "is_default")
     verbose_name = "A/B variant"
     verbose_name_plural = "A/B variants (2 to 7 for a test; none for one email to everyone)"
 
@@ -165,7 +168,14 @@ class CampaignAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         def rate(part: float, n: int) -> str:
             return f"{part} ({part / n:.1%})" if n else str(part)
 
-        rows = [(n.label + (" (winner)" if n.label == campaign.winner else ""), n.recipients,
+        fallback = default_variant(campaign) if campaign.winner_reason.startswith("no winner") else None
+
+        def name(label: str) -> str:
+            if label == campaign.winner:
+                return f"{label} (winner)"
+            return f"{label} (default: no winner, sent to the rest)" if label == fallback else label
+
+        rows = [(name(n.label), n.recipients,
                  rate(n.opens, n.recipients), rate(n.clicks, n.recipients), rate(n.buyers, n.recipients),
                  f"{n.revenue:.2f}",
                  f"{n.revenue / n.recipients:.2f}" if n.recipients else "-", f"{chance.get(n.label, 0):.1%}")
@@ -174,8 +184,9 @@ class CampaignAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         titles = ("Variant", "Recipients", "Unique opens", "Clicks", "Orders", "Revenue", "Revenue / recipient",
                   "Win probability")
         head = format_html_join("", "<th>{}</th>", ((t,) for t in titles))
-        return format_html("<table><tr>{}</tr>{}</table><p>Win probability by {}.</p>", head, body,
-                           campaign.get_winning_metric_display().lower())
+        return format_html("<table><tr>{}</tr>{}</table><p>Win probability by {}.</p><p><strong>{}</strong></p>",
+                           head, body, campaign.get_winning_metric_display().lower(),
+                           campaign.winner_reason or decide(campaign, timezone.now()).reason)
 
     def get_urls(self):
         view = self.admin_site.admin_view

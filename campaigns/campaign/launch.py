@@ -26,7 +26,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from ..models import HOLDOUT, Campaign, CampaignVariant, Message
+from ..models import HOLDOUT, Campaign, CampaignVariant, Message, MessageClass
 from ..outbox import enqueue, message_key
 from . import assign, sendtime
 from .audience import audience, is_holdout, salt
@@ -56,6 +56,7 @@ def problems(campaign: Campaign, variants: list[CampaignVariant]) -> list[str]:
 
 def _row(campaign: Campaign, customer_id: int, **fields) -> Message:
     return Message(store_id=campaign.store_id, customer_id=customer_id, campaign_id=campaign.pk,
+                   message_class=MessageClass.CAMPAIGN,
                    idempotency_key=message_key("campaign", campaign.pk, "customer", customer_id), **fields)
 
 

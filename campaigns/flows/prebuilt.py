@@ -1,4 +1,8 @@
-"""Prebuilt flows, created disabled with editable starter emails (``install_prebuilt_flows``)."""
+"""Prebuilt flows, created disabled with editable starter emails (``install_prebuilt_flows``).
+
+Email classes: the post-purchase thank-you, care tips and review request are order follow-ups (never held
+back by smart sending or caps); sunset and re-engagement emails are re-engagement; the rest are flow emails.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from django.db import transaction
 
 from shopconnect.timeline.models import Store
 
-from ..models import EmailTemplate, Flow, FlowStep
+from ..models import EmailTemplate, Flow, FlowStep, MessageClass
 
 BASE = """<html><head><style>body{{font-family:Arial,sans-serif;color:#222}} .btn{{background:#1f6feb;color:#fff;
 padding:10px 16px;text-decoration:none;border-radius:4px}} td{{padding:6px}}</style></head><body>
@@ -23,6 +27,9 @@ RECS = """<p>You may also like:</p><ul>{% for p in recommendations %}<li><a href
 CART_LINK = '<p><a class="btn" href="{{ recovery_url }}">Return to your cart</a></p>'
 DISCOUNT = '{% if discount_code %}<p>Use code <strong>{{ discount_code }}</strong> at checkout.</p>{% endif %}'
 SHOP = '<p><a class="btn" href="{{ store.url }}">Visit the shop</a></p>'
+
+
+FOLLOWUP, REENGAGE = MessageClass.ORDER_FOLLOWUP, MessageClass.RE_ENGAGEMENT
 
 
 def _email(subject: str, body: str) -> tuple[str, str]:
@@ -77,11 +84,14 @@ PREBUILT: dict[str, tuple[str, dict, list]] = {
               '<p>You looked at <a href="{{ event.url }}">{{ event.title }}</a>.</p>' + RECS),
     ]),
     "post_purchase": ("Post-purchase", {"trigger_event_type": "order.placed", "reentry": "every_time"}, [
-        _send("Thank you", "Thank you for your order", "<p>We are preparing your order.</p>" + ITEMS),
+        _send("Thank you", "Thank you for your order", "<p>We are preparing your order.</p>" + ITEMS,
+              message_class=FOLLOWUP),
         _delay(days=4),
-        _send("Care tips", "Getting the most from your purchase", "<p>A few tips to make it last.</p>"),
+        _send("Care tips", "Getting the most from your purchase", "<p>A few tips to make it last.</p>",
+              message_class=FOLLOWUP),
         _delay(days=3),
-        _send("Review request", "How do you like it?", "<p>Tell us what you think.</p>" + SHOP),
+        _send("Review request", "How do you like it?", "<p>Tell us what you think.</p>" + SHOP,
+              message_class=FOLLOWUP),
         _delay(days=14),
         _send("Cross-sell", "Goes well with your purchase", RECS),
         _delay(days=9),
@@ -100,7 +110,7 @@ PREBUILT: dict[str, tuple[str, dict, list]] = {
                                                          "on_timeout": 1}, None),
         _send("Still interested?", "Do you still want to hear from us?",
               '<p>Click below to keep getting our emails.</p><p><a class="btn" href="{{ store.url }}">Keep me '
-              "subscribed</a></p>", skip_smart_sending=True),
+              "subscribed</a></p>", skip_smart_sending=True, message_class=REENGAGE),
         ("wait_for_event", "Clicked?", {"event_types": ["email.clicked"], "timeout_hours": 7 * 24,
                                         "on_event": None, "on_timeout": 3}, None),
         ("update_customer", "Suppress", {"suppress": "sunset: no engagement", "add_tags": ["sunset"]}, None),
@@ -110,7 +120,8 @@ PREBUILT: dict[str, tuple[str, dict, list]] = {
         ("wait_for_event", "No engagement in 60 days", {"event_types": ["email.opened", "email.clicked"],
                                                         "timeout_hours": 60 * 24, "on_event": None,
                                                         "on_timeout": 1}, None),
-        _send("Re-engage", "Here is what you have missed", RECS + DISCOUNT, discount_code="HELLOAGAIN"),
+        _send("Re-engage", "Here is what you have missed", RECS + DISCOUNT, discount_code="HELLOAGAIN",
+              message_class=REENGAGE),
     ]),
 }
 
@@ -128,12 +139,13 @@ def install_prebuilt_flows(store: Store, keys: list[str] | None = None, enable: 
             for position, (kind, step_name, shared_config, email) in enumerate(steps):
                 config = dict(shared_config)
                 template = None
+                message_class = config.pop("message_class", MessageClass.FLOW)
                 if email:
                     template = EmailTemplate.objects.create(store=store, name=f"{name}: {step_name}",
                                                             subject=email[0], html=email[1],
                                                             discount_code=config.pop("discount_code", ""))
                 FlowStep.objects.create(flow=flow, position=position, kind=kind, name=step_name, config=config,
-                                        template=template)
+                                        template=template, message_class=message_class)
         elif key in enable and not flow.enabled:
             flow.enabled = True
             flow.save(update_fields=["enabled"])

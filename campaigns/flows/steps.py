@@ -5,12 +5,17 @@ kind                config
 ==================  ===============================================================================
 delay               ``{"hours": 1}`` (also ``minutes``/``days``), or ``{"until_hour": 10}``: the next
                     10:00 in the customer's time zone (optionally after the duration)
-send_email          the step's ``template``; ``{"discount_code": "...", "skip_smart_sending": true}``
+send_email          the step's ``template`` and email class (``FlowStep.message_class``);
+                    ``{"discount_code": "...", "skip_smart_sending": true, "purpose": "reminder-1"}``
+                    (``purpose``: what the email is for, for the one-message-per-intent key; default:
+                    the flow's family and the email's rank, see ``campaigns.flows.intent``)
 condition           ``{"rule": <segment rule tree>, "yes": position, "no": position}``: evaluated on the
                     customer now (``segments.evaluate.customer_matches``)
 ab_split            ``{"variants": [{"label": "A", "weight": 50, "next": position}, ...]}``; sticky per
                     customer (a hash of flow, step and customer); optional ``"metric"`` (open_rate,
-                    click_rate, order_rate (default), revenue_per_recipient) for the admin's win probability
+                    click_rate, order_rate (default), revenue_per_recipient) for the admin's win probability;
+                    optional ``"test_days": 14`` (then everyone gets the winner, or without evidence the
+                    ``"default"`` label, else the first), ``"win_probability": 0.9``, ``"min_sample"``
 wait_for_event      ``{"event_types": ["order.placed"], "timeout_hours": 72, "on_event": position,
                     "on_timeout": position}``
 update_customer     ``{"add_tags": [...], "remove_tags": [...], "suppress": "reason"}``
@@ -24,6 +29,7 @@ A target of ``null`` ends the flow (completed).
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
@@ -31,6 +37,7 @@ from django.core.exceptions import ValidationError
 from shopconnect.timeline.vocabulary import is_valid_type
 
 DURATION_KEYS = ("days", "hours", "minutes")
+PURPOSE = re.compile(r"[a-z0-9][a-z0-9_-]{0,59}")
 
 
 def duration(config: dict) -> timedelta:
@@ -87,6 +94,9 @@ def validate_step(step) -> None:
     elif kind == "send_email":
         if step.template_id is None:
             raise ValidationError({"template": "a send-email step needs a template"})
+        purpose = config.get("purpose")
+        if purpose is not None and not (isinstance(purpose, str) and PURPOSE.fullmatch(purpose)):
+            raise ValidationError({"config": "purpose is a short name: lowercase letters, digits, - and _"})
     elif kind == "condition":
         if "rule" not in config:
             raise ValidationError({"config": "a condition needs a rule"})
@@ -108,6 +118,14 @@ def validate_step(step) -> None:
             if not isinstance(variant, dict) or not variant.get("label") or int(variant.get("weight", 0)) < 0:
                 raise ValidationError({"config": "each variant needs a label and a weight >= 0"})
             _position(variant.get("next"), "next")
+        days = config.get("test_days")
+        if days is not None and (not isinstance(days, (int, float)) or days <= 0):
+            raise ValidationError({"config": "test_days must be a positive number of days"})
+        if config.get("default") is not None and str(config["default"]) not in labels:
+            raise ValidationError({"config": "default must be one of the variants' labels"})
+        chance = config.get("win_probability")
+        if chance is not None and not (isinstance(chance, (int, float)) and 0.5 <= chance < 1):
+            raise ValidationError({"config": "win_probability is from 0.5 to just under 1"})
     elif kind == "wait_for_event":
         types = config.get("event_types")
         if not isinstance(types, list) or not types or not all(isinstance(t, str) and is_valid_type(t) for t in types):

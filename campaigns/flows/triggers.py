@@ -1,5 +1,6 @@
 """Entering flows: event triggers (with property filters), segment entered/exited, date properties;
-the re-entry rule; flow filters; and exit goals applied the moment an order arrives.
+the relevance window (``relevance``), the re-entry rule, flow filters, the exit goal checked at entry,
+and exit goals applied the moment an order arrives (``goals``: SQL over the whole timeline).
 
 Called from the ``events_recorded`` and segment signals through tasks that take ids
 (``campaigns.tasks``). Re-entry is enforced by the database: ``entry_key`` is "once" for once-ever
@@ -20,6 +21,8 @@ from django.utils import timezone
 from shopconnect.timeline.models import Customer, Event
 
 from ..models import Enrollment, Flow, FlowDecision, Message
+from . import relevance
+from .goals import reached_for_enrollments, reached_for_triggers
 
 OPS = ("eq", "neq", "exists", "not_exists", "gt", "gte", "lt", "lte", "contains", "in")
 
@@ -83,24 +86,44 @@ class Entry:
     trigger_key: str
     event_id: int | None = None
     checkout_ref: str = ""
+    occurred_at: datetime | None = None  # the triggering event's time (event triggers)
+    event_type: str = ""
+
+
+def _stale(flow: Flow, entries: list[Entry], now: datetime) -> tuple[list[Entry], list[tuple[Entry, str]]]:
+    """Split off triggers older than the flow's relevance window (logged when recent enough to matter)."""
+    limit = relevance.window(flow)
+    if limit is None:
+        return entries, []
+    fresh, old = [], []
+    for entry in entries:
+        why = relevance.too_old(entry.event_type, entry.occurred_at, now, limit) if entry.occurred_at else ""
+        if not why:
+            fresh.append(entry)
+        elif now - entry.occurred_at <= limit + relevance.LOG_HORIZON:
+            old.append((entry, why))
+    return fresh, old
 
 
 def enrol(flow: Flow, entries: Iterable[Entry], now: datetime | None = None) -> int:
-    """Enrol customers (re-entry rule and flow filters applied); returns how many entered."""
+    """Enrol customers; returns how many entered. In order: the relevance window (a trigger too old does
+    not enter), the re-entry rule, the flow filters, and the exit goal against the whole timeline (a
+    checkout that already became an order does not enter). Triggers that did not enter for the window
+    or the goal are kept as "did not enter" rows with the reason (``entry_key`` "skip:<trigger>", which
+    no re-entry rule counts)."""
     now = now or timezone.now()
-    entries = [e for e in entries]
-    if not entries:
-        return 0
-    if flow.reentry == Flow.Reentry.PER_DAYS:
+    entries, skipped = _stale(flow, list(entries), now)
+    if flow.reentry == Flow.Reentry.PER_DAYS and entries:
         recent = set(Enrollment.objects.filter(
             flow=flow, customer_id__in={e.customer_id for e in entries},
             entered_at__gt=now - timedelta(days=flow.reentry_days),
-        ).values_list("customer_id", flat=True))
+        ).exclude(status=Enrollment.Status.NOT_ENTERED).values_list("customer_id", flat=True))
         entries = [e for e in entries if e.customer_id not in recent]
     keyed = [(e, ("once" if flow.reentry == Flow.Reentry.ONCE else e.trigger_key)[:100]) for e in entries]
     existing = set(Enrollment.objects.filter(
         flow=flow, customer_id__in={e.customer_id for e, _ in keyed}, entry_key__in={k for _, k in keyed},
-    ).values_list("customer_id", "entry_key"))
+    ).values_list("customer_id", "entry_key")) if keyed else set()
+    goal = reached_for_triggers(flow, {e.event_id for e, _ in keyed if e.event_id})
     rows, seen_customers = [], set()
     for entry, key in keyed:
         once_per_batch = flow.reentry != Flow.Reentry.EVERY_TIME
@@ -108,22 +131,34 @@ def enrol(flow: Flow, entries: Iterable[Entry], now: datetime | None = None) -> 
             continue  # the re-entry rule; the unique (flow, customer, entry_key) guards against races
         if flow.flow_filters and not flow_filters_match(flow, entry.customer_id)[0]:
             continue
+        if entry.event_id in goal:
+            skipped.append((entry, goal[entry.event_id]))
+            continue
         seen_customers.add(entry.customer_id)
         rows.append(Enrollment(flow=flow, customer_id=entry.customer_id, trigger_event_id=entry.event_id,
                                entry_key=key, checkout_ref=entry.checkout_ref[:128], position=0,
                                due_at=now, entered_at=now))
+    reasons = {}
+    for entry, why in skipped:
+        key = f"skip:{entry.trigger_key}"[:100]
+        reasons[(entry.customer_id, key)] = why
+        rows.append(Enrollment(flow=flow, customer_id=entry.customer_id, trigger_event_id=entry.event_id,
+                               entry_key=key, checkout_ref=entry.checkout_ref[:128], position=0, due_at=now,
+                               entered_at=now, finished_at=now, status=Enrollment.Status.NOT_ENTERED,
+                               exit_reason=why[:200]))
     if not rows:
         return 0
     Enrollment.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
     wanted = {(r.customer_id, r.entry_key) for r in rows}
-    created = [eid for eid, cid, key in Enrollment.objects.filter(
+    created = [(eid, reasons.get((cid, key))) for eid, cid, key in Enrollment.objects.filter(
         flow=flow, entered_at=now, customer_id__in={r.customer_id for r in rows},
         entry_key__in={r.entry_key for r in rows},
     ).values_list("id", "customer_id", "entry_key") if (cid, key) in wanted]
     FlowDecision.objects.bulk_create(
-        [FlowDecision(enrollment_id=eid, at=now, kind=FlowDecision.Kind.ENTERED, detail="trigger matched")
-         for eid in created], batch_size=1000)
-    return len(created)
+        [FlowDecision(enrollment_id=eid, at=now, kind=FlowDecision.Kind.NOT_ENTERED, detail=why[:300]) if why else
+         FlowDecision(enrollment_id=eid, at=now, kind=FlowDecision.Kind.ENTERED, detail="trigger matched")
+         for eid, why in created], batch_size=1000)
+    return sum(1 for _, why in created if not why)
 
 
 def checkout_ref(properties: dict) -> str:
@@ -140,7 +175,8 @@ def enrol_from_events(store_id: int, event_ids: Sequence[int]) -> int:
                   .only("id", "type", "customer_id", "properties", "occurred_at"))
     total = 0
     for flow in flows:
-        entries = [Entry(e.customer_id, f"event:{e.pk}", e.pk, checkout_ref(e.properties or {}))
+        entries = [Entry(e.customer_id, f"event:{e.pk}", e.pk, checkout_ref(e.properties or {}), e.occurred_at,
+                         e.type)
                    for e in events if e.type == flow.trigger_event_type
                    and filters_pass(flow.trigger_filters, e.properties or {})]
         total += enrol(flow, entries)
@@ -181,43 +217,35 @@ def enrol_date_triggers(now: datetime | None = None) -> int:
     return total
 
 
-def _exit(enrollment_ids: list[int], reason: str, now: datetime) -> int:
-    if not enrollment_ids:
-        return 0
-    count = Enrollment.objects.filter(id__in=enrollment_ids, status=Enrollment.Status.ACTIVE).update(
-        status=Enrollment.Status.EXITED, finished_at=now, exit_reason=reason[:200])
-    FlowDecision.objects.bulk_create([FlowDecision(enrollment_id=eid, at=now, kind=FlowDecision.Kind.EXITED,
-                                                   detail=reason[:300]) for eid in enrollment_ids])
-    Message.objects.filter(enrollment_id__in=enrollment_ids, state=Message.State.QUEUED).update(
-        state=Message.State.SKIPPED, skip_reason=f"left the flow: {reason}"[:200])
+def _exit(reasons: dict[int, str], now: datetime) -> int:
+    """Active enrollments leave with their reasons; their queued messages are skipped."""
+    by_reason: dict[str, list[int]] = {}
+    for eid, why in reasons.items():
+        by_reason.setdefault(why, []).append(eid)
+    count = 0
+    for why, ids in by_reason.items():
+        left = list(Enrollment.objects.filter(id__in=ids, status=Enrollment.Status.ACTIVE).values_list("id", flat=True))
+        count += Enrollment.objects.filter(id__in=left, status=Enrollment.Status.ACTIVE).update(
+            status=Enrollment.Status.EXITED, finished_at=now, exit_reason=why[:200], waiting_since=None)
+        FlowDecision.objects.bulk_create([FlowDecision(enrollment_id=eid, at=now, kind=FlowDecision.Kind.EXITED,
+                                                       detail=why[:300]) for eid in left])
+        Message.objects.filter(enrollment_id__in=left, state=Message.State.QUEUED).update(
+            state=Message.State.SKIPPED, skip_reason=f"left the flow: {why}"[:200])
     return count
 
 
-def goal_reached(flow_goal: str, enrollment: Enrollment, order: Event) -> bool:
-    started = enrollment.trigger_event.occurred_at if enrollment.trigger_event else enrollment.entered_at
-    if order.occurred_at < started:
-        return False
-    if flow_goal == Flow.Goal.ANY_ORDER:
-        return True
-    ref = enrollment.checkout_ref
-    props = order.properties or {}
-    return bool(ref) and ref in {str(props.get("checkout_id") or ""), str(props.get("cart_token") or "")}
-
-
 def apply_exit_goals(store_id: int, event_ids: Sequence[int], now: datetime | None = None) -> int:
-    """An order arrived: active enrollments whose goal it reaches exit now (no further email)."""
+    """An order arrived: active enrollments of its customer whose goal is now reached exit at once (no
+    further email). The goal is checked against the whole timeline (``goals``), in SQL."""
     now = now or timezone.now()
-    orders = list(Event.objects.filter(id__in=event_ids, type="order.placed", customer__isnull=False))
-    if not orders:
+    customers = set(Event.objects.filter(id__in=event_ids, type="order.placed", customer__isnull=False)
+                    .values_list("customer_id", flat=True))
+    if not customers:
         return 0
-    by_customer: dict[int, list[Event]] = {}
-    for order in orders:
-        by_customer.setdefault(order.customer_id, []).append(order)
-    active = (Enrollment.objects.filter(flow__store_id=store_id, customer_id__in=list(by_customer),
+    active = (Enrollment.objects.filter(flow__store_id=store_id, customer_id__in=customers,
                                         status=Enrollment.Status.ACTIVE).exclude(flow__exit_goal="")
-              .select_related("flow", "trigger_event"))
-    done = [e.pk for e in active if any(goal_reached(e.flow.exit_goal, e, o) for o in by_customer[e.customer_id])]
-    return _exit(done, "goal reached: order placed", now)
+              .values_list("id", flat=True))
+    return _exit(reached_for_enrollments(active), now)
 
 
 def wake_waiting(store_id: int, event_ids: Sequence[int], now: datetime | None = None) -> int:

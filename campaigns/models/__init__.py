@@ -3,11 +3,13 @@
 from .campaigns import HOLDOUT, AttributedOrder, Campaign, CampaignVariant
 from .copies import SentCopy
 from .flows import Enrollment, Flow, FlowDecision, FlowStep
+from .frequency import TIER_NAMES, FrequencyCap, Tier
 from .reports import MessageOutcome
-from .sending import EmailPreference, EmailProvider, EmailTemplate, Message, SoftBounceStreak, Suppression
+from .sending import EmailPreference, EmailProvider, EmailTemplate, Message, MessageClass, SoftBounceStreak, Suppression
 
 __all__ = [
     "HOLDOUT", "AttributedOrder", "Campaign", "CampaignVariant",
     "EmailPreference", "EmailProvider", "EmailTemplate", "Enrollment", "Flow", "FlowDecision", "FlowStep",
-    "Message", "MessageOutcome", "SentCopy", "SoftBounceStreak", "Suppression",
+    "FrequencyCap", "Message", "MessageClass", "MessageOutcome", "SentCopy", "SoftBounceStreak", "Suppression",
+    "TIER_NAMES", "Tier",
 ]

@@ -99,6 +99,9 @@ class CampaignVariant(models.Model):
     from_name = models.CharField(max_length=120, blank=True, default="")
     send_hour = models.PositiveSmallIntegerField(null=True, blank=True,
                                                  help_text="Send-time test: hour (0-23) in the recipient's zone.")
+    is_default = models.BooleanField(
+        default=False, verbose_name="default",
+        help_text="Sent to the rest when the test cannot tell the variants apart (else the first variant).")
 
     class Meta:
         ordering = ["campaign", "label"]

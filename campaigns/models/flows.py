@@ -9,7 +9,7 @@ from django.db.models import Q
 
 from shopconnect.timeline.models import Customer, Event, Store
 
-from .sending import EmailTemplate
+from .sending import EmailTemplate, MessageClass
 
 
 class Flow(models.Model):
@@ -52,6 +52,11 @@ class Flow(models.Model):
     holdout_percent = models.DecimalField(
         max_digits=5, decimal_places=2, default=0,
         help_text="Share of enrollments never sent to (recorded as holdout), for measuring the flow's lift.")
+    relevance_hours = models.PositiveIntegerField(
+        null=True, blank=True, verbose_name="relevance window (hours)",
+        help_text="A triggering event older than this when it is recorded does not enrol (\"trigger too old\"), "
+                  "so loading history never mails about the past. Empty: the default shown below. Raise it "
+                  "before a backfill only if you want mail about older events.")
     prebuilt_key = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -96,6 +101,16 @@ class FlowStep(models.Model):
     name = models.CharField(max_length=200, blank=True, default="")
     template = models.ForeignKey(EmailTemplate, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     config = models.JSONField(default=dict, blank=True)
+    message_class = models.CharField(
+        max_length=16, choices=[c for c in MessageClass.choices if c[0] != MessageClass.CAMPAIGN],
+        default=MessageClass.FLOW, verbose_name="email class",
+        help_text="Send-email steps: order follow-ups are never held back by smart sending or frequency caps "
+                  "(consent still applies); re-engagement and sunset emails are the only ones the "
+                  "'re-engagement needed' tier gets when its cap is 0.")
+    # An A/B split with a test period ("test_days"): the decision once the period is over.
+    decided_variant = models.CharField(max_length=32, blank=True, default="")
+    decision_reason = models.CharField(max_length=300, blank=True, default="")
+    decided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["flow", "position"]
@@ -115,11 +130,13 @@ class Enrollment(models.Model):
         ACTIVE = "active", "Active"
         COMPLETED = "completed", "Completed"
         EXITED = "exited", "Exited"
+        NOT_ENTERED = "not_entered", "Did not enter"
 
     flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="enrollments")
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="flow_enrollments")
     trigger_event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     # "once" for once-ever flows, else the trigger (event id, segment entry time...): unique per flow+customer.
+    # A trigger that did not enter (too old, goal already reached) is kept as "skip:<trigger>".
     entry_key = models.CharField(max_length=100)
     checkout_ref = models.CharField(max_length=128, blank=True, default="", help_text="checkout_id / cart_token")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
@@ -150,6 +167,7 @@ class FlowDecision(models.Model):
 
     class Kind(models.TextChoices):
         ENTERED = "entered", "Entered"
+        NOT_ENTERED = "not_entered", "Did not enter"
         WAITED = "waited", "Waited"
         SENT = "sent", "Email queued"
         SKIPPED = "skipped", "Skipped"

@@ -112,6 +112,15 @@ class EmailTemplate(models.Model):
             raise ValidationError({exc.part: str(exc)}) from exc
 
 
+class MessageClass(models.TextChoices):
+    """What kind of email a message is; decides its precedence at send time (``campaigns.policy``)."""
+
+    ORDER_FOLLOWUP = "order_followup", "Order follow-up (thank-you, shipping, review request)"
+    FLOW = "flow", "Flow email (triggered by behaviour)"
+    RE_ENGAGEMENT = "re_engagement", "Re-engagement or sunset"
+    CAMPAIGN = "campaign", "Campaign (broadcast)"
+
+
 class Message(models.Model):
     """One email in the outbox. ``idempotency_key`` is unique: a retry or a crashed worker cannot
     create or send a second copy. States: queued -> sending -> sent | failed; or skipped (with reason)."""
@@ -140,6 +149,10 @@ class Message(models.Model):
     ab_test = models.BooleanField(default=False, help_text="Sent to the A/B test share (not the winner's rest).")
     marketing = models.BooleanField(default=True, help_text="Marketing mail needs consent and unsubscribe headers.")
     idempotency_key = models.CharField(max_length=255, unique=True)
+    message_class = models.CharField(max_length=16, choices=MessageClass.choices, default=MessageClass.FLOW)
+    # "cart:<cart token>:reminder-1": what the message is about and for what; unique per store, so two
+    # flows never send the same kind of message about the same checkout, cart or product.
+    intent_key = models.CharField(max_length=255, blank=True, default="")
     state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
     skip_reason = models.CharField(max_length=200, blank=True, default="")
     note = models.CharField(max_length=300, blank=True, default="", help_text="Last deferral or error.")
@@ -160,6 +173,8 @@ class Message(models.Model):
             models.Index(fields=["customer", "state", "sent_at"], name="message_customer_sent_idx"),
             models.Index(fields=["claim_token"], name="message_claim_idx", condition=~Q(claim_token="")),
         ]
+        constraints = [models.UniqueConstraint(fields=["store", "intent_key"], condition=~Q(intent_key=""),
+                                               name="message_intent_uniq")]
         ordering = ["-id"]
 
     def __str__(self) -> str:

@@ -220,7 +220,10 @@ def flow_view(request, flow_id: int):
     report = reports.flow_report(flow, dates)
     sections = _kpi_sections(report, ("step_name", "Step"), "steps", "Per step", flow.store.currency)
     if report["variants"]:
-        sections.insert(2, {"title": "A/B split variants (per step)", "table": Table(
+        from ..campaign.abtest import split_verdict
+
+        verdicts = [f"{step}: {split_verdict(flow, step)}" for step in flow.steps.filter(kind="ab_split")]
+        sections.insert(2, {"title": "A/B split variants (per step)", "note": " ".join(verdicts), "table": Table(
             "variants", "Variants", [("step_name", "Step"), ("variant", "Variant"), *KPI_COLUMNS], report["variants"])})
     sections.append(_lift_section(report["holdout_lift"], f"{flow.store.currency} "))
     return _page(request, title=f"Flow report: {flow.name}", store=flow.store, sections=sections, dates=dates,

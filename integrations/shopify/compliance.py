@@ -2,11 +2,13 @@
 
 - ``customers/data_request``: export everything held about the customer into a ``DataRequest`` row,
   kept for the store owner and shown in the admin.
-- ``customers/redact``: erase the customer (profile, events, visitors, tags), their exports and the raw
-  webhook bodies that mention them; store
-  aggregates stay consistent because they are sums over the remaining customers.
-- ``shop/redact``: delete everything of the store, after the delivery's own transaction has committed
-  (the delivery row belongs to the store).
+- ``customers/redact``: erase the customer exactly as the admin's and the API's erase do
+  (``shopconnect.privacy.erase``: profile, events, messages, exports, the raw bodies that mention them;
+  suppressions keep only a hash of the address); store aggregates stay consistent because they are sums
+  over the remaining customers.
+- ``shop/redact``: erase everything of the store (``shopconnect.privacy.shop``: in foreign-key order, in
+  chunks, retried until done). The delivery waits (``ActionPending``) rather than being marked processed
+  until then; it is deleted with the store.
 - ``app/uninstalled``: mark the store uninstalled and drop its access token.
 """
 
@@ -14,15 +16,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
-from django_q.tasks import async_task
 
-from integrations.models import WebhookDelivery
+from integrations.base import ActionPending
+from shopconnect.privacy.erase import erase_customer, needles, scrub_raw_data
+from shopconnect.privacy.export import export_customer
+from shopconnect.privacy.models import PrivacyRequest
+from shopconnect.privacy.shop import request_store_erasure
 from shopconnect.timeline.canonical import normalize_email
 from shopconnect.timeline.models import Customer, Store
-from shopconnect.timeline.privacy import erase_customer, export_customer
 
 from .models import DataRequest
 
@@ -51,41 +54,25 @@ def export(store: Store, data: dict[str, Any]) -> DataRequest:
     return request
 
 
-REDACTED_BODY = b'{"redacted": "customers/redact"}'
-
-
-def _deliveries_mentioning(store: Store, needle: str):
-    """The store's raw deliveries whose body contains ``needle`` (in SQL: bodies are never loaded)."""
-    if connection.vendor == "postgresql":
-        where = "position(%s::bytea in body) > 0"
-    else:
-        where = "instr(body, CAST(%s AS BLOB)) > 0"
-    return WebhookDelivery.objects.filter(store=store).extra(where=[where], params=[needle.encode()])
-
-
 def redact_customer(store: Store, data: dict[str, Any]) -> bool:
-    """Erase the customer, their exports, and the raw webhook bodies that mention them.
-
-    Raw bodies are matched on the Shopify customer id and the email as Shopify sent it; a matching
-    body is replaced by a marker (the delivery row stays, so duplicates are still recognised).
-    """
+    """Erase the customer (if known) and the raw webhook bodies that mention them."""
     customer = find_customer(store, data)
     email = normalize_email(data.get("email"))
-    for needle in {str(data.get("customer_id") or ""), str(data.get("email") or ""), email or ""} - {""}:
-        _deliveries_mentioning(store, needle).update(body=REDACTED_BODY, headers={})
-    exports = DataRequest.objects.filter(store=store).filter(
-        Q(customer_external_id=data.get("customer_id") or "-") | Q(email=email or "-")
-    )
-    exports.delete()
+    extra = tuple({str(data.get("email") or ""), email or ""} - {""})
     if customer is None:
+        scrub_raw_data(store, needles(None, str(data.get("customer_id") or ""), extra))
+        DataRequest.objects.filter(store=store).filter(
+            Q(customer_external_id=data.get("customer_id") or "-") | Q(email=email or "-")).delete()
         return False
-    erase_customer(customer)
+    erase_customer(customer, via=PrivacyRequest.Via.SHOPIFY, reason="Shopify customers/redact",
+                   search_extra=extra)
     return True
 
 
 def redact_shop(store: Store) -> None:
-    store_id = store.pk
-    transaction.on_commit(lambda: async_task("integrations.shopify.tasks.erase_shop", store_id))
+    erasure = request_store_erasure(store, via="shop/redact")
+    raise ActionPending(f"shop erasure #{erasure.pk} is running; this delivery is deleted with the store "
+                        f"(Privacy > Store erasures shows its progress)")
 
 
 def uninstall(store: Store) -> None:

@@ -119,7 +119,8 @@ def register_webhooks(store: Store, topics: tuple[str, ...], callback_url: str) 
     return created
 
 
-def write_email_consent(store: Store, customer_external_id: str, state: str, consent_updated_at: str) -> None:
+def write_email_consent(store: Store, customer_external_id: str, state: str, consent_updated_at: str,
+                        opt_in_level: str = "SINGLE_OPT_IN") -> None:
     """Tell Shopify about a consent change made in ShopConnect (for example an unsubscribe link)."""
     result = execute(
         store,
@@ -129,7 +130,7 @@ def write_email_consent(store: Store, customer_external_id: str, state: str, con
                 "customerId": f"gid://shopify/Customer/{customer_external_id}",
                 "emailMarketingConsent": {
                     "marketingState": state.upper(),
-                    "marketingOptInLevel": "SINGLE_OPT_IN",
+                    "marketingOptInLevel": opt_in_level,
                     "consentUpdatedAt": consent_updated_at,
                 },
             }

@@ -60,16 +60,6 @@ def ensure_reconciliation_schedule(store_id: int) -> None:
     )
 
 
-def erase_shop(store_id: int) -> None:
-    """``shop/redact``: delete the store and everything it owns, and its schedule."""
-    from shopconnect.timeline.privacy import erase_store
-
-    store = Store.objects.filter(pk=store_id).first()
-    if store is not None:
-        erase_store(store)
-    Schedule.objects.filter(func=RECONCILE_FUNC, args=str(store_id)).delete()
-
-
 def write_back_consent(event_id: int) -> str:
     """Tell Shopify about a consent change that did not come from Shopify (an unsubscribe link...)."""
     event = Event.objects.select_related("store", "customer").filter(pk=event_id).first()
@@ -81,7 +71,11 @@ def write_back_consent(event_id: int) -> str:
     if store is None:
         return "skipped: store not connected"
     state = event.properties.get("state")
-    if state not in ("subscribed", "unsubscribed", "not_subscribed", "pending"):
-        return f"skipped: state {state!r}"
-    graphql.write_email_consent(store, event.customer.external_id, state, event.occurred_at.isoformat())
+    if event.properties.get("channel", "email") != "email":
+        return "skipped: not email consent"
+    if state not in ("subscribed", "unsubscribed", "pending"):
+        # Shopify accepts only SUBSCRIBED, UNSUBSCRIBED and PENDING as input.
+        return f"skipped: state {state!r} cannot be written to Shopify"
+    level = "CONFIRMED_OPT_IN" if event.properties.get("opt_in_level") == "confirmed_opt_in" else "SINGLE_OPT_IN"
+    graphql.write_email_consent(store, event.customer.external_id, state, event.occurred_at.isoformat(), level)
     return "written"

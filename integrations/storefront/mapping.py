@@ -24,6 +24,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from shopconnect.timeline import vocabulary as v
 from shopconnect.timeline.canonical import CanonicalEvent, normalize_email
 
 from .schema import parse_timestamp
@@ -32,9 +33,15 @@ SOURCE = "storefront"
 #: a clock ahead of ours cannot put an event in the future
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 
-_PRODUCT_KEYS = ("product_id", "variant_id", "title", "price", "category", "url", "image_url", "currency")
-_CART_KEYS = ("cart_token", "product_id", "variant_id", "title", "quantity", "price", "currency")
-_CHECKOUT_KEYS = ("checkout_id", "cart_token", "total", "currency", "line_items")
+# What each event keeps of the visitor's data: declared properties of the vocabulary, checked at import.
+_PRODUCT_KEYS = v.declared(
+    "product.viewed", "product_id", "variant_id", "title", "price", "category", "url", "image_url", "currency"
+)
+_CART_KEYS = v.declared(
+    "cart.updated", "cart_token", "product_id", "variant_id", "title", "quantity", "price", "currency"
+)
+_CHECKOUT_KEYS = v.declared("checkout.started", "checkout_id", "cart_token", "total", "currency", "line_items")
+_COLLECTION_KEYS = v.declared("collection.viewed", "collection_id", "title")
 _STEPS = {
     "checkout_contact_info_submitted": "contact",
     "checkout_address_info_submitted": "shipping",
@@ -74,7 +81,7 @@ def _properties(name: str, event: dict[str, Any]) -> tuple[str, dict[str, Any]] 
     if name == "product_viewed":
         return "product.viewed", {"url": url, **_pick(data, _PRODUCT_KEYS)}
     if name == "collection_viewed":
-        return "collection.viewed", {"url": url, **_pick(data, ("collection_id", "title"))}
+        return "collection.viewed", {"url": url, **_pick(data, _COLLECTION_KEYS)}
     if name == "search_submitted":
         return "search.submitted", {"query": str(data.get("query") or "")[:300], "url": url}
     if name in ("product_added_to_cart", "product_removed_from_cart", "cart_viewed"):

@@ -1,5 +1,6 @@
 /* ShopConnect storefront tracking. Nothing is stored or sent until the page says the visitor consented:
-   shopconnect("consent", true), or data-consent="granted" on this script's tag. */
+   shopconnect("consent", true), or data-consent="granted" on this script's tag. The store's signup forms
+   (forms.js) are loaded whatever the tracking consent: signing up is the visitor's own act. */
 (function (w, d) {
   "use strict";
   var ENDPOINT = "__SC_ENDPOINT__", BATCH = 20, DELAY = 1000;
@@ -111,6 +112,19 @@
     var saved = json(get("sc_ident") || ""); if (saved) identify(saved);
     if (d.readyState === "loading") d.addEventListener("DOMContentLoaded", start); else start();
   }
+  // Signup forms live in a script of their own (forms.js), loaded only when the store has some to show.
+  function loadForms() {
+    try {
+      w.fetch(ENDPOINT + "forms/", { credentials: "omit" }).then(function (r) { return r.json(); }).then(function (all) {
+        if (!(all.forms && all.forms.length) && !all.checkout) return;
+        var tag = d.createElement("script");
+        tag.src = ENDPOINT + "forms.js"; tag.async = true;
+        tag.onload = function () { if (w.shopconnectForms) w.shopconnectForms.start(all, ENDPOINT); };
+        d.head.appendChild(tag);
+      })["catch"](function () {});
+    } catch (e) {}
+  }
+
   function command(name, a) {
     if (name === "consent") setConsent(a);
     else if (name === "identify") identify(a);
@@ -120,4 +134,7 @@
   w.shopconnect = command;
   if (me && me.getAttribute("data-consent") === "granted") setConsent(true);
   for (var i = 0; i < pending.length; i++) command.apply(null, pending[i]);
+  if (ENDPOINT.indexOf("http") === 0) {
+    if (d.readyState === "loading") d.addEventListener("DOMContentLoaded", loadForms); else loadForms();
+  }
 })(window, document);

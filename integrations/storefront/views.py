@@ -67,10 +67,11 @@ def client_address(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
-def rate_limited(store_id: int, client: str) -> bool:
-    """Fixed one-minute window per (collect key, client) in the cache (Redis in production)."""
+def rate_limited(store_id: int, client: str, *, prefix: str = "collect-rl", limit: int | None = None) -> bool:
+    """Fixed one-minute window per (collect key, client) in the cache (Redis in production); ``prefix``
+    and ``limit`` give another endpoint (signup submissions) a bucket of its own."""
     window = int(time.time() // 60)
-    key = f"collect-rl:{store_id}:{client}:{window}"
+    key = f"{prefix}:{store_id}:{client}:{window}"
     if cache.add(key, 1, timeout=90):
         count = 1
     else:
@@ -79,7 +80,7 @@ def rate_limited(store_id: int, client: str) -> bool:
         except ValueError:  # expired between add and incr
             cache.add(key, 1, timeout=90)
             count = 1
-    return count > settings.COLLECT_RATE_LIMIT_PER_MINUTE
+    return count > (settings.COLLECT_RATE_LIMIT_PER_MINUTE if limit is None else limit)
 
 
 def store_batch(store_id: int, batch_key: str, events: list[dict], user_agent: str) -> int | None:

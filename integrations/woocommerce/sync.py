@@ -127,9 +127,9 @@ def _apply_items(store: Store, resource: str, items: list[dict[str, Any]]) -> in
     events = []
     for item in items:
         if resource == "orders":
-            events.extend(topics.order_events(item))
+            events.extend(topics.order_events(item) + topics.order_consent(item))
         else:
-            events.extend(topics.customer_events(item, "updated"))
+            events.extend(topics.customer_events(item, "updated") + topics.customer_consent(item))
     return record_events(store, events).inserted
 
 

@@ -19,6 +19,8 @@ Topics handled:
   ``date_modified_gmt``, so each distinct state counts once); ``customer.deleted`` (``{"id": N}``): the
   action ``customer_deleted``.
 - ``product.created`` / ``product.updated``: catalog entries.
+- marketing opt-ins that plugins write into order and customer meta data: ``consent.changed``
+  (``integrations.woocommerce.consent`` lists the sources).
 
 Identity: a registered customer is ``customer_id`` (the platform id) plus the billing email; a guest order
 (``customer_id`` 0) is identified by its billing email alone. Dates: the ``*_gmt`` fields are naive UTC.
@@ -33,6 +35,8 @@ from typing import Any
 
 from integrations.base import Normalized
 from shopconnect.timeline.canonical import CanonicalEvent, ProductRecord, normalize_email
+
+from .consent import customer_consent, order_consent
 
 SOURCE = "woocommerce"
 PLACED_STATUSES = frozenset({"processing", "on-hold", "completed", "refunded"})
@@ -248,7 +252,7 @@ def _order(event: str) -> Callable[[dict[str, Any]], Normalized]:
     def handle(payload: dict[str, Any]) -> Normalized:
         if event == "deleted":
             return Normalized(actions=[("order_deleted", {"order_id": str(payload["id"])})])
-        return Normalized(events=order_events(payload))
+        return Normalized(events=order_events(payload) + order_consent(payload))
 
     return handle
 
@@ -257,7 +261,7 @@ def _customer(event: str) -> Callable[[dict[str, Any]], Normalized]:
     def handle(payload: dict[str, Any]) -> Normalized:
         if event == "deleted":
             return Normalized(actions=[("customer_deleted", {"customer_id": str(payload["id"])})])
-        return Normalized(events=customer_events(payload, event))
+        return Normalized(events=customer_events(payload, event) + customer_consent(payload))
 
     return handle
 

@@ -26,10 +26,18 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import rankdata
 
-CHAMPIONS, LOYAL, RECENT, PROMISING = "champions", "loyal", "recent", "promising"
-NEEDS_ATTENTION, CANNOT_LOSE, AT_RISK = "needs attention", "cannot lose", "at risk"
-HIBERNATING, LOST = "hibernating", "lost"
-GROUPS = (CHAMPIONS, LOYAL, RECENT, PROMISING, NEEDS_ATTENTION, CANNOT_LOSE, AT_RISK, HIBERNATING, LOST)
+from .names import (  # noqa: F401 - GROUPS is read from here too
+    AT_RISK,
+    CANNOT_LOSE,
+    CHAMPIONS,
+    GROUPS,
+    HIBERNATING,
+    LOST,
+    LOYAL,
+    NEEDS_ATTENTION,
+    PROMISING,
+    RECENT,
+)
 
 
 def quintile_scores(values: np.ndarray) -> np.ndarray:

@@ -7,6 +7,8 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
+from shopconnect.privacy.admin import StoreErasureMixin
+from shopconnect.privacy.customer_admin import CustomerPrivacyMixin
 from shopconnect.tenancy import StoreScopedAdminMixin
 
 from .describe import describe_event
@@ -46,7 +48,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Store)
-class StoreAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+class StoreAdmin(StoreErasureMixin, StoreScopedAdminMixin, admin.ModelAdmin):
     store_path = ""
     form = StoreForm
     list_display = ("__str__", "platform", "domain", "status", "currency", "created_at")
@@ -68,7 +70,7 @@ class TagInline(admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+class CustomerAdmin(CustomerPrivacyMixin, StoreScopedAdminMixin, admin.ModelAdmin):
     list_display = (
         "__str__", "email", "store", "orders_count", "total_spent", "last_order_at", "email_consent", "last_seen_at"
     )
@@ -78,9 +80,8 @@ class CustomerAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     list_select_related = ("store",)
     show_full_result_count = False
     inlines = [TagInline]
-    # Consent is read-only here: a change goes through the consent ledger (consent.changed), never a bare field edit.
     readonly_fields = (
-        "store", "email_consent", "orders_count", "total_spent", "average_order_value", "first_order_at",
+        "store", "orders_count", "total_spent", "average_order_value", "first_order_at",
         "last_order_at", "last_seen_at", "last_opened_at", "last_clicked_at", "emails_received", "consent_updated_at",
         "attributes_updated_at", "created_at", "deleted_at",
     )

@@ -12,10 +12,12 @@ from rest_framework.decorators import action
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
+from shopconnect.privacy.api import CustomerPrivacyActions
 from shopconnect.tenancy import visible_stores
 
 from . import vocabulary as v
 from .canonical import CanonicalEvent, normalize_email
+from .consent import STATES, consent_event
 from .describe import describe_event
 from .models import Customer, Event, Store
 from .record import record_events
@@ -85,7 +87,7 @@ class StoreViewSet(viewsets.ReadOnlyModelViewSet):
         OpenApiParameter("email", str, description="Exact email (case-insensitive)"),
     ]
 )
-class CustomerViewSet(viewsets.ReadOnlyModelViewSet):
+class CustomerViewSet(CustomerPrivacyActions, viewsets.ReadOnlyModelViewSet):
     serializer_class = CustomerSerializer
 
     def get_queryset(self):
@@ -137,10 +139,35 @@ class CustomEventSerializer(serializers.Serializer):
         self.fields["store"].queryset = visible_stores(request.user if request else None)
 
     def validate_type(self, value: str) -> str:
-        if not v.CUSTOM_TYPE.match(value):
+        if value != v.CONSENT_CHANGED and not v.CUSTOM_TYPE.match(value):
             raise serializers.ValidationError(
-                "Must be custom.<name>: lowercase letters, digits and underscores (for example custom.sms_reply)."
+                "Must be custom.<name>: lowercase letters, digits and underscores (for example custom.sms_reply), "
+                "or consent.changed."
             )
+        return value
+
+    def validate(self, data):
+        if data["type"] == v.CONSENT_CHANGED:
+            data["consent"] = ConsentPropertiesSerializer(data=data.get("properties") or {}).run_validation(
+                data.get("properties") or {})
+        return data
+
+
+class ConsentPropertiesSerializer(serializers.Serializer):
+    """``properties`` of a ``consent.changed`` posted by a developer (recorded in the consent ledger)."""
+
+    state = serializers.ChoiceField(choices=sorted(STATES))
+    channel = serializers.ChoiceField(choices=["email", "sms"], default="email")
+    source = serializers.RegexField(r"^[a-z0-9_]{1,32}$", default="api",
+                                    help_text="Where the change came from in your system (pos, crm, sms_keyword...).")
+    opt_in_level = serializers.ChoiceField(choices=["single_opt_in", "confirmed_opt_in", "unknown"],
+                                           required=False)
+    evidence = serializers.DictField(required=False, default=dict,
+                                     help_text="What proves it (a form id, a recording, a ticket): kept in the ledger.")
+
+    def validate_evidence(self, value: dict) -> dict:
+        if len(json.dumps(value, default=str)) > 2000:
+            raise serializers.ValidationError("At most 2,000 characters of evidence.")
         return value
 
 
@@ -158,15 +185,22 @@ class CustomEventViewSet(mixins.CreateModelMixin, viewsets.GenericViewSet):
             json.dumps([data["type"], data["occurred_at"].isoformat(), data["customer"], data["properties"]],
                        sort_keys=True, default=str).encode()
         ).hexdigest()
-        event = CanonicalEvent(
-            type=data["type"],
-            occurred_at=data["occurred_at"],
-            dedupe_key=f"api:{key}",
-            source="api",
-            properties=data["properties"],
-            email=data["customer"].get("email"),
-            external_id=data["customer"].get("external_id"),
-        )
+        identity = {"email": data["customer"].get("email"), "external_id": data["customer"].get("external_id")}
+        if data["type"] == v.CONSENT_CHANGED:
+            consent = data["consent"]
+            event = consent_event(
+                consent["state"], consent["source"], ref=f"api:{key}", occurred_at=data["occurred_at"],
+                evidence={**consent["evidence"], "api_user": request.user.get_username()}, event_source="api",
+                channel=consent["channel"], opt_in_level=consent.get("opt_in_level", ""), **identity)
+        else:
+            event = CanonicalEvent(
+                type=data["type"],
+                occurred_at=data["occurred_at"],
+                dedupe_key=f"api:{key}",
+                source="api",
+                properties=data["properties"],
+                **identity,
+            )
         result = record_events(data["store"], [event])
         customer = get_object_or_404(
             Customer.objects.filter(store=data["store"]),

@@ -1,7 +1,9 @@
-"""Plain-language one-liners for timeline events, for the admin and the API."""
+"""Plain-language one-liners for timeline events, for the admin and the API (types without a sentence of
+their own read as their vocabulary label)."""
 
 from __future__ import annotations
 
+from . import vocabulary as v
 from .models import Event
 
 
@@ -55,6 +57,4 @@ def describe_event(event: Event) -> str:
         what = t.split(".", 1)[1]
         subject = f" “{p['subject']}”" if p.get("subject") else ""
         return f"Email {what}{subject}" + (f": {p['url']}" if p.get("url") else "")
-    if t.startswith("customer."):
-        return f"Profile {t.split('.', 1)[1]}"
-    return t
+    return v.label(t)

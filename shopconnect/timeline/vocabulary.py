@@ -1,49 +1,197 @@
-"""The canonical event vocabulary: the only event types the timeline accepts.
+"""The canonical event vocabulary, defined once: every event type the timeline accepts, its readable name,
+and its properties with their types.
 
-Every adapter maps platform topics onto these. Properties listed per type are the conventional keys;
-adapters may add more. Money is a decimal string in ``properties`` and, for order events, also the typed
-``amount`` column of the Event (with ``order_ref`` holding the order id) so aggregates stay in SQL.
+Everything that names an event type or an event property reads it from here:
+
+- the recorder (``record_events`` accepts these types and ``custom.<name>``; ``is_activity`` feeds
+  "last seen");
+- the rule language (``segments.rules.vocab``: which properties a rule may filter on, with which
+  operators, follows from each property's type);
+- the builder's vocabulary document (``segments.rules.publish``, served to the admin's segment builder),
+  which shows ``label`` and ``Prop.label`` and offers ``Prop.values``;
+- the describers (``segments.describe`` for rules, ``shopconnect.timeline.describe`` for timelines);
+- the storefront mapping (``integrations.storefront.mapping``: the types it maps to and the properties it
+  keeps, checked with ``declared``).
+
+**Adding an event type or a property is one edit**: an ``EventType(...)`` entry in ``EVENTS`` (or a key
+in its ``properties``), for example::
+
+    EventType("product.reviewed", "Reviewed a product", STOREFRONT, activity=True,
+              properties={**ITEM, "rating": Prop(NUMBER, "Rating (1-5)")}),
+
+A property's type decides what a rule may do with it: ``STRING`` (equals, one of, contains...) and
+``NUMBER`` (compared as a number; a value that is not a number never matches) are rule conditions;
+``BOOLEAN``, ``LIST`` and ``OBJECT`` are kept on the event but are not filterable. ``values`` lists the
+known values of a string (the builder offers them; other values are still accepted, platforms vary).
+Adapters may add keys not listed here: they are stored, but rules cannot use them until they are listed.
+
+Money is a decimal string in ``properties`` and, for order events, also the typed ``amount`` column of the
+Event (with ``order_ref`` holding the order id) so aggregates stay in SQL.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
-EVENT_TYPES: dict[str, str] = {
-    # customers and consent
-    "customer.created": "profile fields in the event's profile",
-    "customer.updated": "profile fields in the event's profile",
-    "customer.deleted": "the platform deleted the customer",
-    "consent.changed": "channel ('email'), state (subscribed|not_subscribed|unsubscribed|pending), source",
-    # storefront behaviour
-    "page.viewed": "url, title, referrer, duration_seconds",
-    "product.viewed": "product_id, variant_id, title, price, category, url, image_url",
-    "collection.viewed": "collection_id, title, url",
-    "search.submitted": "query",
-    "cart.updated": "cart_token, action (added|removed|viewed), product_id, variant_id, title, quantity, price, "
-    "line_items, total",
-    "checkout.started": "checkout_id, cart_token, total, currency, line_items, recovery_url",
-    "checkout.updated": "checkout_id, step (contact|shipping|payment), total, line_items, recovery_url",
-    # orders (order_ref = order id; amount = total / refunded amount)
-    "order.placed": "order_id, order_number, total, subtotal, currency, line_items [{product_id, variant_id, "
-    "title, quantity, price, category}], discount_codes, checkout_id, cart_token",
-    "order.paid": "order_id, total",
-    "order.fulfilled": "order_id",
-    "order.cancelled": "order_id, reason",
-    "order.refunded": "order_id, refund_id, amount, line_items",
-    # email (written by the sending pipeline and provider tracking). Every email.* event carries
-    # message_id (the outbox row id, as a string) and, where they apply, campaign_id, flow_id, step_id
-    # (integers) and variant (the A/B variant label), so reports and attribution stay in SQL.
-    "email.sent": "message_id, campaign_id | flow_id, step_id, subject",
-    "email.delivered": "message_id",
-    "email.opened": "message_id, machine (true when it looks like a privacy-proxy prefetch)",
-    "email.clicked": "message_id, url",
-    "email.bounced": "message_id, bounce_type (hard|soft), reason",
-    "email.complained": "message_id",
-    "email.unsubscribed": "message_id, source",
+STRING, NUMBER, BOOLEAN, LIST, OBJECT = "string", "number", "boolean", "list", "object"
+FILTERABLE = frozenset({STRING, NUMBER})
+
+# Groups, in the order the builder lists them.
+BROWSING, CART, ORDERS, EMAIL, CUSTOMER, CUSTOM = (
+    "Browsing", "Cart and checkout", "Orders", "Email", "Customer", "Custom",
+)
+GROUPS = (BROWSING, CART, ORDERS, EMAIL, CUSTOMER, CUSTOM)
+
+
+@dataclass(frozen=True)
+class Prop:
+    type: str
+    label: str
+    values: tuple[str, ...] = ()
+
+    @property
+    def filterable(self) -> bool:
+        return self.type in FILTERABLE
+
+
+@dataclass(frozen=True)
+class EventType:
+    name: str
+    label: str  # what the customer did, as a marketer reads it: "Viewed product"
+    group: str
+    properties: dict[str, Prop] = field(default_factory=dict)
+    activity: bool = False  # something the customer did (counts for "last seen")
+    description: str = ""
+
+
+def _s(label: str, *values: str) -> Prop:
+    return Prop(STRING, label, values)
+
+
+def _n(label: str) -> Prop:
+    return Prop(NUMBER, label)
+
+
+LINE_ITEMS = Prop(LIST, "Line items")  # [{product_id, variant_id, title, quantity, price, category}]
+ITEM = {
+    "product_id": _s("Product id"),
+    "variant_id": _s("Variant id"),
+    "title": _s("Product title"),
+    "category": _s("Category"),
+    "price": _n("Price"),
+    "url": _s("Page URL"),
+    "image_url": _s("Image URL"),
+    "currency": _s("Currency"),
 }
+CHECKOUT = {
+    "checkout_id": _s("Checkout id"),
+    "checkout_token": _s("Checkout token"),
+    "cart_token": _s("Cart token"),
+    "total": _n("Checkout total"),
+    "currency": _s("Currency"),
+    "line_items": LINE_ITEMS,
+    "recovery_url": _s("Recovery link"),
+    "url": _s("Page URL"),
+}
+ORDER_ID = {"order_id": _s("Order id")}
+# Every email.* event carries message_id (the outbox row id, as a string) and, where they apply,
+# campaign_id, flow_id, step_id (integers) and variant (the A/B variant label), so reports and
+# attribution stay in SQL.
+MESSAGE = {
+    "message_id": _s("Message id"),
+    "campaign_id": _s("Campaign id"),
+    "flow_id": _s("Flow id"),
+    "step_id": _s("Flow step id"),
+    "subject": _s("Subject"),
+    "variant": _s("A/B variant"),
+}
+CONSENT_STATES = ("subscribed", "not_subscribed", "unsubscribed", "pending")
+
+EVENTS: tuple[EventType, ...] = (
+    # storefront behaviour
+    EventType("page.viewed", "Viewed a page", BROWSING, activity=True, properties={
+        "url": _s("Page URL"), "title": _s("Page title"), "referrer": _s("Referrer"),
+        "duration_seconds": _n("Seconds on the page"),
+    }),
+    EventType("product.viewed", "Viewed product", BROWSING, ITEM, activity=True),
+    EventType("collection.viewed", "Viewed collection", BROWSING, activity=True, properties={
+        "collection_id": _s("Collection id"), "title": _s("Collection title"), "url": _s("Page URL"),
+    }),
+    EventType("search.submitted", "Searched the store", BROWSING, activity=True, properties={
+        "query": _s("Search words"), "url": _s("Page URL"),
+    }),
+    EventType("custom.time_on_page", "Spent time on a page", BROWSING, properties={
+        "url": _s("Page URL"), "duration_seconds": _n("Seconds on the page"),
+    }, activity=True, description="sent by the storefront script when the visitor leaves a page"),
+    EventType("cart.updated", "Changed their cart", CART, activity=True, properties={
+        **ITEM,
+        "action": _s("What changed", "added", "removed", "viewed", "updated"),
+        "cart_token": _s("Cart token"),
+        "quantity": _n("Quantity"),
+        "total": _n("Cart total"),
+        "line_items": LINE_ITEMS,
+    }),
+    EventType("checkout.started", "Started checkout", CART, CHECKOUT, activity=True),
+    EventType("checkout.updated", "Reached a checkout step", CART, activity=True, properties={
+        **CHECKOUT,
+        "step": _s("Checkout step", "contact", "shipping", "payment", "completed"),
+        "completed": Prop(BOOLEAN, "Completed"),
+    }),
+    # orders (order_ref = order id; amount = total / refunded amount)
+    EventType("order.placed", "Placed order", ORDERS, activity=True, properties={
+        **ORDER_ID,
+        "order_number": _s("Order number"),
+        "total": _n("Order total"),
+        "subtotal": _n("Subtotal"),
+        "currency": _s("Currency"),
+        "line_items": LINE_ITEMS,
+        "discount_codes": Prop(LIST, "Discount codes"),
+        "checkout_id": _s("Checkout id"),
+        "checkout_token": _s("Checkout token"),
+        "cart_token": _s("Cart token"),
+    }),
+    EventType("order.paid", "Paid for an order", ORDERS, {**ORDER_ID, "total": _n("Order total")}),
+    EventType("order.fulfilled", "Order was fulfilled", ORDERS, dict(ORDER_ID)),
+    EventType("order.cancelled", "Order was cancelled", ORDERS, {**ORDER_ID, "reason": _s("Reason")}),
+    EventType("order.refunded", "Order was refunded", ORDERS, {
+        **ORDER_ID, "refund_id": _s("Refund id"), "amount": _n("Refunded amount"), "line_items": LINE_ITEMS,
+    }),
+    # email (written by the sending pipeline and provider tracking)
+    EventType("email.sent", "Was sent an email", EMAIL, dict(MESSAGE)),
+    EventType("email.delivered", "Email was delivered", EMAIL, dict(MESSAGE)),
+    EventType("email.opened", "Opened email", EMAIL, {
+        **MESSAGE, "machine": Prop(BOOLEAN, "Looks like a privacy-proxy prefetch"),
+    }, activity=True),
+    EventType("email.clicked", "Clicked email", EMAIL, {**MESSAGE, "url": _s("Link clicked")}, activity=True),
+    EventType("email.bounced", "Email bounced", EMAIL, {
+        **MESSAGE, "bounce_type": _s("Bounce type", "hard", "soft"), "reason": _s("Reason"),
+    }),
+    EventType("email.complained", "Marked email as spam", EMAIL, dict(MESSAGE)),
+    EventType("email.unsubscribed", "Unsubscribed from email", EMAIL, {**MESSAGE, "source": _s("Where")}),
+    # customers and consent
+    EventType("customer.created", "Became a customer", CUSTOMER, description="profile fields in the profile"),
+    EventType("customer.updated", "Profile was updated", CUSTOMER, description="profile fields in the profile"),
+    EventType("customer.deleted", "Was deleted on the platform", CUSTOMER),
+    # the consent ledger (shopconnect.timeline.consent): every change, with where it came from and its proof
+    EventType("consent.changed", "Changed email consent", CUSTOMER, {
+        "channel": _s("Channel", "email", "sms"),
+        "state": _s("New consent", *CONSENT_STATES),
+        "source": _s("Where", "shopify", "woocommerce", "signup_form", "checkout", "double_opt_in",
+                     "unsubscribe_link", "preferences", "complaint", "provider", "admin", "api"),
+        "opt_in_level": _s("Opt-in level", "single_opt_in", "confirmed_opt_in", "unknown"),
+        "signup_source": _s("Signed up through", "signup_form", "checkout"),
+        "frequency": _s("Email frequency", "normal", "fewer"),
+        "evidence": Prop(OBJECT, "Evidence (form, page, time, IP address, wording; staff user and reason)"),
+    }),
+)
+BY_NAME: dict[str, EventType] = {e.name: e for e in EVENTS}
+#: name -> readable name (the list of canonical types)
+EVENT_TYPES: dict[str, str] = {e.name: e.label for e in EVENTS}
 
 CUSTOM_TYPE = re.compile(r"^custom\.[a-z0-9][a-z0-9_]{0,50}$")
+#: properties of an undeclared custom.* event a rule may name (compared as strings)
+CUSTOM_PROPERTY = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 
 CUSTOMER_CREATED = "customer.created"
 CUSTOMER_UPDATED = "customer.updated"
@@ -58,29 +206,46 @@ EMAIL_CLICKED = "email.clicked"
 
 # Types whose events change lifetime value and order counts.
 ORDER_MONEY_TYPES = frozenset({ORDER_PLACED, ORDER_CANCELLED, ORDER_REFUNDED})
-# Things the customer did (for "last seen"); custom.* events count too.
-ACTIVITY_TYPES = frozenset(
-    {
-        "page.viewed",
-        "product.viewed",
-        "collection.viewed",
-        "search.submitted",
-        "cart.updated",
-        "checkout.started",
-        "checkout.updated",
-        ORDER_PLACED,
-        EMAIL_OPENED,
-        EMAIL_CLICKED,
-    }
-)
+# Things the customer did (for "last seen"); every other custom.* event counts too.
+ACTIVITY_TYPES = frozenset(e.name for e in EVENTS if e.activity)
 
 # Sources: where an event came from.
-SOURCES = frozenset({"shopify", "woocommerce", "storefront", "api", "email", "demo", "backfill"})
+SOURCES = frozenset({"shopify", "woocommerce", "storefront", "api", "email", "demo", "backfill", "admin"})
 
 
 def is_valid_type(event_type: str) -> bool:
-    return event_type in EVENT_TYPES or bool(CUSTOM_TYPE.match(event_type))
+    return event_type in BY_NAME or bool(CUSTOM_TYPE.match(event_type))
 
 
 def is_activity(event_type: str) -> bool:
-    return event_type in ACTIVITY_TYPES or event_type.startswith("custom.")
+    if event_type in BY_NAME:
+        return BY_NAME[event_type].activity
+    return event_type.startswith("custom.")
+
+
+def label(event_type: str) -> str:
+    """The readable name of a type: "Viewed product", or "custom: sms_reply" for an undeclared one."""
+    known = BY_NAME.get(event_type)
+    if known is not None:
+        return known.label
+    return f"custom: {event_type.split('.', 1)[1]}" if event_type.startswith("custom.") else event_type
+
+
+def prop(event_type: str, name: str) -> Prop | None:
+    """A property of a type as the vocabulary declares it (an undeclared custom.* event's properties are
+    strings), or None."""
+    known = BY_NAME.get(event_type)
+    if known is not None:
+        return known.properties.get(name)
+    if CUSTOM_TYPE.match(event_type) and CUSTOM_PROPERTY.match(name):
+        return Prop(STRING, name.replace("_", " "))
+    return None
+
+
+def declared(event_type: str, *keys: str) -> tuple[str, ...]:
+    """``keys``, checked to be declared properties of ``event_type`` (a mapping names what it keeps with
+    this, so a property it keeps that the vocabulary does not know fails at import, not in production)."""
+    missing = [k for k in keys if k not in BY_NAME[event_type].properties]
+    if missing:
+        raise KeyError(f"{event_type} declares no {', '.join(missing)} (shopconnect.timeline.vocabulary)")
+    return keys

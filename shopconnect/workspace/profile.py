@@ -1,7 +1,8 @@
 """The customer profile (the customer's admin page): the activity timeline first, with type filters and
 labels, then tabs for the messages they got (status, skip reason, the copy that was sent), the flows they
 went through (with each enrollment's decision log), their segments (current and past) and their consent
-history; the raw fields are under "Edit profile".
+history (the consent ledger's panel, ``shopconnect.privacy``: history, change consent, export, erase); the
+raw fields are under "Edit profile".
 
 Every section is a bounded query on the customer's own rows (its indexes: events by customer and time,
 messages by customer, enrollments by customer, memberships by customer).
@@ -99,14 +100,6 @@ def segments(customer: Customer) -> dict:
     return {"current": [s for s in stays if s.exited_at is None], "past": [s for s in stays if s.exited_at]}
 
 
-def consent_history(customer: Customer) -> list[dict]:
-    """The customer's ``consent.changed`` events, newest first (the ledger as the timeline records it)."""
-    events = Event.objects.filter(customer=customer, type="consent.changed").order_by("-occurred_at", "-id")
-    return [{"at": e.occurred_at, "state": (e.properties or {}).get("state", ""),
-             "via": (e.properties or {}).get("source") or e.source, "by": (e.properties or {}).get("staff_user", ""),
-             "text": describe_event(e)} for e in events[:LIST_LIMIT]]
-
-
 def prediction_text(customer: Customer) -> str:
     from segments.predictions.models import CustomerPrediction
 
@@ -121,6 +114,6 @@ def profile_context(request, customer: Customer) -> dict:
         "profile_tab": tab, "profile_tabs": TABS, "profile_customer": customer,
         "timeline": timeline(customer, request.GET.get("kind"), request.GET.get("timeline_page")),
         "profile_messages": messages(customer), "profile_flows": flows(customer),
-        "profile_segments": segments(customer), "consent_history": consent_history(customer),
+        "profile_segments": segments(customer),
         "profile_prediction": prediction_text(customer),
     }

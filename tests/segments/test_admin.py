@@ -75,7 +75,7 @@ def test_save_logs_who_changed_it_and_warns_when_tiny(
     assert segment.created_by == marketer and segment.changes.get().user == marketer
     page = client.get(f"/admin/segments/segment/{segment.pk}/change/", follow=True).content.decode()
     assert "too small to learn from" in page  # the warning from the save, shown after the redirect
-    assert "did product.viewed where category is &#x27;boots&#x27; at least 3 times" in page
+    assert "has done “Viewed product” where category is &#x27;boots&#x27; at least 3 times" in page
     assert "frank" in page  # the member list (frank viewed boots three times)
     assert SegmentChange.objects.count() == 1
 
@@ -89,7 +89,7 @@ def test_live_preview(client, shop, marketer):
         )
     body = answer.json()
     assert (
-        answer.status_code == 200 and body["count"] == 1 and body["rule_text"] == "orders count is at least 2"
+        answer.status_code == 200 and body["count"] == 1 and body["rule_text"] == "number of orders is at least 2"
     )
     bad = client.post(
         "/admin/segments/segment/preview/",

@@ -40,7 +40,7 @@ def test_create_read_update_with_change_log(
         )
     assert made.status_code == 201, made.content
     body = made.json()
-    assert body["rule_text"] == "orders count is at least 2"
+    assert body["rule_text"] == "number of orders is at least 2"
     assert client.get(f"/api/v1/segments/{body['id']}/").json()["member_count"] == 1  # recomputed after save
     changed = {**REPEAT, "rules": [{**REPEAT["rules"][0], "value": 1}]}
     with time_machine.travel(NOW, tick=False), django_capture_on_commit_callbacks(execute=True):

@@ -37,9 +37,12 @@ class Command(BaseCommand):
         with tasks_inline():  # segment, attribution and report updates done now, not left queued
             self.say("2/3 segments and flows...")
             flows = install_demo_flows(store)
-            self.say(f"    {flows['flows']} prebuilt flows (abandoned cart and post-purchase enabled), "
-                     f"{flows['entered']} recent checkouts and orders enrolled")
+            self.say(f"    {flows['flows']} prebuilt flows (abandoned cart and post-purchase enabled)")
             self.say("3/3 the demo campaign (A/B test with a holdout, three days ago)...")
             campaign = install_demo_campaign(store)
+            from integrations.storefront.signup.demo import install_demo_forms
+
+            forms = install_demo_forms(store)
         self.say(f"    winner {campaign.get('winner') or '-'}: {campaign.get('reason', '')}")
+        self.say(f"    signup forms: {forms}")
         self.say(f"demo loaded in {time.monotonic() - began:.0f} s")

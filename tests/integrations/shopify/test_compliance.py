@@ -8,8 +8,8 @@ import pytest
 from django.contrib.auth.models import Permission
 
 from integrations.models import WebhookDelivery
-from integrations.shopify.compliance import REDACTED_BODY
 from integrations.shopify.models import DataRequest
+from shopconnect.privacy.erase import REDACTED_BODY
 from shopconnect.timeline.models import Customer, Event, Store
 
 from .helpers import post

@@ -1,0 +1,1 @@
+"""Signup forms and popups, the WooCommerce checkout opt-in and double opt-in (see ``service``)."""

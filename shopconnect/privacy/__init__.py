@@ -1,0 +1,1 @@
+"""Privacy: data subject requests (export and erase any customer), shop erasure and data retention."""
