@@ -40,5 +40,6 @@ def test_read_a_customers_messages_and_the_copy_sent(admin_browser, make_user, d
     page.goto(admin_browser.url(f"/admin/timeline/customer/{customer.pk}/change/?tab=edit"))
     assert page.locator("select#id_email_consent").count() == 0
     page.goto(admin_browser.url(f"/admin/timeline/customer/{customer.pk}/change/?tab=consent"))
-    assert "consent.changed" in page.inner_text("#consent")
+    assert page.inner_text("#consent-state") == "Subscribed"  # the consent ledger's panel, with its history
+    assert "Shopify" in page.inner_text("#consent .consent-history")
     browser.shot(page, "customer-profile-consent")
