@@ -1,7 +1,7 @@
 """The admin site: navigation grouped by what a marketer does, and a start page as the index.
 
 ``get_app_list`` regroups Django's per-app lists into task headings (Audience, Messages, Reports,
-Settings) and puts the machinery (tasks, deliveries, tokens, sync states, collect batches...) under
+Settings, Privacy) and puts the machinery (tasks, deliveries, tokens, sync states, collect batches...) under
 "System". An app's own index page (``/admin/<app>/``) keeps Django's list. The index is the start page
 (``shopconnect.workspace.start``): per store, what is set up and what is missing, the headline numbers
 and shortcuts. There is no public site, so "View site" is gone (``site_url = None``).
@@ -15,11 +15,13 @@ from django.urls import reverse
 #: (heading, [(app_label, ModelName), ...]) in the order shown; anything not named goes under "System".
 GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
     ("Audience", [("timeline", "Customer"), ("segments", "Segment"), ("segments", "SegmentMembership"),
-                  ("campaigns", "Suppression")]),
+                  ("signup", "SignupForm"), ("signup", "Submission"), ("campaigns", "Suppression")]),
     ("Messages", [("campaigns", "Campaign"), ("campaigns", "Flow"), ("campaigns", "EmailTemplate"),
                   ("campaigns", "Message"), ("campaigns", "Enrollment")]),
     ("Reports", [("predictions", "PredictionRun")]),
-    ("Settings", [("timeline", "Store"), ("campaigns", "EmailProvider"), ("auth", "User"), ("auth", "Group")]),
+    ("Settings", [("timeline", "Store"), ("campaigns", "EmailProvider"), ("campaigns", "FrequencyCap"),
+                  ("signup", "SignupSettings"), ("auth", "User"), ("auth", "Group")]),
+    ("Privacy", [("privacy", "PrivacyRequest"), ("privacy", "StoreErasure"), ("privacy", "RetentionPolicy")]),
 ]
 SYSTEM = "System"
 
