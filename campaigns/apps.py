@@ -7,9 +7,10 @@ class CampaignsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import feedback, tasks
+        from . import address_change, feedback, tasks
         from .reports import tasks as report_tasks
 
         tasks.connect()
+        address_change.connect()
         feedback.connect()
         report_tasks.connect()

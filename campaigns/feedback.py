@@ -22,6 +22,8 @@ The message is found from the metadata we attach (``message_id``) or the provide
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 
 from django.db.models import F
@@ -72,6 +74,16 @@ def find_message(event) -> Message | None:
     return None
 
 
+def tracking_event_key(event) -> str:
+    """A key from the provider's event alone: its id, else its type, time and raw payload (never our
+    clock), so a provider resending the same event records it once."""
+    if event.event_id:
+        return str(event.event_id)
+    raw = json.dumps(event.esp_event, sort_keys=True, default=str) if event.esp_event is not None else ""
+    digest = hashlib.sha256(f"{event.event_type}|{event.timestamp}|{event.click_url}|{raw}".encode()).hexdigest()
+    return f"{event.event_type}:{digest[:32]}"
+
+
 def handle_tracking(sender, event, esp_name: str, **kwargs) -> None:
     kind = EVENT_TYPES.get(event.event_type)
     if kind is None:
@@ -92,7 +104,7 @@ def handle_tracking(sender, event, esp_name: str, **kwargs) -> None:
     if kind == "email.clicked":
         props["url"] = event.click_url or ""
     when = event.timestamp or timezone.now()
-    event_key = event.event_id or f"{event.event_type}:{when.isoformat()}"
+    event_key = tracking_event_key(event)
     record_events(store, [CanonicalEvent(
         type=kind, occurred_at=when, dedupe_key=f"esp:{esp_name}:{message.pk}:{event_key}"[:255],
         source="email", customer_id=customer.pk, properties=props,

@@ -1,4 +1,4 @@
-"""Public endpoints: open pixel, click redirect, unsubscribe (CONTRACT.md)."""
+"""Public endpoints: open pixel, click redirect, unsubscribe (docs/CONTRACT.md)."""
 
 from django.urls import path
 

@@ -9,7 +9,8 @@ Subclasses must implement ``identify_store``, ``verify``, ``topic``, ``delivery_
 ``expand`` to complete events with what the database knows, and ``runs_alone`` and ``apply`` for topics
 that do more than record events and products (uninstall, compliance...).
 Adding a platform: a subpackage with an adapter, a line in ``settings.PLATFORM_ADAPTERS``
-(docs/ADDING_A_PLATFORM.md).
+(docs/ADDING_A_PLATFORM.md). The store's platform choice, ``connect_store``'s ``--platform`` and options,
+the webhook URL and any public pages of the platform all come from the adapters configured there.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import hmac
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
 
 from django.http import HttpRequest
 
@@ -66,8 +68,17 @@ def signature_matches(received: str | None, secrets: list[str], body: bytes) -> 
 
 class PlatformAdapter:
     platform: str = ""
+    #: the name people see (the store's platform choice in the admin, ``connect_store --help``)
+    label: str = ""
     #: request headers worth keeping with the delivery (never Authorization or Cookie)
     kept_headers: tuple[str, ...] = ()
+    #: False when the platform names the store in its headers (one URL for every store):
+    #: ``/webhooks/<platform>/`` then, instead of ``/webhooks/<platform>/<store id>/``
+    store_in_url: bool = True
+    #: a URLconf module of the platform's own public pages (OAuth install...), included at the root
+    urls: str | None = None
+    #: ``connect_store`` options this platform reads, beyond the common ones (name -> help)
+    connect_options: dict[str, str] = {}
 
     # --- HTTP side (called by the generic view) -------------------------------------------------
     def identify_store(self, request: HttpRequest, store_id: int | None) -> Store | None:
@@ -123,6 +134,21 @@ class PlatformAdapter:
         return record_events(delivery.store, expanded.events).inserted
 
     # --- optional: store connection and history -------------------------------------------------
+    def webhook_path(self, store: Store) -> str:
+        """Where the platform must send this store's webhooks (``integrations.urls`` routes it)."""
+        if self.store_in_url:
+            return f"/webhooks/{self.platform}/{store.pk}/"
+        return f"/webhooks/{self.platform}/"
+
+    def store_address(self, options: dict[str, Any]) -> tuple[str, str]:
+        """``connect_store``: the store's (domain, url) from the command's options; raise ``ValueError``
+        saying what is wrong. By default the site's address from ``--url`` (https://shop.example)."""
+        url = (options.get("url") or "").strip().rstrip("/")
+        parsed = urlparse(url)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ValueError("--url must be the store's address, for example https://shop.example")
+        return parsed.hostname + (parsed.path or ""), url
+
     def connect(self, store: Store, options: dict[str, Any]) -> None:
         """Called by ``connect_store`` after the store row is saved (register webhooks...)."""
 

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
+from shopconnect.timeline.canonical import date_by_delivery
 from shopconnect.timeline.catalog import upsert_products
 from shopconnect.timeline.record import record_events
 
@@ -126,7 +127,10 @@ def _meaning(delivery: WebhookDelivery) -> Normalized | None:
     adapter = get_adapter(delivery.platform)
     if adapter is None:
         raise LookupError(f"no adapter configured for platform {delivery.platform!r}")
-    return adapter.normalize(delivery.topic, json.loads(bytes(delivery.body) or b"null"))
+    normalized = adapter.normalize(delivery.topic, json.loads(bytes(delivery.body) or b"null"))
+    if normalized is not None:  # a payload without a time of its own is dated by its delivery
+        date_by_delivery(normalized.events, delivery.triggered_at or delivery.received_at)
+    return normalized
 
 
 def _is_deadlock(exc: Exception) -> bool:

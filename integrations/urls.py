@@ -1,22 +1,30 @@
+"""The webhook endpoints and the platforms' own public pages, from the configured adapters.
+
+``POST /webhooks/<platform>/<store id>/`` serves every adapter; one whose platform names the store in its
+headers (``store_in_url = False``, Shopify) also gets ``POST /webhooks/<platform>/``; an adapter's
+``urls`` module (Shopify's OAuth install and callback) is included at the root. Nothing here names a
+platform: adding one is a line in ``settings.PLATFORM_ADAPTERS``.
+"""
+
 from __future__ import annotations
 
-from django.conf import settings
-from django.urls import path
-
-from shopconnect.timeline.models import Platform, Store
+from django.urls import include, path
 
 from . import views
+from .registry import adapters, webhook_url
 
-urlpatterns = [
-    path("webhooks/shopify/", views.webhook, {"platform": "shopify"}, name="webhook-shopify"),
-    path("webhooks/woocommerce/<int:store_id>/", views.webhook, {"platform": "woocommerce"},
-         name="webhook-woocommerce"),
-    path("webhooks/<str:platform>/<int:store_id>/", views.webhook, name="webhook-generic"),
-]
+__all__ = ["urlpatterns", "webhook_url"]
 
 
-def webhook_url(store: Store) -> str:
-    base = settings.PUBLIC_BASE_URL
-    if store.platform == Platform.SHOPIFY:
-        return f"{base}/webhooks/shopify/"
-    return f"{base}/webhooks/{store.platform}/{store.pk}/"
+def _patterns() -> list:
+    out = []
+    for name, adapter in adapters().items():
+        if not adapter.store_in_url:
+            out.append(path(f"webhooks/{name}/", views.webhook, {"platform": name}, name=f"webhook-{name}"))
+    out.append(path("webhooks/<str:platform>/<int:store_id>/", views.webhook, name="webhook-generic"))
+    out += [path("", include(adapter.urls)) for adapter in adapters().values() if adapter.urls]
+    return out
+
+
+urlpatterns = _patterns()
+

@@ -1,6 +1,6 @@
 """The generic webhook endpoint: size limit, store, signature, store the delivery, answer.
 
-Status codes (CONTRACT.md): 200 accepted, duplicate or ping; 401 missing or wrong signature; 404 unknown
+Status codes (docs/CONTRACT.md): 200 accepted, duplicate or ping; 401 missing or wrong signature; 404 unknown
 store or platform; 413 body over ``WEBHOOK_MAX_BODY_BYTES``. The delivery is committed before the 200,
 and processing happens in a task that takes its id.
 """

@@ -21,20 +21,26 @@ from .describe import describe
 from .membership import current_members
 from .models import Segment, SegmentMembership
 from .rules import RuleError, parse
+from .rules.limits import MAX_BYTES
+from .rules.publish import document
 from .service import preview, save_segment
 from .tasks import recompute_segment
 from .templates import BY_KEY, TEMPLATES, create_from_template
+from .widgets import RuleBuilderWidget
 
 
 class SegmentForm(forms.ModelForm):
     class Meta:
         model = Segment
         fields = ["store", "name", "description", "definition", "is_active"]
-        widgets = {
-            "definition": forms.Textarea(
-                attrs={"rows": 18, "cols": 90, "class": "vLargeTextField", "spellcheck": "false"}
-            )
-        }
+        widgets = {"definition": RuleBuilderWidget(preview=True)}
+        labels = {"definition": "Who is in this segment"}
+        help_texts = {"definition": ""}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "definition" in self.fields:
+            self.fields["definition"].widget.segment_id = self.instance.pk
 
     def clean(self):
         data = super().clean()
@@ -62,12 +68,16 @@ class SegmentAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         "template",
         "last_computed_at",
     ]
-    change_form_template = "admin/segments/segment/change_form.html"
     change_list_template = "admin/segments/segment/change_list.html"
 
     def get_urls(self):
         own = [
             path("preview/", self.admin_site.admin_view(self.preview_view), name="segments_segment_preview"),
+            path(
+                "vocabulary/",
+                self.admin_site.admin_view(self.vocabulary_view),
+                name="segments_segment_vocabulary",
+            ),
             path(
                 "templates/",
                 self.admin_site.admin_view(self.templates_view),
@@ -133,9 +143,22 @@ class SegmentAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
             ),
         )
 
-    def get_fields(self, request, obj=None):
-        fields = ["store", "name", "description", "definition", "is_active"]
-        return fields + (self.readonly_fields if obj else [])
+    def get_fieldsets(self, request, obj=None):
+        sets = [
+            (None, {"fields": ["store", "name", "description", "is_active"]}),
+            (
+                "Who is in this segment",
+                {
+                    "fields": ["definition"],
+                    "classes": ["rule-builder-fieldset"],
+                    "description": "Build the rule from conditions; the count, some members and the rule in "
+                    "words update as you go.",
+                },
+            ),
+        ]
+        if obj is not None:
+            sets.append(("Members and history", {"fields": self.readonly_fields}))
+        return sets
 
     def save_model(self, request, obj, form, change):
         old = form.initial.get("definition") if change else None
@@ -156,11 +179,19 @@ class SegmentAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         """POST {"store", "definition", "segment"?} -> count, sample, plain text, warnings, or where/why."""
         if request.method != "POST":
             raise Http404
+        if len(request.body) > 2 * MAX_BYTES:
+            return JsonResponse({"where": "$", "why": f"the definition is larger than {MAX_BYTES:,} bytes"}, status=400)
         try:
             body = json.loads(request.body or b"{}")
+            if not isinstance(body, dict):
+                raise TypeError
             store = visible_stores(request.user).get(pk=int(body.get("store")))
+        except RecursionError:
+            return JsonResponse({"where": "$", "why": "the definition is nested too deeply"}, status=400)
         except (ValueError, TypeError, json.JSONDecodeError):
-            return JsonResponse({"error": "send JSON with a store id and a definition"}, status=400)
+            return JsonResponse(
+                {"error": "choose a store first (send JSON with a store id and a definition)"}, status=400
+            )
         except Exception as exc:  # noqa: BLE001 - DoesNotExist: another store
             raise Http404 from exc
         segment_id = body.get("segment") if isinstance(body.get("segment"), int) else None
@@ -173,9 +204,32 @@ class SegmentAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
                 "count": result.count,
                 "rule_text": result.description,
                 "warnings": result.warnings,
-                "sample": [{"id": c.pk, "label": str(c)} for c in result.sample],
+                "sample": [
+                    {
+                        "id": c.pk,
+                        "name": f"{c.first_name} {c.last_name}".strip(),
+                        "email": c.email or "",
+                        "url": reverse("admin:timeline_customer_change", args=[c.pk]),
+                    }
+                    for c in result.sample
+                ],
             }
         )
+
+    def vocabulary_view(self, request):
+        """GET -> the rule language's vocabulary (``segments.rules.publish``); ``?store=ID`` adds the
+        segments of that store (for "in another segment")."""
+        segments = []
+        store_id = request.GET.get("store")
+        if store_id:
+            try:
+                store = visible_stores(request.user).get(pk=int(store_id))
+            except (ValueError, TypeError):
+                return JsonResponse({"error": "store must be a store id"}, status=400)
+            except Exception as exc:  # noqa: BLE001 - DoesNotExist: another store
+                raise Http404 from exc
+            segments = list(Segment.objects.filter(store=store).order_by("name").values("id", "name"))
+        return JsonResponse(document(segments))
 
     def templates_view(self, request):
         stores = visible_stores(request.user)

@@ -1,6 +1,7 @@
-"""REST API: ``segments/`` CRUD, ``segments/preview/`` and ``segments/<id>/members/`` (see CONTRACT.md).
+"""REST API: ``segments/`` CRUD, ``segments/preview/`` and ``segments/<id>/members/`` (see docs/CONTRACT.md).
 
-An invalid rule tree answers 400 with ``{"definition": {"where": "$.rules[1]...", "why": "...",
+``segments/vocabulary/`` publishes the rule language's vocabulary (``segments.rules.publish``). An invalid
+rule tree answers 400 with ``{"definition": {"where": "$.rules[1]...", "why": "...",
 "message": "..."}}``; another store's segment answers 404.
 """
 
@@ -18,6 +19,7 @@ from .describe import describe
 from .membership import current_members
 from .models import Segment
 from .rules import RuleError, parse
+from .rules.publish import document
 from .service import preview, save_segment
 
 
@@ -28,6 +30,13 @@ def _check(definition, store, segment_id=None):
         raise serializers.ValidationError(
             {"definition": {"where": exc.path, "why": exc.why, "message": str(exc)}}
         ) from exc
+
+
+def _int_param(request, name: str) -> int:
+    try:
+        return int(request.query_params[name])
+    except (TypeError, ValueError) as exc:
+        raise serializers.ValidationError({name: "expected an id (a whole number)"}) from exc
 
 
 class _StoreField(serializers.PrimaryKeyRelatedField):
@@ -116,6 +125,16 @@ class SegmentViewSet(viewsets.ModelViewSet):
             },
             status=status.HTTP_200_OK,
         )
+
+    @action(detail=False, methods=["get"])
+    def vocabulary(self, request):
+        """The rule language's vocabulary (events, properties and their types, operators, attributes,
+        predictions); with ``?store=ID`` also that store's segments, for ``in_segment``."""
+        segments = []
+        if request.query_params.get("store"):
+            store = get_object_or_404(visible_stores(request.user), pk=_int_param(request, "store"))
+            segments = list(Segment.objects.filter(store=store).order_by("name").values("id", "name"))
+        return Response(document(segments))
 
     @action(detail=True, methods=["get"])
     def members(self, request, pk=None):

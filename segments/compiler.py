@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, available_timezones
 
-from django.db.models import Case, Count, Exists, F, OuterRef, Q, TextField, Value, When
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, Sum, TextField, Value, When
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 from django.db.models.lookups import (
@@ -247,7 +247,19 @@ def _performed(node: Performed, ctx: Context) -> Q:
     q = _at_least(qs, node, node.at_least, ctx) if node.at_least > 0 else Q()
     if node.at_most is not None:
         q &= ~_at_least(qs, node, node.at_most + 1, ctx)
+    if node.total is not None:
+        q &= _total(qs, node.total, ctx)
     return q
+
+
+def _total(qs, total, ctx: Context) -> Q:
+    """Customers whose matching events add up (the number property ``total.name``) to ``op value``."""
+    inner = qs.filter(customer_id__isnull=False)
+    if ctx.scope is not None:
+        inner = inner.filter(customer_id__in=list(ctx.scope))
+    summed = Sum(SafeNumber(KeyTextTransform(total.name, "properties")))
+    inner = inner.order_by().values("customer_id").annotate(_total=summed)
+    return Q(pk__in=inner.filter(**{f"_total__{total.op}": total.value}).values("customer_id"))
 
 
 def _at_least(qs, node: Performed, n: int, ctx: Context) -> Q:

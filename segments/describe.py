@@ -122,6 +122,9 @@ def _performed(node: Performed, verb: str) -> str:
             if node.at_least == node.at_most
             else f" between {node.at_least} and {node.at_most} times"
         )
+    if node.total is not None:
+        words = {"gt": "more than", "gte": "at least", "lt": "less than", "lte": "at most"}[node.total.op]
+        text += f" adding up to {words} {node.total.value:g} ({_prop(node.events, node.total.name)})"
     if node.count_distinct:
         text += f" (counting different {_prop(node.events, node.count_distinct)})"
     if node.group_by:

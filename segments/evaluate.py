@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from django.core.exceptions import EmptyResultSet
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -37,3 +38,14 @@ def customer_matches(
     store: Store, definition: dict | Node, customer_id: int, *, now: datetime | None = None
 ) -> bool:
     return matching_customers(store, definition, now=now, scope=[customer_id]).exists()
+
+
+def member_ids_sql(qs: QuerySet[Customer]) -> tuple[str, list]:
+    """``SELECT id`` of a ``matching_customers`` queryset as SQL and parameters. A rule Django proves
+    empty while compiling (say "orders count below -1") is a query that matches nobody, not an error."""
+    try:
+        sql, params = qs.order_by().values("id").query.sql_with_params()
+    except EmptyResultSet:
+        table = Customer._meta.db_table
+        return f"SELECT id FROM {table} WHERE 1 = 0", []
+    return sql, list(params)

@@ -18,7 +18,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from .compiler import SHARED_TTL
-from .evaluate import matching_customers
+from .evaluate import matching_customers, member_ids_sql
 from .models import Segment, SegmentMembership, SegmentSnapshot
 from .rules import Node, Performed, RuleError, parse, walk
 from .signals import segment_entered, segment_exited
@@ -48,12 +48,7 @@ def sync_segment(
             # An invalid tree can only come from outside the validated paths: fail closed, change nothing.
             log.error("segment %s has an invalid definition; not evaluated", segment.pk)
             return SyncResult()
-    match_sql, match_params = (
-        matching_customers(segment.store, node, now=now, scope=scope)
-        .order_by()
-        .values("id")
-        .query.sql_with_params()
-    )
+    match_sql, match_params = member_ids_sql(matching_customers(segment.store, node, now=now, scope=scope))
     table = connection.ops.quote_name(SegmentMembership._meta.db_table)
     stamp = connection.ops.adapt_datetimefield_value(now)
     in_scope, scope_params = "", []
@@ -163,59 +158,88 @@ def sync_customers(
     return results
 
 
-SENTINEL_NOW = datetime(2200, 1, 1, tzinfo=UTC)
-SENTINEL_ID = -7_777_777
-_SQL: dict[tuple, tuple[float, str, list]] = {}
+_SQL: dict[tuple, tuple[float, str, list, dict[int, str]]] = {}
 MATCHED = "segment_sync_matched"  # the temporary table of a full recompute's evaluation
+# Two probes: a rule compiled for (customer A, time A) and for (customer B, time B) differs exactly in the
+# parameters that come from the customer or the time; every other parameter is the rule's own.
+_PROBES = ((-1, datetime(2000, 1, 1, tzinfo=UTC)), (-2, datetime(2001, 6, 2, 12, 30, tzinfo=UTC)))
+
+
+def _compiled(store, node: Node, scope: list[int], now: datetime) -> tuple[str, list]:
+    return member_ids_sql(matching_customers(store, node, now=now, scope=scope, reuse_store_facts=True))
 
 
 def scoped_sql(store, segment: Segment, node: Node, scope: list[int], now: datetime) -> tuple[str, list]:
-    """The compiled query of ``segment`` narrowed to ``scope``. For one customer the compiled SQL is built
-    once (with a sentinel customer id and a sentinel "now" far in the future) and reused for a minute with
-    the real id and the real "now" substituted: building Django queries costs more than running them.
-    Every "now"-derived parameter is now plus a fixed offset, except calendar windows (not cached)."""
+    """The compiled query of ``segment`` narrowed to ``scope``, exactly as ``_compiled`` builds it.
+
+    For one customer the SQL is built once and reused for a minute (building Django queries costs more
+    than running them): it is compiled for two probe customers at two probe times, and the parameters
+    that differ between the two are the customer's id or derived from "now" (always now plus a fixed
+    offset: windows and relative dates; calendar windows are not cached); those positions get the real id
+    or the real now plus the same offset. A rule's own values never change between the probes, so none
+    of them can be mistaken for the customer or the time, whatever they are.
+    """
     cacheable = len(scope) == 1 and not any(
         isinstance(n, Performed) and n.window is not None and n.window.same_month_last_year
         for n in walk(node)
     )
     if not cacheable:
-        return (
-            matching_customers(store, node, now=now, scope=scope, reuse_store_facts=True)
-            .order_by()
-            .values("id")
-            .query.sql_with_params()
-        )
+        return _compiled(store, node, scope, now)
     key = (store.pk, store.created_at, segment.pk, segment.version, segment.updated_at)
     hit = _SQL.get(key)
     if hit is None or hit[0] < time.monotonic():
-        sql, params = (
-            matching_customers(store, node, now=SENTINEL_NOW, scope=[SENTINEL_ID], reuse_store_facts=True)
-            .order_by()
-            .values("id")
-            .query.sql_with_params()
-        )
-        hit = _SQL[key] = (time.monotonic() + SHARED_TTL, sql, list(params))
-    shift = now - SENTINEL_NOW
-    return hit[1], [_substitute(p, scope[0], shift) for p in hit[2]]
+        hit = _template(store, node)
+        if hit is None:
+            return _compiled(store, node, scope, now)
+        _SQL[key] = hit
+    _, sql, params, moving = hit
+    shift = now - _PROBES[0][1]
+    out = list(params)
+    for i, what in moving.items():
+        out[i] = scope[0] if what == "id" else _shifted(params[i], shift)
+    return sql, out
 
 
-def _substitute(param, customer_id: int, shift):
-    if isinstance(param, int) and not isinstance(param, bool) and param == SENTINEL_ID:
-        return customer_id
-    if isinstance(param, datetime) and param.year >= 2150:
-        return param + shift
-    if (
-        isinstance(param, str)
-        and param[:2] in ("21", "22")
-        and param[:4].isdigit()
-        and int(param[:4]) >= 2150
-    ):
+def _template(store, node: Node):
+    """(expires, sql, parameters at probe A, {position: "id" | "time"}), or None when the two probes do
+    not give the same statement (then nothing is cached)."""
+    (id_a, now_a), (id_b, now_b) = _PROBES
+    sql, params = _compiled(store, node, [id_a], now_a)
+    sql_b, params_b = _compiled(store, node, [id_b], now_b)
+    if sql != sql_b or len(params) != len(params_b):
+        return None
+    moving: dict[int, str] = {}
+    for i, (a, b) in enumerate(zip(params, params_b, strict=True)):
+        if a == b:
+            continue
+        if a == id_a and b == id_b:
+            moving[i] = "id"
+        elif _as_time(a) is not None and _as_time(b) is not None and (
+            _as_time(b) - _as_time(a) == now_b - now_a
+        ):
+            moving[i] = "time"
+        else:
+            return None  # a parameter that moves some other way: do not cache
+    return time.monotonic() + SHARED_TTL, sql, list(params), moving
+
+
+def _as_time(param) -> datetime | None:
+    if isinstance(param, datetime):
+        return param if param.tzinfo else param.replace(tzinfo=UTC)
+    if isinstance(param, str):
         try:
-            moved = datetime.fromisoformat(param).replace(tzinfo=UTC) + shift
+            value = datetime.fromisoformat(param)
         except ValueError:
-            return param
-        return connection.ops.adapt_datetimefield_value(moved)
-    return param
+            return None
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return None
+
+
+def _shifted(param, shift):
+    """A time parameter moved by ``shift``, in the form the database adapter gave it."""
+    if isinstance(param, datetime):
+        return param + shift
+    return connection.ops.adapt_datetimefield_value(_as_time(param) + shift)
 
 
 def current_stays(segment_ids, customer_ids):

@@ -6,7 +6,6 @@ migration ``segments/migrations/0002_sweep_schedule.py``.
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 
 from django.utils import timezone
@@ -16,28 +15,8 @@ from shopconnect.timeline.models import Store
 from .deps import dependencies
 from .membership import snapshot, sync_customers, sync_segment
 from .models import Segment
-from .rules import RuleError, parse
+from .parsed import parsed_segments
 from .sweep import sweep_segment
-
-log = logging.getLogger(__name__)
-
-
-def _parsed_segments(store: Store, only_active: bool = True):
-    """Every segment of the store with its parsed tree (references resolved in memory: one query)."""
-    qs = Segment.objects.filter(store=store).select_related("store")
-    rows = {s.pk: s for s in qs}
-
-    def loader(sid):
-        s = rows.get(sid)
-        return (s.name, s.definition) if s else None
-
-    for segment in rows.values():
-        if only_active and not segment.is_active:
-            continue
-        try:
-            yield segment, parse(segment.definition, loader=loader, segment_id=segment.pk)
-        except RuleError:
-            log.error("segment %s has an invalid definition; skipped", segment.pk)
 
 
 def reevaluate_customers(store_id: int, types_by_customer: dict) -> int:
@@ -47,7 +26,7 @@ def reevaluate_customers(store_id: int, types_by_customer: dict) -> int:
         return 0
     touched = {int(cid): set(types) for cid, types in types_by_customer.items()}
     items = []
-    for segment, node in _parsed_segments(store):
+    for segment, node in parsed_segments(store):
         deps = dependencies(node)
         scope = sorted(cid for cid, types in touched.items() if deps.affected_by(types))
         if scope:
@@ -64,7 +43,7 @@ def sweep_segments(store_id: int | None = None, now: datetime | None = None) -> 
     now = now or timezone.now()
     ran = 0
     for store in stores:
-        for segment, node in _parsed_segments(store):
+        for segment, node in parsed_segments(store):
             if sweep_segment(segment, node, now) is not None:
                 ran += 1
             snapshot(segment, now.date())
@@ -81,7 +60,7 @@ def recompute_segment(segment_id: int) -> tuple[int, int]:
 def recompute_store(store_id: int) -> int:
     store = Store.objects.get(pk=store_id)
     count = 0
-    for segment, node in _parsed_segments(store):
+    for segment, node in parsed_segments(store):
         sync_segment(segment, node=node)
         snapshot(segment)
         count += 1

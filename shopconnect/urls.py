@@ -17,5 +17,4 @@ urlpatterns = [
     path("anymail/", include("anymail.urls")),
     path("", include("integrations.storefront.signup.urls")),
     path("", include("integrations.storefront.urls")),
-    path("", include("integrations.shopify.urls")),
 ]

@@ -14,20 +14,20 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import re
 from datetime import datetime
 from typing import Any
 
 import requests
 from django.conf import settings
 from django.http import HttpRequest
-from django.utils import timezone
 
 from integrations.base import Normalized, PlatformAdapter, signature_matches
+from integrations.values import BadValue, timestamp
 from shopconnect.timeline.models import Event, Platform, Product, Store
 
 from . import compliance, topics
 from .graphql import ShopifyAPIError
-from .parse import when
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +38,15 @@ class OrderNotYetKnown(LookupError):
     """A refund for an order not received yet: the delivery fails and is retried later."""
 
 
+SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")
+
+
 class ShopifyAdapter(PlatformAdapter):
     platform = Platform.SHOPIFY
+    label = "Shopify"
+    store_in_url = False  # one endpoint for every shop: the shop is X-Shopify-Shop-Domain
+    urls = "integrations.shopify.urls"  # OAuth install and callback
+    connect_options = {"domain": "NAME.myshopify.com", "access-token": "an Admin API access token"}
     kept_headers = (
         "X-Shopify-Topic",
         "X-Shopify-Shop-Domain",
@@ -81,13 +88,13 @@ class ShopifyAdapter(PlatformAdapter):
 
     def triggered_at(self, request: HttpRequest) -> datetime | None:
         try:
-            return when(request.headers.get("X-Shopify-Triggered-At"))
-        except ValueError:
+            return timestamp(request.headers.get("X-Shopify-Triggered-At"), "X-Shopify-Triggered-At")
+        except BadValue:
             return None
 
     # --- meaning --------------------------------------------------------------------------------
     def normalize(self, topic: str, payload: Any) -> Normalized | None:
-        return topics.normalize(topic, payload, received_at=timezone.now())
+        return topics.normalize(topic, payload)
 
     def expand(self, delivery, normalized: Normalized) -> Normalized:
         store = delivery.store
@@ -115,10 +122,8 @@ class ShopifyAdapter(PlatformAdapter):
             raise ValueError(f"unknown action {action!r}")
 
     def _complete(self, store: Store, delivery, event):
-        """Fill what a pure function cannot know: the owner of refunds and carts, the time of deletes."""
+        """Fill what a pure function cannot know: the owner of refunds and carts."""
         has_owner = event.email or event.external_id or event.customer_id or event.visitor_id
-        if event.type == "customer.deleted" and delivery is not None and delivery.triggered_at:
-            return dataclasses.replace(event, occurred_at=delivery.triggered_at)
         if event.type == "order.refunded" and not has_owner:
             owner = (
                 Event.objects.filter(store=store, order_ref=event.order_ref, type="order.placed")
@@ -162,6 +167,12 @@ class ShopifyAdapter(PlatformAdapter):
         return out
 
     # --- connection and history -----------------------------------------------------------------
+    def store_address(self, options: dict[str, Any]) -> tuple[str, str]:
+        domain = (options.get("domain") or "").strip().lower()
+        if not SHOP_DOMAIN.match(domain):
+            raise ValueError("--domain must look like NAME.myshopify.com")
+        return domain, f"https://{domain}"
+
     def connect(self, store: Store, options: dict[str, Any]) -> None:
         """``connect_store``: with an access token, subscribe the webhooks and ensure the reconciliation."""
         from .tasks import ensure_reconciliation_schedule, register_webhooks

@@ -16,9 +16,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from integrations.values import first_timestamp as required_when
+from integrations.values import money_text, stamp
 from shopconnect.timeline.canonical import CanonicalEvent
 
-from .parse import email_of, line_items, money_str, required_when, sid, stamp
+from .parse import email_of, line_items, sid
 
 SOURCE = "shopify"
 
@@ -44,7 +46,7 @@ def checkout_events(checkout: dict, created: bool) -> list[CanonicalEvent]:
         "checkout_id": sid(checkout.get("id")),
         "checkout_token": token,
         "cart_token": checkout.get("cart_token"),
-        "total": money_str(checkout.get("total_price")),
+        "total": money_text(checkout.get("total_price"), "total_price"),
         "currency": checkout.get("presentment_currency") or checkout.get("currency") or "",
         "line_items": line_items(checkout.get("line_items")),
         "recovery_url": checkout.get("abandoned_checkout_url") or "",

@@ -90,8 +90,9 @@ mutation Consent($input: CustomerEmailMarketingConsentUpdateInput!) {
 
 
 def graphql_topic(topic: str) -> str:
-    """``orders/create`` -> ``ORDERS_CREATE`` (the GraphQL ``WebhookSubscriptionTopic`` enum)."""
-    return topic.replace("/", "_").upper()
+    """``orders/create`` -> ``ORDERS_CREATE``, ``customer.tags_added`` -> ``CUSTOMER_TAGS_ADDED`` (the
+    GraphQL ``WebhookSubscriptionTopic`` enum)."""
+    return topic.replace("/", "_").replace(".", "_").upper()
 
 
 def register_webhooks(store: Store, topics: tuple[str, ...], callback_url: str) -> list[str]:

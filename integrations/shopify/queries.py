@@ -9,7 +9,8 @@ from __future__ import annotations
 
 PAGE_INFO = "pageInfo { hasNextPage endCursor }"
 LINE_ITEMS = """lineItems(first: 100) { edges { node {
-  title quantity sku originalUnitPriceSet { shopMoney { amount } } product { id } variant { id } } } }"""
+  title variantTitle vendor quantity sku originalUnitPriceSet { shopMoney { amount } } product { id }
+  variant { id } } } }"""
 
 CUSTOMERS = f"""
 query Customers($after: String, $query: String) {{
@@ -30,9 +31,13 @@ query Orders($after: String, $query: String) {{
     edges {{ node {{
       id name email createdAt processedAt updatedAt cancelledAt cancelReason
       displayFinancialStatus displayFulfillmentStatus currencyCode discountCodes
+      tags sourceName customerLocale note customAttributes {{ key value }}
+      billingAddress {{ city province countryCodeV2 }}
       customer {{ id email }}
       totalPriceSet {{ shopMoney {{ amount currencyCode }} }}
       subtotalPriceSet {{ shopMoney {{ amount }} }}
+      currentTotalPriceSet {{ shopMoney {{ amount }} }}
+      totalDiscountsSet {{ shopMoney {{ amount }} }}
       {LINE_ITEMS}
       refunds {{ id createdAt totalRefundedSet {{ shopMoney {{ amount }} }} }}
     }} }}
@@ -58,8 +63,9 @@ query Products($after: String, $query: String) {{
   products(first: 50, after: $after, query: $query) {{
     edges {{ node {{
       id title handle status productType updatedAt onlineStoreUrl totalInventory
+      vendor tags descriptionHtml publishedAt
       featuredMedia {{ preview {{ image {{ url }} }} }}
-      variants(first: 100) {{ edges {{ node {{ price compareAtPrice inventoryQuantity }} }} }}
+      variants(first: 100) {{ edges {{ node {{ id title sku price compareAtPrice inventoryQuantity }} }} }}
       collections(first: 20) {{ edges {{ node {{ handle title }} }} }}
     }} }}
     {PAGE_INFO}

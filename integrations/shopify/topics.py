@@ -1,13 +1,19 @@
 """The Shopify topic table: which pure function turns each webhook topic into canonical data.
 
-- ``orders/create``, ``orders/paid``, ``orders/updated``, ``orders/cancelled``, ``orders/fulfilled``:
-  ``order.placed`` + the transitions the snapshot shows (``order.paid``, ``order.fulfilled``,
-  ``order.cancelled``, ``order.refunded``);
+Every topic the Admin API (``SHOPIFY_API_VERSION``, 2025-10) sends for orders, customers, checkouts,
+carts and products that a marketer's timeline needs:
+
+- ``orders/create``, ``orders/paid``, ``orders/updated``, ``orders/cancelled``, ``orders/fulfilled``,
+  ``orders/partially_fulfilled``: ``order.placed`` + the transitions the snapshot shows (``order.paid``,
+  ``order.fulfilled``, ``order.cancelled``, ``order.refunded``);
 - ``refunds/create``: ``order.refunded`` (amount, order id);
 - ``checkouts/create``, ``checkouts/update``: ``checkout.started`` / ``checkout.updated``;
 - ``carts/create``, ``carts/update``: ``cart.updated``;
-- ``customers/create``, ``customers/update``: ``customer.created`` / ``customer.updated`` with a profile,
-  + ``consent.changed``; ``customers/delete``: ``customer.deleted``;
+- ``customers/create``, ``customers/update``, ``customers/enable``, ``customers/disable``:
+  ``customer.created`` / ``customer.updated`` with the profile fields the payload carries;
+  ``customers/delete``: ``customer.deleted``;
+- ``customer.tags_added``, ``customer.tags_removed``: ``customer.updated`` with a tag delta;
+- ``customers/purchasing_summary``: ``customer.updated`` with Shopify's order count and amount spent;
 - ``customers_email_marketing_consent/update``: ``consent.changed`` (channel email);
   ``customers_marketing_consent/update``: ``consent.changed`` (channel sms);
 - ``products/create``, ``products/update``: catalog records;
@@ -15,13 +21,13 @@
 - ``customers/data_request``, ``customers/redact``, ``shop/redact``: actions ``export_customer``,
   ``redact_customer``, ``redact_shop``.
 
-Anything else is ``None``: stored, marked ignored. Every function is pure (payload in, data out).
+Anything else is ``None``: stored, marked ignored. Every function is pure (payload in, data out: no clock,
+no database); an event whose payload carries no time has ``occurred_at`` None and is dated by its delivery.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from integrations.base import Normalized
@@ -29,23 +35,15 @@ from integrations.base import Normalized
 from . import checkouts, customers, orders, products
 from .parse import sid
 
-Handler = Callable[[dict, datetime], Normalized]
+Handler = Callable[[dict], Normalized]
 
 
 def _events(fn: Callable[..., list], *args: Any) -> Handler:
-    return lambda payload, received_at: Normalized(events=fn(payload, *args))
+    return lambda payload: Normalized(events=fn(payload, *args))
 
 
-def _with_time(fn: Callable[[dict, datetime], list]) -> Handler:
-    return lambda payload, received_at: Normalized(events=fn(payload, received_at))
-
-
-def _product(payload: dict, received_at: datetime) -> Normalized:
+def _product(payload: dict) -> Normalized:
     return Normalized(products=[products.product_record(payload)])
-
-
-def _refund(payload: dict, received_at: datetime) -> Normalized:
-    return Normalized(events=[orders.refund_event(payload)])
 
 
 def _compliance_customer(payload: dict) -> dict[str, Any]:
@@ -57,22 +55,22 @@ def _compliance_customer(payload: dict) -> dict[str, Any]:
     }
 
 
-def _data_request(payload: dict, received_at: datetime) -> Normalized:
+def _data_request(payload: dict) -> Normalized:
     request_id = sid((payload.get("data_request") or {}).get("id")) or ""
     return Normalized(
         actions=[("export_customer", {**_compliance_customer(payload), "request_id": request_id})]
     )
 
 
-def _redact_customer(payload: dict, received_at: datetime) -> Normalized:
+def _redact_customer(payload: dict) -> Normalized:
     return Normalized(actions=[("redact_customer", _compliance_customer(payload))])
 
 
-def _redact_shop(payload: dict, received_at: datetime) -> Normalized:
+def _redact_shop(payload: dict) -> Normalized:
     return Normalized(actions=[("redact_shop", {"shop_domain": payload.get("shop_domain")})])
 
 
-def _uninstalled(payload: dict, received_at: datetime) -> Normalized:
+def _uninstalled(payload: dict) -> Normalized:
     return Normalized(actions=[("uninstall", {})])
 
 
@@ -82,16 +80,22 @@ TOPICS: dict[str, Handler] = {
     "orders/updated": _events(orders.order_events),
     "orders/cancelled": _events(orders.order_events),
     "orders/fulfilled": _events(orders.order_events),
-    "refunds/create": _refund,
+    "orders/partially_fulfilled": _events(orders.order_events),
+    "refunds/create": _events(orders.refund_events),
     "checkouts/create": _events(checkouts.checkout_events, True),
     "checkouts/update": _events(checkouts.checkout_events, False),
     "carts/create": _events(checkouts.cart_events),
     "carts/update": _events(checkouts.cart_events),
     "customers/create": _events(customers.customer_events, True),
     "customers/update": _events(customers.customer_events, False),
-    "customers/delete": _with_time(customers.customer_deleted),
-    "customers_email_marketing_consent/update": _with_time(customers.email_consent_update),
-    "customers_marketing_consent/update": _with_time(customers.sms_consent_update),
+    "customers/enable": _events(customers.customer_events, False),
+    "customers/disable": _events(customers.customer_events, False),
+    "customers/delete": _events(customers.customer_deleted),
+    "customer.tags_added": _events(customers.tags_changed, True),
+    "customer.tags_removed": _events(customers.tags_changed, False),
+    "customers/purchasing_summary": _events(customers.purchasing_summary),
+    "customers_email_marketing_consent/update": _events(customers.email_consent_update),
+    "customers_marketing_consent/update": _events(customers.sms_consent_update),
     "products/create": _product,
     "products/update": _product,
     "app/uninstalled": _uninstalled,
@@ -106,11 +110,11 @@ COMPLIANCE_TOPICS = frozenset({"customers/data_request", "customers/redact", "sh
 SUBSCRIBED_TOPICS = tuple(t for t in TOPICS if t not in COMPLIANCE_TOPICS)
 
 
-def normalize(topic: str, payload: Any, received_at: datetime) -> Normalized | None:
-    """The canonical meaning of one payload; ``received_at`` dates payloads that carry no time."""
+def normalize(topic: str, payload: Any) -> Normalized | None:
+    """The canonical meaning of one payload (None: a topic we do not handle)."""
     handler = TOPICS.get(topic)
     if handler is None:
         return None
     if not isinstance(payload, dict):
         raise ValueError(f"{topic}: expected a JSON object, got {type(payload).__name__}")
-    return handler(payload, received_at)
+    return handler(payload)

@@ -8,7 +8,8 @@ kept in the raw batch and not recorded.
 | name | canonical type |
 | --- | --- |
 | page_viewed | page.viewed |
-| page_left (our script: visible time on the page) | custom.time_on_page (url, duration_seconds) |
+| page_left (script and pixel: time on the page) | custom.time_on_page (url, duration_seconds, page_type, and |
+| | product_id, title on product pages) |
 | product_viewed | product.viewed |
 | collection_viewed | collection.viewed |
 | search_submitted | search.submitted |
@@ -42,6 +43,7 @@ _CART_KEYS = v.declared(
 )
 _CHECKOUT_KEYS = v.declared("checkout.started", "checkout_id", "cart_token", "total", "currency", "line_items")
 _COLLECTION_KEYS = v.declared("collection.viewed", "collection_id", "title")
+_TIME_ON_PAGE_KEYS = v.declared("custom.time_on_page", "product_id", "title")  # the product a page showed
 _STEPS = {
     "checkout_contact_info_submitted": "contact",
     "checkout_address_info_submitted": "shipping",
@@ -77,7 +79,9 @@ def _properties(name: str, event: dict[str, Any]) -> tuple[str, dict[str, Any]] 
             seconds = max(0, min(int(float(data.get("duration_seconds") or 0)), 24 * 3600))
         except (TypeError, ValueError):
             seconds = 0
-        return "custom.time_on_page", {"url": url, "duration_seconds": seconds}
+        page_type = str(data.get("page_type") or "page")[:20]
+        return "custom.time_on_page", {"url": url, "duration_seconds": seconds, "page_type": page_type,
+                                       **_pick(data, _TIME_ON_PAGE_KEYS)}
     if name == "product_viewed":
         return "product.viewed", {"url": url, **_pick(data, _PRODUCT_KEYS)}
     if name == "collection_viewed":

@@ -1,4 +1,4 @@
-"""The collect batch schema (CONTRACT.md "Storefront collect batch"): one validator, clear messages.
+"""The collect batch schema (docs/CONTRACT.md "Storefront collect batch"): one validator, clear messages.
 
 ``parse_batch(body)`` returns the events (as dicts, cleaned) or raises ``BatchError`` with every problem
 found, each prefixed by where it is (``events[2].timestamp: ...``). Pure: no database.
@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from integrations.values import timestamp
 
 _NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")  # an escaped NUL, not an escaped backslash + "u0000"
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -35,8 +37,11 @@ class BatchError(ValueError):
 
 
 def parse_timestamp(value: str) -> datetime:
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00") if value.endswith("Z") else value)
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    """The one timestamp reader of every adapter (``integrations.values``); a missing time is an error here."""
+    parsed = timestamp(value, "timestamp")
+    if parsed is None:
+        raise ValueError("timestamp: required")
+    return parsed
 
 
 def _event(index: int, raw: Any, errors: list[str]) -> dict[str, Any] | None:

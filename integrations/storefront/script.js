@@ -92,6 +92,12 @@
       if (t && (t.type === "email" || t.id === "billing_email")) { identify({ email: t.value }); }
     }, true);
   }
+  // The visible time on this page, tied to the product when the page shows one (rules add these up).
+  function timeOnPage() {
+    var ctx = page(), out = { duration_seconds: Math.round(visibleMs / 1000), page_type: ctx.type || "page" };
+    if (ctx.type === "product" && ctx.product) { out.product_id = ctx.product.product_id; out.title = ctx.product.title; }
+    return out;
+  }
   function onHidden() {
     if (visibleSince !== null) { visibleMs += Date.now() - visibleSince; visibleSince = null; }
     flush();
@@ -101,7 +107,7 @@
   });
   w.addEventListener("pagehide", function () {
     if (visibleSince !== null) { visibleMs += Date.now() - visibleSince; visibleSince = null; }
-    if (!left && started) { left = true; track("page_left", { duration_seconds: Math.round(visibleMs / 1000) }); }
+    if (!left && started) { left = true; track("page_left", timeOnPage()); }
     flush();
   });
 

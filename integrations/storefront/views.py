@@ -2,7 +2,7 @@
 
 The collect endpoint answers fast: size check, store, rate limit, schema, one INSERT of the raw batch
 (unique per store and set of event ids, so a replayed batch is stored once), one task enqueued with the
-batch id, 202. Answers (CONTRACT.md): 202 accepted (also for a replay), 400 with what is wrong, 404 unknown
+batch id, 202. Answers (docs/CONTRACT.md): 202 accepted (also for a replay), 400 with what is wrong, 404 unknown
 key, 413 over the body or batch size, 429 rate-limited (per collect key and client, in the cache).
 CORS is open (``*``, no credentials): the script runs on the store's own domain.
 """

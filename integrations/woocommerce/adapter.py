@@ -13,6 +13,7 @@ deleted (``{"id": N}`` bodies carry nothing else).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from datetime import datetime
@@ -24,6 +25,7 @@ from django.http import HttpRequest
 
 from integrations.base import Normalized, PlatformAdapter, signature_matches
 from integrations.models import WebhookDelivery
+from integrations.orders import Order, order_events
 from shopconnect.timeline.canonical import CanonicalEvent
 from shopconnect.timeline.models import Customer, Event, Platform, Store
 
@@ -35,6 +37,12 @@ PING_BODY = re.compile(rb"^webhook_id=\d+$")
 
 class WooCommerceAdapter(PlatformAdapter):
     platform = Platform.WOOCOMMERCE
+    label = "WooCommerce"
+    connect_options = {
+        "webhook-secret": "the secret of webhooks created by hand",
+        "consumer-key": "REST API key (creates the webhooks)",
+        "consumer-secret": "REST API secret",
+    }
     kept_headers = (
         "X-WC-Webhook-Topic",
         "X-WC-Webhook-Resource",
@@ -80,6 +88,11 @@ class WooCommerceAdapter(PlatformAdapter):
                 events.extend(_customer_deleted(store, data["customer_id"], delivery.received_at))
         return Normalized(events=events, products=normalized.products)
 
+    def store_address(self, options: dict[str, Any]) -> tuple[str, str]:
+        if bool(options.get("consumer_key")) != bool(options.get("consumer_secret")):
+            raise ValueError("--consumer-key and --consumer-secret go together")
+        return super().store_address(options)
+
     def connect(self, store: Store, options: dict[str, Any]) -> None:
         sync.connection(store)
         if store.consumer_key and store.consumer_secret:
@@ -104,17 +117,10 @@ def _order_deleted(store: Store, order_id: str, at: datetime) -> list[CanonicalE
     )
     if placed is None:
         return []  # never an order on our side (a draft, or unknown): nothing to take back
-    return [
-        CanonicalEvent(
-            type="order.cancelled",
-            occurred_at=at,
-            dedupe_key=f"woocommerce:order:{order_id}:cancelled",
-            source=topics.SOURCE,
-            customer_id=placed,
-            order_ref=order_id,
-            properties={"order_id": order_id, "reason": "deleted"},
-        )
-    ]
+    # the shared builder's order.cancelled (same properties and key as a cancellation seen in a snapshot)
+    cancelled = Order(platform=topics.SOURCE, order_id=order_id, placed_at=at, placed=False, cancelled_at=at,
+                      cancel_reason="deleted")
+    return [dataclasses.replace(e, customer_id=placed) for e in order_events(cancelled)]
 
 
 def _customer_deleted(store: Store, customer_id: str, at: datetime) -> list[CanonicalEvent]:

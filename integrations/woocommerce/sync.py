@@ -19,7 +19,7 @@ from django.conf import settings
 from django.utils import timezone
 from woocommerce import API
 
-from integrations.urls import webhook_url
+from integrations.registry import webhook_url
 from shopconnect.timeline.catalog import upsert_products
 from shopconnect.timeline.models import Platform, Store
 from shopconnect.timeline.record import record_events

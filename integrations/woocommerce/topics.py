@@ -7,11 +7,14 @@ twice (or by a backfill, or by the reconciliation) yields each event once.
 
 Topics handled:
 
-- ``order.created``, ``order.updated``, ``order.restored`` (the full order):
-  ``order.placed`` once the order is processing, on-hold, completed or refunded, or paid (``<id>:placed``);
-  ``order.paid`` once ``date_paid_gmt`` is set (``<id>:paid``); ``order.fulfilled`` when completed
-  (``<id>:fulfilled``); ``order.cancelled`` when cancelled (``<id>:cancelled``); one ``order.refunded``
-  per entry of ``refunds`` (``<id>:refund:<refund id>``, amount positive).
+- ``order.created``, ``order.updated``, ``order.restored`` (the full order), read into the shared
+  ``integrations.orders.Order`` so the events carry the same properties and keys as every platform's:
+  ``order.placed`` once the order is processing, on-hold, completed or refunded, or paid (``order:<id>:placed``);
+  ``order.paid`` once ``date_paid_gmt`` is set (``:paid``); ``order.fulfilled`` when completed
+  (``:fulfilled``); ``order.cancelled`` when cancelled (``:cancelled``); one ``order.refunded`` per entry
+  of ``refunds`` (``woocommerce:refund:<refund id>``, amount positive). Kept for rules: ``shipping_lines``,
+  ``payment_method_title`` (``payment_method``), ``created_via`` (``source_name``), ``customer_note``
+  (``note``), billing city and state (``city``, ``province``), ``meta_data`` as sent (``attributes``).
   ``checkout-draft`` (block checkout), ``pending`` and ``failed`` orders are a started checkout, not an
   order: ``checkout.started`` (``<id>:checkout``) when an email is known.
 - ``order.deleted`` (``{"id": N}``): the action ``order_deleted``; ``apply`` records it as a cancellation.
@@ -24,16 +27,21 @@ Topics handled:
 
 Identity: a registered customer is ``customer_id`` (the platform id) plus the billing email; a guest order
 (``customer_id`` 0) is identified by its billing email alone. Dates: the ``*_gmt`` fields are naive UTC.
+A value that cannot be read (money, a date) fails the delivery with the field named
+(``integrations.values``); a customer field the payload leaves out is unknown, never emptied.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from integrations.base import Normalized
+from integrations.orders import Order, Refund, discount_application, line_item
+from integrations.orders import order_events as canonical_order_events
+from integrations.values import BadValue, integer, missing, money, platform_id, text, timestamp
 from shopconnect.timeline.canonical import CanonicalEvent, ProductRecord, normalize_email
 
 from .consent import customer_consent, order_consent
@@ -43,21 +51,9 @@ PLACED_STATUSES = frozenset({"processing", "on-hold", "completed", "refunded"})
 CHECKOUT_STATUSES = frozenset({"checkout-draft", "pending", "failed"})
 
 
-def gmt(value: Any) -> datetime | None:
+def gmt(value: Any, field: str = "date") -> datetime | None:
     """A WooCommerce ``*_gmt`` date (naive UTC, ``2026-02-01T10:00:00``) as an aware datetime."""
-    if not value or not isinstance(value, str):
-        return None
-    parsed = datetime.fromisoformat(value)
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-def money(value: Any) -> Decimal | None:
-    if value in (None, ""):
-        return None
-    try:
-        return Decimal(str(value)).quantize(Decimal("0.01"))
-    except InvalidOperation:
-        return None
+    return timestamp(value, field)
 
 
 def _key(*parts: Any) -> str:
@@ -66,16 +62,26 @@ def _key(*parts: Any) -> str:
 
 def _line_items(order: dict[str, Any]) -> list[dict[str, Any]]:
     return [
-        {
-            "product_id": str(item.get("product_id") or ""),
-            "variant_id": str(item.get("variation_id") or ""),
-            "title": item.get("name") or "",
-            "quantity": item.get("quantity") or 0,
-            "price": str(money(item.get("price")) if item.get("price") not in (None, "") else ""),
-            "sku": item.get("sku") or "",
-        }
+        line_item(
+            product_id=platform_id(item.get("product_id")),
+            variant_id=platform_id(item.get("variation_id")),
+            # A variation's name is "<product> - <attributes>"; parent_name is the product's own name,
+            # which is what a line's title is on every platform.
+            title=item.get("parent_name") or item.get("name") or "",
+            variant_title=_variant_title(item),
+            sku=item.get("sku") or "",
+            quantity=integer(item.get("quantity"), "line_items.quantity") or 0,
+            price=money(item.get("price"), "line_items.price"),
+        )
         for item in order.get("line_items") or []
     ]
+
+
+def _variant_title(item: dict[str, Any]) -> str:
+    name, parent = item.get("name") or "", item.get("parent_name") or ""
+    if parent and name.startswith(parent + " - "):
+        return name[len(parent) + 3:]
+    return ""
 
 
 def _order_identity(order: dict[str, Any]) -> dict[str, Any]:
@@ -92,115 +98,136 @@ def _order_identity(order: dict[str, Any]) -> dict[str, Any]:
             "phone": billing.get("phone") or "",
             "country": (billing.get("country") or "")[:2],
         }
-        identity["profile"] = {k: v for k, v in profile.items() if v} or None
+        identity["guest_profile"] = {k: v for k, v in profile.items() if v} or None
     return identity
 
 
-def order_events(order: dict[str, Any]) -> list[CanonicalEvent]:
-    """Every event the order's current state implies (each with a resource-based dedupe key)."""
+def _sum(items: list[dict[str, Any]], key: str, field: str) -> Decimal:
+    return sum((money(i.get(key), field) or Decimal(0) for i in items), Decimal("0.00"))
+
+
+def order_facts(order: dict[str, Any]) -> Order | None:
+    """What a WooCommerce order says, in the shared shape (None: nobody to put it on yet)."""
     order_id = str(order["id"])
     status = order.get("status") or ""
     identity = _order_identity(order)
     if not identity.get("email") and not identity.get("external_id"):
-        return []  # nobody to put it on (a draft before the email is typed)
-    created = gmt(order.get("date_created_gmt"))
-    modified = gmt(order.get("date_modified_gmt")) or created
-    paid = gmt(order.get("date_paid_gmt"))
-    completed = gmt(order.get("date_completed_gmt"))
-    total = money(order.get("total"))
-    currency = order.get("currency") or ""
-    items = _line_items(order)
-    events: list[CanonicalEvent] = []
+        return None  # a draft before the email is typed
+    created = gmt(order.get("date_created_gmt"), "date_created_gmt")
+    modified = gmt(order.get("date_modified_gmt"), "date_modified_gmt") or created
+    if modified is None:
+        raise BadValue("date_created_gmt / date_modified_gmt", None, "the order's dates")
+    paid = gmt(order.get("date_paid_gmt"), "date_paid_gmt")
+    completed = gmt(order.get("date_completed_gmt"), "date_completed_gmt")
+    billing = order.get("billing") or {}
+    shipping_lines = order.get("shipping_lines") or []
+    return Order(
+        platform=SOURCE,
+        order_id=order_id,
+        placed_at=created or modified,
+        placed=status in PLACED_STATUSES or paid is not None,
+        **identity,
+        order_number=str(order.get("number") or order_id),
+        currency=order.get("currency") or "",
+        total=money(order.get("total"), "total"),
+        # after discounts, before shipping and tax (as every platform's subtotal)
+        subtotal=_sum(order.get("line_items") or [], "total", "line_items.total"),
+        current_total=_current_total(order),
+        total_discounts=money(order.get("discount_total"), "discount_total"),
+        total_tax=money(order.get("total_tax"), "total_tax"),
+        total_shipping=money(order.get("shipping_total"), "shipping_total"),
+        line_items=_line_items(order),
+        discount_codes=[c.get("code") for c in order.get("coupon_lines") or [] if c.get("code")],
+        discount_applications=[
+            discount_application("discount_code", c.get("code"), c.get("code"), c.get("discount"), "fixed_amount",
+                                 "line_item")
+            for c in order.get("coupon_lines") or []
+        ],
+        shipping_lines=[{"title": text(s.get("method_title"), 200), "code": text(s.get("method_id"), 100),
+                         "price": str(money(s.get("total"), "shipping_lines.total") or "0.00")}
+                        for s in shipping_lines],
+        checkout_id=order_id,
+        source_name=text(order.get("created_via"), 100),
+        payment_method=text(order.get("payment_method_title") or order.get("payment_method"), 200),
+        note=text(order.get("customer_note"), 2000),
+        city=text(billing.get("city"), 200),
+        province=text(billing.get("state"), 200),
+        country=text(billing.get("country"), 2).upper(),
+        attributes={str(m["key"]): m.get("value") for m in order.get("meta_data") or []
+                    if isinstance(m, dict) and m.get("key")},
+        paid_at=paid,
+        fulfilled_at=(completed or modified) if status == "completed" else None,
+        cancelled_at=modified if status == "cancelled" else None,
+        cancel_reason="cancelled" if status == "cancelled" else "",
+        refunds=[
+            Refund(refund_id=str(r["id"]), at=modified, reason=text(r.get("reason"), 300),
+                   amount=abs(money(r.get("total"), "refunds.total") or Decimal(0)))
+            for r in order.get("refunds") or []
+        ],
+    )
 
-    def add(type_: str, suffix: str, at: datetime | None, properties: dict[str, Any], amount=None, **extra):
-        at = at or modified
-        if at is None:
-            raise ValueError(f"order {order_id} has no date_created_gmt / date_modified_gmt")
-        events.append(
-            CanonicalEvent(
-                type=type_,
-                occurred_at=at,
-                dedupe_key=_key("order", order_id, suffix),
-                source=SOURCE,
-                properties={"order_id": order_id, **properties},
-                order_ref=order_id,
-                amount=amount,
-                **{k: v for k, v in identity.items() if k != "profile"},
-                **extra,
-            )
-        )
 
-    if status in CHECKOUT_STATUSES and not paid:
-        events.append(
-            CanonicalEvent(
-                type="checkout.started",
-                occurred_at=created or modified,
-                dedupe_key=_key("order", order_id, "checkout"),
-                source=SOURCE,
-                properties={
-                    "checkout_id": order_id,
-                    "total": str(total or ""),
-                    "currency": currency,
-                    "line_items": items,
-                    "status": status,
-                },
-                **identity,
-            )
-        )
-        return events
-    if status in PLACED_STATUSES or paid:
-        subtotal = sum((money(i.get("subtotal")) or Decimal(0) for i in order.get("line_items") or []), Decimal(0))
-        add(
-            "order.placed",
-            "placed",
-            created,
-            {
-                "order_number": str(order.get("number") or order_id),
-                "total": str(total or "0.00"),
-                "subtotal": str(subtotal.quantize(Decimal("0.01"))),
-                "currency": currency,
-                "line_items": items,
-                "discount_codes": [c.get("code") for c in order.get("coupon_lines") or [] if c.get("code")],
-                "checkout_id": order_id,
-                "payment_method": order.get("payment_method") or "",
-            },
-            amount=total or Decimal("0.00"),
-            profile=identity.get("profile"),
-        )
-    if paid:
-        add("order.paid", "paid", paid, {"total": str(total or "0.00")}, amount=total)
-    if status == "completed":
-        add("order.fulfilled", "fulfilled", completed, {})
-    if status == "cancelled":
-        add("order.cancelled", "cancelled", modified, {"reason": "cancelled"})
-    for refund in order.get("refunds") or []:
-        amount = abs(money(refund.get("total")) or Decimal(0))
-        add(
-            "order.refunded",
-            f"refund:{refund['id']}",
-            modified,
-            {"refund_id": str(refund["id"]), "amount": str(amount), "reason": refund.get("reason") or ""},
-            amount=amount,
-        )
-    return events
+def _current_total(order: dict[str, Any]) -> Decimal | None:
+    """The total after refunds (what Shopify calls ``current_total_price``)."""
+    total = money(order.get("total"), "total")
+    if total is None:
+        return None
+    refunded = sum((abs(money(r.get("total"), "refunds.total") or Decimal(0)) for r in order.get("refunds") or []),
+                   Decimal("0.00"))
+    return total - refunded
+
+
+def order_events(order: dict[str, Any]) -> list[CanonicalEvent]:
+    """Every event the order's current state implies (each with a resource-based dedupe key)."""
+    facts = order_facts(order)
+    if facts is None:
+        return []
+    if (order.get("status") or "") in CHECKOUT_STATUSES and facts.paid_at is None:
+        return [_checkout_started(order, facts)]
+    return canonical_order_events(facts)
+
+
+def _checkout_started(order: dict[str, Any], facts: Order) -> CanonicalEvent:
+    return CanonicalEvent(
+        type="checkout.started",
+        occurred_at=facts.placed_at,
+        dedupe_key=_key("order", facts.order_id, "checkout"),
+        source=SOURCE,
+        properties={
+            "checkout_id": facts.order_id,
+            "total": "" if facts.total is None else str(facts.total),
+            "currency": facts.currency,
+            "line_items": facts.line_items,
+            "status": order.get("status") or "",
+        },
+        email=facts.email,
+        external_id=facts.external_id,
+        profile=facts.guest_profile,
+    )
 
 
 def customer_events(customer: dict[str, Any], topic_event: str) -> list[CanonicalEvent]:
     customer_id = str(customer["id"])
-    billing = customer.get("billing") or {}
-    created = gmt(customer.get("date_created_gmt"))
-    modified = gmt(customer.get("date_modified_gmt")) or created
-    profile = {
-        "first_name": customer.get("first_name") or billing.get("first_name") or "",
-        "last_name": customer.get("last_name") or billing.get("last_name") or "",
-        "phone": billing.get("phone") or "",
-        "country": (billing.get("country") or "")[:2],
-        "created_at": created,
-        "properties": {
-            "woocommerce_role": customer.get("role") or "",
-            "woocommerce_username": customer.get("username") or "",
-        },
-    }
+    billing = customer.get("billing")
+    created = gmt(customer.get("date_created_gmt"), "date_created_gmt")
+    modified = gmt(customer.get("date_modified_gmt"), "date_modified_gmt") or created
+    if modified is None:
+        raise BadValue("date_created_gmt / date_modified_gmt", None, "the customer's dates")
+    # Only what the payload carries: a key it leaves out is unknown and keeps the stored value.
+    profile: dict[str, Any] = {"created_at": created} if created else {}
+    for key in ("first_name", "last_name"):
+        if not missing(customer, key) or isinstance(billing, dict) and key in billing:
+            profile[key] = customer.get(key) or (billing or {}).get(key) or ""
+    if isinstance(billing, dict):
+        for key, field in (("phone", "phone"), ("country", "country")):
+            if field in billing:
+                profile[key] = (billing.get(field) or "")[: 2 if key == "country" else 40]
+    properties = {f"woocommerce_{k}": customer.get(k) or "" for k in ("role", "username") if not missing(customer, k)}
+    if isinstance(billing, dict):
+        properties.update({k: billing.get(f) or "" for k, f in (("city", "city"), ("province", "state"))
+                           if f in billing})
+    if properties:
+        profile["properties"] = properties
     common = {
         "source": SOURCE,
         "email": normalize_email(customer.get("email")),
@@ -231,7 +258,7 @@ def customer_events(customer: dict[str, Any], topic_event: str) -> list[Canonica
 def product_record(product: dict[str, Any]) -> ProductRecord:
     categories = [c.get("name") for c in product.get("categories") or [] if c.get("name")]
     images = product.get("images") or []
-    regular, price = money(product.get("regular_price")), money(product.get("price"))
+    regular, price = money(product.get("regular_price"), "regular_price"), money(product.get("price"), "price")
     return ProductRecord(
         external_id=str(product["id"]),
         title=(product.get("name") or "")[:255],
@@ -240,11 +267,15 @@ def product_record(product: dict[str, Any]) -> ProductRecord:
         image_url=(images[0].get("src") or "") if images else "",
         price=price,
         compare_at_price=regular if regular and price and regular > price else None,
-        inventory=product.get("stock_quantity"),
+        inventory=integer(product.get("stock_quantity"), "stock_quantity"),
         category=categories[0] if categories else "",
         collections=categories,
         status="active" if product.get("status") == "publish" else (product.get("status") or "draft"),
-        platform_updated_at=gmt(product.get("date_modified_gmt")),
+        tags=[t.get("name") for t in product.get("tags") or [] if t.get("name")],
+        description=product.get("description") or "",
+        variants=[{"variant_id": "", "title": "", "sku": product.get("sku") or "",
+                   "price": None if price is None else str(price)}] if product.get("sku") else [],
+        platform_updated_at=gmt(product.get("date_modified_gmt"), "date_modified_gmt"),
     )
 
 

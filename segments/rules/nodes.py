@@ -55,6 +55,15 @@ class FollowUp:
 
 
 @dataclass(frozen=True)
+class Total:
+    """``sum``: the sum of a number property over the matching events, compared with ``op`` ``value``."""
+
+    name: str
+    op: str
+    value: float
+
+
+@dataclass(frozen=True)
 class Performed:
     events: tuple[str, ...]
     at_least: int = 1
@@ -66,6 +75,7 @@ class Performed:
     hours: tuple[int, int] | None = None  # local hour in [from, to) (wraps past midnight)
     weekdays: frozenset[int] | None = None  # ISO 1=Monday .. 7=Sunday, local
     not_followed_by: tuple[FollowUp, ...] = ()
+    total: Total | None = None  # "in total more than 180 seconds"
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,7 +16,10 @@ from django.core.exceptions import ValidationError
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.timezone import is_naive, make_aware
 
+from shopconnect.timeline import vocabulary as v
+
 from . import vocab as w
+from .limits import MAX_BYTES, MAX_CHILDREN, MAX_DEPTH, MAX_EXPANDED, MAX_NODES
 from .nodes import (
     And,
     Attribute,
@@ -28,13 +32,13 @@ from .nodes import (
     Performed,
     Prediction,
     PropertyFilter,
+    Total,
     Window,
 )
 
 VERSION = 1
-MAX_DEPTH = 12
-MAX_CHILDREN = 50
-COUNT_OPS = ("gte", "gt", "eq", "lte", "lt", "between")
+COUNT_OPS = w.COUNT_OPS
+SUM_OPS = ("gt", "gte", "lt", "lte")
 
 
 class RuleError(ValueError):
@@ -46,6 +50,50 @@ class RuleError(ValueError):
 
 
 SegmentLoader = Callable[[int], "tuple[str, dict] | None"]
+
+#: every key each object of the language may have; anything else is an error (never silently ignored)
+KEYS = {
+    "and": ("type", "rules"),
+    "or": ("type", "rules"),
+    "not": ("type", "rule"),
+    "performed": (
+        "type", "event", "count", "window", "where", "same", "distinct", "hour_of_day", "day_of_week",
+        "not_followed_by", "sum",
+    ),
+    "attribute": ("type", "field", "op", "value"),
+    "prediction": ("type", "field", "op", "value"),
+    "percentile": ("type", "field", "direction", "percent"),
+    "in_segment": ("type", "segment"),
+    "count": ("op", "value"),
+    "window": ("last", "until", "start", "end", "since", "same_month_last_year"),
+    "where": ("property", "op", "value"),
+    "hour_of_day": ("from", "to"),
+    "not_followed_by": ("event", "where", "after"),
+    "sum": ("property", "op", "value"),
+}
+KEYS["not_performed"] = KEYS["performed"]
+
+
+def _keys(raw: Mapping, what: str, path: str, extra: tuple[str, ...] = ()) -> None:
+    allowed = KEYS[what] + extra
+    unknown = [k for k in raw if k not in allowed]
+    if unknown:
+        key = unknown[0]
+        raise RuleError(
+            f"{path}.{key}" if isinstance(key, str) and key.isidentifier() else path,
+            f"unknown key {key!r} in {_what(what)}; allowed: {', '.join(allowed)}",
+        )
+
+
+def _what(kind: str) -> str:
+    return {
+        "count": "a count",
+        "window": "a time frame",
+        "where": "a property filter",
+        "hour_of_day": "a time of day",
+        "not_followed_by": "a follow-up",
+        "sum": "a sum",
+    }.get(kind, f"a {kind!r} rule")
 
 
 def validate(definition: Any, store=None, *, segment_id: int | None = None) -> Node:
@@ -60,16 +108,42 @@ def parse(
     definition: Any, store=None, *, segment_id: int | None = None, loader: SegmentLoader | None = None
 ) -> Node:
     """The typed tree of ``definition``. ``store`` resolves ``in_segment`` references (their trees are
-    parsed too, so a reference cycle through ``segment_id`` or any other segment is an error)."""
+    parsed too, each once, so a reference cycle through ``segment_id`` or any other segment is an error).
+
+    Bounded: at most ``MAX_BYTES`` of JSON and ``MAX_NODES`` conditions in the definition, ``MAX_DEPTH``
+    levels of nesting counting referenced segments, ``MAX_EXPANDED`` conditions once references are
+    expanded (computed per referenced segment, so a tree of references is rejected without expanding it).
+    """
     if not isinstance(definition, Mapping):
         raise RuleError("$", "the definition must be a JSON object")
-    version = definition.get("version", VERSION)
-    if version != VERSION:
-        raise RuleError("$.version", f"unsupported version {version!r} (this server reads version {VERSION})")
+    _check_size(definition)
     if loader is None and store is not None:
         loader = _db_loader(store)
     stack = (segment_id,) if segment_id else ()
-    return _Parser(loader, stack).node(definition, "$", 0)
+    return _Parser(loader, stack, {}).root(definition)
+
+
+def parse_where(raw: Any, events: str | list[str], path: str = "$") -> tuple[PropertyFilter, ...]:
+    """Property filters on their own (``[{"property", "op", "value"}, ...]`` for ``events``), as the
+    builder's "where" mode stores them, e.g. a flow trigger's filters. Same rules and errors as ``where``
+    inside a ``performed`` condition."""
+    names = _events(events, f"{path}.event")
+    if raw is not None and not isinstance(raw, list):
+        raise RuleError(path, "expected a list of property filters")
+    if raw is not None and len(raw) > MAX_CHILDREN:
+        raise RuleError(path, f"at most {MAX_CHILDREN} property filters")
+    return _Parser(None, (), {}).filters(raw, names, path)
+
+
+def _check_size(definition) -> None:
+    import json
+
+    try:
+        size = len(json.dumps(definition, separators=(",", ":"), default=str))
+    except (RecursionError, ValueError) as exc:
+        raise RuleError("$", f"the definition is nested too deeply (at most {MAX_DEPTH} levels)") from exc
+    if size > MAX_BYTES:
+        raise RuleError("$", f"the definition is {size:,} bytes; at most {MAX_BYTES:,}")
 
 
 def _db_loader(store) -> SegmentLoader:
@@ -82,13 +156,43 @@ def _db_loader(store) -> SegmentLoader:
     return load
 
 
-class _Parser:
-    def __init__(self, loader: SegmentLoader | None, stack: tuple[int, ...]):
-        self.loader, self.stack = loader, stack
+@dataclass
+class _Parsed:
+    """A referenced segment, parsed once per ``parse`` call (memo), with its size and height."""
 
-    def node(self, raw: Any, path: str, depth: int) -> Node:
+    name: str
+    node: Node
+    height: int  # levels below its root
+    expanded: int  # conditions with its own references expanded
+
+
+class _Parser:
+    def __init__(self, loader: SegmentLoader | None, stack: tuple[int, ...], memo: dict[int, _Parsed]):
+        self.loader, self.stack, self.memo = loader, stack, memo
+        self.nodes = 0  # conditions in this definition
+        self.expanded = 0  # ... plus those of the segments it refers to
+        self.height = 0
+
+    def root(self, raw: Mapping) -> Node:
+        version = raw.get("version", VERSION)
+        if version != VERSION:
+            raise RuleError("$.version", f"unsupported version {version!r} (this server reads version {VERSION})")
+        return self.node(raw, "$", 0, root=True)
+
+    def count(self, path: str, n: int = 1) -> None:
+        self.nodes += n
+        self.expanded += n
+        if self.nodes > MAX_NODES:
+            raise RuleError(path, f"a rule has at most {MAX_NODES} conditions")
+        if self.expanded > MAX_EXPANDED:
+            raise RuleError(
+                path, f"with the segments it refers to, this rule has more than {MAX_EXPANDED} conditions"
+            )
+
+    def node(self, raw: Any, path: str, depth: int, root: bool = False) -> Node:
         if depth > MAX_DEPTH:
             raise RuleError(path, f"rules are nested more than {MAX_DEPTH} levels deep")
+        self.height = max(self.height, depth)
         if not isinstance(raw, Mapping):
             raise RuleError(path, 'each rule must be a JSON object with a "type"')
         kind = raw.get("type")
@@ -102,13 +206,15 @@ class _Parser:
             "prediction": self.prediction,
             "percentile": self.percentile,
             "in_segment": self.in_segment,
-        }.get(kind)
+        }.get(kind) if isinstance(kind, str) else None
         if handler is None:
             raise RuleError(
                 f"{path}.type",
                 f"unknown rule type {kind!r}; expected one of and, or, not, performed, "
                 "not_performed, attribute, prediction, percentile, in_segment",
             )
+        _keys(raw, kind, path, ("version",) if root else ())
+        self.count(path)
         return handler(raw, path, depth)
 
     def group(self, raw, path, depth):
@@ -127,6 +233,8 @@ class _Parser:
 
     # -- performed ---------------------------------------------------------------------------------------
     def performed(self, raw, path, depth):
+        if "event" not in raw:
+            raise RuleError(f"{path}.event", "which event? (an event type or a list of them)")
         events = _events(raw.get("event"), f"{path}.event")
         at_least, at_most = _count(raw.get("count"), f"{path}.count")
         filters = self.filters(raw.get("where"), events, f"{path}.where")
@@ -138,6 +246,7 @@ class _Parser:
             p = f"{path}.hour_of_day"
             if not isinstance(h, Mapping):
                 raise RuleError(p, 'expected {"from": 0-23, "to": 1-24}')
+            _keys(h, "hour_of_day", p)
             start = _int(h.get("from"), f"{p}.from", 0, 23)
             end = _int(h.get("to"), f"{p}.to", 1, 24)
             if start == end:
@@ -153,14 +262,19 @@ class _Parser:
         follow = raw.get("not_followed_by") or []
         if not isinstance(follow, list):
             raise RuleError(f"{path}.not_followed_by", "expected a list")
+        if len(follow) > MAX_CHILDREN:
+            raise RuleError(f"{path}.not_followed_by", f"at most {MAX_CHILDREN} follow-ups")
         followups = []
         for i, f in enumerate(follow):
             p = f"{path}.not_followed_by[{i}]"
             if not isinstance(f, Mapping):
                 raise RuleError(p, 'expected {"event": ..., "where": [...], "after": {"minutes": N}}')
+            _keys(f, "not_followed_by", p)
+            self.count(p)
             fev = _events(f.get("event"), f"{p}.event")
             gap = _duration(f["after"], f"{p}.after") if f.get("after") is not None else timedelta(0)
             followups.append(FollowUp(fev, self.filters(f.get("where"), fev, f"{p}.where"), gap))
+        total = self.total(raw.get("sum"), events, f"{path}.sum")
         node = Performed(
             events,
             at_least,
@@ -172,8 +286,22 @@ class _Parser:
             hours,
             weekdays,
             tuple(followups),
+            total,
         )
         return Not(node) if raw["type"] == "not_performed" else node
+
+    def total(self, raw, events, path) -> Total | None:
+        """``"sum": {"property": "duration_seconds", "op": "gt", "value": 180}`` (a number property)."""
+        if raw is None:
+            return None
+        if not isinstance(raw, Mapping):
+            raise RuleError(path, 'expected {"property": ..., "op": "gt", "value": N}')
+        _keys(raw, "sum", path)
+        name = _prop_name(raw.get("property"), events, f"{path}.property")
+        if name is None or _kinds(events, name) != w.NUM:
+            raise RuleError(f"{path}.property", "a number property to add up is required")
+        op = _op(raw.get("op"), SUM_OPS, f"{path}.op", "a sum")
+        return Total(name, op, _number(raw.get("value"), f"{path}.value"))
 
     def filters(self, raw, events, path) -> tuple[PropertyFilter, ...]:
         if raw is None:
@@ -185,6 +313,8 @@ class _Parser:
             p = f"{path}[{i}]"
             if not isinstance(f, Mapping):
                 raise RuleError(p, 'expected {"property": ..., "op": ..., "value": ...}')
+            _keys(f, "where", p)
+            self.count(p)
             name = _prop_name(f.get("property"), events, f"{p}.property")
             if name is None:
                 raise RuleError(f"{p}.property", "a property name is required")
@@ -240,16 +370,34 @@ class _Parser:
             raise RuleError(f"{path}.segment", f"segment {sid} refers back to itself (a cycle)")
         if self.loader is None:
             raise RuleError(f"{path}.segment", "segment references need a store")
-        found = self.loader(sid)
-        if found is None:
-            raise RuleError(f"{path}.segment", f"no segment {sid} in this store")
-        name, definition = found
-        inner = _Parser(self.loader, self.stack + (sid,))
-        try:
-            child = inner.node(definition, "$", depth + 1)
-        except RuleError as exc:
-            raise RuleError(f"{path}.segment", f"segment {sid} ({name}) is invalid: {exc}") from exc
-        return InSegment(sid, name, child)
+        ref = self.memo.get(sid)
+        if ref is None:
+            found = self.loader(sid)
+            if found is None:
+                raise RuleError(f"{path}.segment", f"no segment {sid} in this store")
+            name, definition = found
+            inner = _Parser(self.loader, self.stack + (sid,), self.memo)
+            try:
+                if not isinstance(definition, Mapping):
+                    raise RuleError("$", "the definition must be a JSON object")
+                child = inner.root(definition)
+            except RuleError as exc:
+                raise RuleError(f"{path}.segment", f"segment {sid} ({name}) is invalid: {exc}") from exc
+            ref = self.memo[sid] = _Parsed(name, child, inner.height, inner.expanded)
+        if depth + 1 + ref.height > MAX_DEPTH:
+            raise RuleError(
+                f"{path}.segment",
+                f"with segment {sid} ({ref.name}), rules are nested more than {MAX_DEPTH} levels deep",
+            )
+        self.height = max(self.height, depth + 1 + ref.height)
+        self.expanded += ref.expanded
+        if self.expanded > MAX_EXPANDED:
+            raise RuleError(
+                f"{path}.segment",
+                f"with segment {sid} ({ref.name}) and the segments it refers to, this rule has more than "
+                f"{MAX_EXPANDED} conditions",
+            )
+        return InSegment(sid, ref.name, ref.node)
 
 
 def _events(raw, path) -> tuple[str, ...]:
@@ -272,7 +420,14 @@ def _prop_name(raw, events, path) -> str | None:
     if raw is None:
         return None
     if not isinstance(raw, str) or _kinds(events, raw) is None:
-        raise RuleError(path, f"{raw!r} is not a property of {', '.join(events)} that rules may use")
+        allowed = sorted(set.intersection(*(set(w.filterable_properties(e)) for e in events)))
+        custom = all(e.startswith("custom.") and e not in v.BY_NAME for e in events)
+        hint = (
+            "custom event properties are lowercase names (letters, digits, _)"
+            if custom
+            else f"its properties are: {', '.join(allowed)}" if allowed else "it has no property rules may use"
+        )
+        raise RuleError(path, f"{raw!r} is not a property of {', '.join(events)} that rules may use; {hint}")
     return raw
 
 
@@ -281,6 +436,7 @@ def _count(raw, path) -> tuple[int, int | None]:
         return 1, None
     if not isinstance(raw, Mapping):
         raise RuleError(path, 'expected {"op": "gte", "value": N}')
+    _keys(raw, "count", path)
     op = _op(raw.get("op"), COUNT_OPS, f"{path}.op", "a count")
     if op == "between":
         lo, hi = _pair(raw.get("value"), f"{path}.value", lambda x, p: _int(x, p, 0, 100000))
@@ -301,9 +457,21 @@ def _window(raw, path) -> Window | None:
             'expected {"last": {"days": N}}, {"start": ..., "end": ...}, {"since": ...} '
             'or {"same_month_last_year": true}',
         )
-    if raw.get("same_month_last_year"):
+    _keys(raw, "window", path)
+    if "same_month_last_year" in raw:
+        if raw["same_month_last_year"] is not True or len(raw) > 1:
+            raise RuleError(f"{path}.same_month_last_year", 'expected {"same_month_last_year": true} alone')
         return Window(same_month_last_year=True)
-    if "last" in raw or "until" in raw:
+    relative = [k for k in ("last", "until") if k in raw]
+    absolute = [k for k in ("start", "since", "end") if k in raw]
+    if relative and absolute:
+        raise RuleError(
+            f"{path}.{absolute[0]}",
+            'a time frame is either relative ("last"/"until") or dates ("start"/"since"/"end"), not both',
+        )
+    if "start" in raw and "since" in raw:
+        raise RuleError(f"{path}.since", '"since" and "start" mean the same: give one')
+    if relative:
         last = _duration(raw["last"], f"{path}.last") if "last" in raw else None
         until = _duration(raw["until"], f"{path}.until") if "until" in raw else None
         if last is not None and until is not None and until >= last:

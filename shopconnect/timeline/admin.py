@@ -59,7 +59,7 @@ class StoreAdmin(StoreErasureMixin, StoreScopedAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Webhook URL")
     def webhook_url(self, store: Store) -> str:
-        from integrations.urls import webhook_url
+        from integrations.registry import webhook_url
 
         return webhook_url(store) if store.pk else "-"
 

@@ -28,6 +28,7 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
+    FloatField,
     IntegerField,
     Max,
     Min,
@@ -138,7 +139,10 @@ def _compiled_statements(fields: frozenset[str], vendor: str) -> list[tuple[str,
     if "average_order_value" in fields:
         # A second statement: SQL evaluates every SET expression against the old row.
         statements.append({"average_order_value": Case(
-            When(orders_count__gt=0, then=ExpressionWrapper(F("total_spent") / F("orders_count"), MONEY)),
+            # The division in floating point: SQLite stores a whole amount (21.00) as an integer, and its
+            # 21 / 2 is 10 (every decimal expression is cast to NUMERIC there, so a decimal factor cannot help).
+            When(orders_count__gt=0, then=ExpressionWrapper(
+                ExpressionWrapper(F("total_spent") * Value(1.0), FloatField()) / F("orders_count"), MONEY)),
             default=Value(0, output_field=MONEY),
             output_field=MONEY,
         )})

@@ -8,7 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 PROFILE_FIELDS = frozenset(
-    {"first_name", "last_name", "phone", "country", "timezone", "tags", "created_at", "properties"}
+    {"first_name", "last_name", "phone", "country", "timezone", "tags", "created_at", "properties",
+     "add_tags", "remove_tags"}
 )
 
 
@@ -26,11 +27,14 @@ class CanonicalEvent:
     Identity: any of ``customer_id`` (ours), ``external_id`` (the platform's customer id), ``email``,
     ``visitor_id`` (storefront client id). An event with an email or external id creates the customer
     when unknown; one with only a visitor id stays anonymous until the visitor is identified.
-    ``profile`` (keys from PROFILE_FIELDS) updates the customer unless a newer profile was applied.
+    ``profile`` (keys from PROFILE_FIELDS) updates the customer unless a newer profile was applied; it
+    holds only what the platform said (a key left out is unknown and leaves the stored value alone).
+    ``tags`` replaces the tag set, ``add_tags`` / ``remove_tags`` change it.
+    ``occurred_at`` None: the payload carried no time; the delivery's time is used (``date_by_delivery``).
     """
 
     type: str
-    occurred_at: datetime
+    occurred_at: datetime | None
     dedupe_key: str
     source: str
     properties: dict[str, Any] = field(default_factory=dict)
@@ -59,4 +63,18 @@ class ProductRecord:
     category: str = ""
     collections: list[str] = field(default_factory=list)
     status: str = "active"
+    vendor: str = ""
+    tags: list[str] = field(default_factory=list)
+    description: str = ""
+    published_at: datetime | None = None
+    #: [{variant_id, title, sku, price}]
+    variants: list[dict[str, Any]] = field(default_factory=list)
     platform_updated_at: datetime | None = None
+
+
+def date_by_delivery(events: list[CanonicalEvent], at: datetime) -> list[CanonicalEvent]:
+    """Date the events whose payload carried no time with their delivery's time (``at``)."""
+    for event in events:
+        if event.occurred_at is None:
+            event.occurred_at = at
+    return events

@@ -9,7 +9,7 @@ from .models import Product, Store
 
 _FIELDS = (
     "title", "handle", "url", "image_url", "price", "compare_at_price", "inventory", "category",
-    "collections", "status", "platform_updated_at",
+    "collections", "status", "vendor", "tags", "description", "published_at", "variants", "platform_updated_at",
 )
 
 

@@ -21,9 +21,21 @@ def new_collect_key() -> str:
 
 
 class Platform(models.TextChoices):
+    """Names of the built-in platforms, for code that must name one. The choices a store offers come from
+    the configured adapters (``platform_choices``), so adding a platform needs no migration here."""
+
     SHOPIFY = "shopify", "Shopify"
     WOOCOMMERCE = "woocommerce", "WooCommerce"
     CUSTOM = "custom", "Custom (API only)"
+
+
+def platform_choices() -> list[tuple[str, str]]:
+    """Every platform of ``settings.PLATFORM_ADAPTERS`` (with its adapter's label), then "custom"."""
+    from django.utils.module_loading import import_string
+
+    choices = [(name, getattr(import_string(path), "label", "") or name)
+               for name, path in settings.PLATFORM_ADAPTERS.items()]
+    return [*choices, (Platform.CUSTOM.value, Platform.CUSTOM.label)]
 
 
 class Store(models.Model):
@@ -31,7 +43,7 @@ class Store(models.Model):
         ACTIVE = "active", "Active"
         UNINSTALLED = "uninstalled", "Uninstalled"
 
-    platform = models.CharField(max_length=32, choices=Platform.choices)
+    platform = models.CharField(max_length=32, choices=platform_choices)
     domain = models.CharField(
         max_length=255, help_text="shop.myshopify.com for Shopify; the site host for WooCommerce."
     )
@@ -246,6 +258,11 @@ class Product(models.Model):
     category = models.CharField(max_length=255, blank=True, default="", help_text="Product type or category.")
     collections = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=16, default="active")
+    vendor = models.CharField(max_length=255, blank=True, default="")
+    tags = models.JSONField(default=list, blank=True)
+    description = models.TextField(blank=True, default="", help_text="The platform's HTML description, as sent.")
+    published_at = models.DateTimeField(null=True, blank=True)
+    variants = models.JSONField(default=list, blank=True, help_text="[{variant_id, title, sku, price}]")
     platform_updated_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -29,6 +29,7 @@ from django.db.models import Q
 from django.dispatch import Signal
 from django.utils import timezone
 
+from . import emails
 from . import vocabulary as v
 from .aggregates import refresh_after_insert
 from .binary import execute_binary
@@ -81,8 +82,8 @@ def record_events(store: Store, events: Iterable[CanonicalEvent]) -> RecordResul
             if event.dedupe_key in inserted and customer_id is not None:
                 touched[customer_id].add(event.type)
                 new_events.append((event, customer_id))
-        _apply_profiles(new_events)
-        merged = resolver.move_visitor_history()
+        rehomed = _apply_profiles(new_events)  # customers whose history moved with an email change
+        merged = resolver.move_visitor_history() | rehomed
         for customer_id in merged:
             touched[customer_id].add("visitor.merged")
         refresh_after_insert(new_events, merged)
@@ -377,26 +378,37 @@ def _insert_events(
     return inserted
 
 
-def _apply_profiles(new_events: list[tuple[CanonicalEvent, int]]) -> None:
-    """Apply profile fields, consent and deletion from newly inserted events, newest wins."""
+def _apply_profiles(new_events: list[tuple[CanonicalEvent, int]]) -> set[int]:
+    """Apply profile fields, email changes, tags, consent and deletion from newly inserted events, newest
+    wins (tag deltas apply in time order); returns the customers whose history moved (``emails``)."""
     relevant = [
         (e, cid) for e, cid in new_events
         if e.profile or e.type in (v.CONSENT_CHANGED, v.CUSTOMER_DELETED) or e.device
     ]
     if not relevant:
-        return
+        return set()
+    rehomed: set[int] = set()
+    tag_changes: dict[int, list[tuple[str, list[str]]]] = defaultdict(list)
     # Whole rows of just these customers (the resolver holds only their identity fields), in one query.
     customers = Customer.objects.in_bulk({cid for _, cid in relevant})
     changed: dict[int, Customer] = {}
-    new_tags: dict[int, list[str]] = {}
     update_fields: set[str] = set()
     for event, cid in sorted(relevant, key=lambda pair: pair[0].occurred_at):
         customer = customers[cid]
         when = event.occurred_at
-        if event.profile and (customer.attributes_updated_at is None or when >= customer.attributes_updated_at):
+        deltas = [k for k in TAG_DELTAS if event.profile and event.profile.get(k)]
+        for key in deltas:  # tag deltas apply in time order and never make other fields "newer"
+            tag_changes[cid].append((key, event.profile[key]))
+        fields = event.profile and set(event.profile) - TAG_DELTAS
+        if fields and (customer.attributes_updated_at is None or when >= customer.attributes_updated_at):
+            address = emails.new_address(event, customer)
+            if address:
+                rehomed |= emails.change_email(customer, address)
             for key, value in event.profile.items():
                 if key == "tags":
-                    new_tags[cid] = sorted({str(t).strip()[:100] for t in value or [] if str(t).strip()})
+                    tag_changes[cid] = [("tags", value or [])]
+                elif key in TAG_DELTAS:
+                    continue
                 elif key == "properties":
                     customer.properties = {**(customer.properties or {}), **(value or {})}
                     update_fields.add("properties")
@@ -429,9 +441,39 @@ def _apply_profiles(new_events: list[tuple[CanonicalEvent, int]]) -> None:
         changed[cid] = customer
     if update_fields:
         Customer.objects.bulk_update(list(changed.values()), sorted(update_fields))
-    if new_tags:
-        CustomerTag.objects.filter(customer_id__in=list(new_tags)).delete()
+    if tag_changes:
+        _apply_tags(tag_changes)
+    return rehomed
+
+
+TAG_DELTAS = frozenset({"add_tags", "remove_tags"})
+
+
+def _clean_tags(values) -> set[str]:
+    return {str(t).strip()[:100] for t in values or [] if str(t).strip()}
+
+
+def _apply_tags(changes: dict[int, list[tuple[str, list[str]]]]) -> None:
+    """Replace (``tags``) or change (``add_tags`` / ``remove_tags``) tag sets, in the order the events
+    happened; only the customers concerned are rewritten."""
+    current: dict[int, set[str]] = defaultdict(set)
+    for cid, tag in CustomerTag.objects.filter(customer_id__in=list(changes)).values_list("customer_id", "tag"):
+        current[cid].add(tag)
+    final: dict[int, set[str]] = {}
+    for cid, steps in changes.items():
+        tags = set(current[cid])
+        for kind, values in steps:
+            if kind == "tags":
+                tags = _clean_tags(values)
+            elif kind == "add_tags":
+                tags |= _clean_tags(values)
+            else:
+                tags -= _clean_tags(values)
+        if tags != current[cid]:
+            final[cid] = tags
+    if final:
+        CustomerTag.objects.filter(customer_id__in=list(final)).delete()
         CustomerTag.objects.bulk_create(
-            [CustomerTag(customer_id=cid, tag=tag) for cid, tags in new_tags.items() for tag in tags],
+            [CustomerTag(customer_id=cid, tag=tag) for cid, tags in final.items() for tag in sorted(tags)],
             ignore_conflicts=True,
         )

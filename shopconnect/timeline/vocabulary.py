@@ -95,6 +95,7 @@ CHECKOUT = {
     "url": _s("Page URL"),
 }
 ORDER_ID = {"order_id": _s("Order id")}
+ORDER = {**ORDER_ID, "order_number": _s("Order number"), "currency": _s("Currency")}
 # Every email.* event carries message_id (the outbox row id, as a string) and, where they apply,
 # campaign_id, flow_id, step_id (integers) and variant (the A/B variant label), so reports and
 # attribution stay in SQL.
@@ -123,7 +124,10 @@ EVENTS: tuple[EventType, ...] = (
     }),
     EventType("custom.time_on_page", "Spent time on a page", BROWSING, properties={
         "url": _s("Page URL"), "duration_seconds": _n("Seconds on the page"),
-    }, activity=True, description="sent by the storefront script when the visitor leaves a page"),
+        "page_type": _s("Kind of page", "product", "collection", "search", "cart", "checkout", "page"),
+        "product_id": _s("Product id"), "title": _s("Product title"),
+    }, activity=True, description="sent by the storefront script and the Shopify pixel when the visitor leaves "
+       "a page; tied to the product on product pages (add it up with a rule's sum)"),
     EventType("cart.updated", "Changed their cart", CART, activity=True, properties={
         **ITEM,
         "action": _s("What changed", "added", "removed", "viewed", "updated"),
@@ -139,23 +143,46 @@ EVENTS: tuple[EventType, ...] = (
         "completed": Prop(BOOLEAN, "Completed"),
     }),
     # orders (order_ref = order id; amount = total / refunded amount)
+    # Every platform's order events carry the same properties (integrations.orders builds them all).
     EventType("order.placed", "Placed order", ORDERS, activity=True, properties={
-        **ORDER_ID,
-        "order_number": _s("Order number"),
+        **ORDER,
         "total": _n("Order total"),
-        "subtotal": _n("Subtotal"),
-        "currency": _s("Currency"),
+        "subtotal": _n("Subtotal (after discounts)"),
+        "current_total": _n("Total after refunds and edits"),
+        "total_discounts": _n("Discounts"),
+        "total_tax": _n("Tax"),
+        "total_shipping": _n("Shipping"),
         "line_items": LINE_ITEMS,
         "discount_codes": Prop(LIST, "Discount codes"),
+        "discount_applications": Prop(LIST, "Discounts applied (codes and automatic)"),
+        "shipping_lines": Prop(LIST, "Shipping methods"),
         "checkout_id": _s("Checkout id"),
         "checkout_token": _s("Checkout token"),
         "cart_token": _s("Cart token"),
+        "tags": Prop(LIST, "Order tags"),
+        "source_name": _s("Sales channel", "web", "pos", "shopify_draft_order", "checkout", "admin", "rest-api"),
+        "landing_site": _s("Landing page"),
+        "referring_site": _s("Referring site"),
+        "customer_locale": _s("Customer language"),
+        "buyer_accepts_marketing": Prop(BOOLEAN, "Accepted marketing at checkout"),
+        "payment_method": _s("Payment method"),
+        "note": _s("Order note"),
+        "city": _s("City"),
+        "province": _s("Province or state"),
+        "country": _s("Country (two-letter code)"),
+        "attributes": Prop(OBJECT, "Order attributes (Shopify note attributes, WooCommerce meta data)"),
     }),
-    EventType("order.paid", "Paid for an order", ORDERS, {**ORDER_ID, "total": _n("Order total")}),
-    EventType("order.fulfilled", "Order was fulfilled", ORDERS, dict(ORDER_ID)),
-    EventType("order.cancelled", "Order was cancelled", ORDERS, {**ORDER_ID, "reason": _s("Reason")}),
+    EventType("order.paid", "Paid for an order", ORDERS, {**ORDER, "total": _n("Order total")}),
+    EventType("order.fulfilled", "Order was fulfilled", ORDERS, {
+        **ORDER, "tracking_numbers": Prop(LIST, "Tracking numbers"), "tracking_urls": Prop(LIST, "Tracking links"),
+        "tracking_company": _s("Carrier"),
+    }),
+    EventType("order.cancelled", "Order was cancelled", ORDERS, {
+        **ORDER, "total": _n("Order total"), "reason": _s("Reason"),
+    }),
     EventType("order.refunded", "Order was refunded", ORDERS, {
-        **ORDER_ID, "refund_id": _s("Refund id"), "amount": _n("Refunded amount"), "line_items": LINE_ITEMS,
+        **ORDER_ID, "currency": _s("Currency"), "refund_id": _s("Refund id"), "amount": _n("Refunded amount"),
+        "reason": _s("Reason"), "line_items": LINE_ITEMS,
     }),
     # email (written by the sending pipeline and provider tracking)
     EventType("email.sent", "Was sent an email", EMAIL, dict(MESSAGE)),
@@ -171,7 +198,13 @@ EVENTS: tuple[EventType, ...] = (
     EventType("email.unsubscribed", "Unsubscribed from email", EMAIL, {**MESSAGE, "source": _s("Where")}),
     # customers and consent
     EventType("customer.created", "Became a customer", CUSTOMER, description="profile fields in the profile"),
-    EventType("customer.updated", "Profile was updated", CUSTOMER, description="profile fields in the profile"),
+    EventType("customer.updated", "Profile was updated", CUSTOMER, properties={
+        "change": _s("What changed", "tags_added", "tags_removed", "purchasing_summary"),
+        "tags": Prop(LIST, "Tags added or removed"),
+        "state": _s("Account state", "enabled", "disabled", "invited", "declined"),
+        "shopify_orders_count": _n("Orders (Shopify's count)"),
+        "shopify_amount_spent": _n("Amount spent (Shopify's figure)"),
+    }, description="profile fields in the profile; Shopify tag changes and purchase summaries"),
     EventType("customer.deleted", "Was deleted on the platform", CUSTOMER),
     # the consent ledger (shopconnect.timeline.consent): every change, with where it came from and its proof
     EventType("consent.changed", "Changed email consent", CUSTOMER, {

@@ -14,7 +14,7 @@ from segments.membership import current_members, sync_segment
 from segments.models import Segment, SegmentMembership
 from segments.signals import segment_entered, segment_exited
 from segments.tasks import reevaluate_customers, sweep_segments
-from segments.templates import BY_KEY, create_from_template
+from segments.templates import create_from_template
 from shopconnect.timeline.models import Customer
 from shopconnect.timeline.record import record_events
 
@@ -131,10 +131,27 @@ def test_single_customer_sync_is_a_handful_of_queries(store):
     assert len(queries) <= 6
 
 
-def test_invalid_saved_definition_fails_closed(store):
-    broken = Segment.objects.create(store=store, name="broken", definition={"type": "nonsense"})
-    assert sync_segment(broken).entered == []
-    assert BY_KEY  # templates unaffected
+@pytest.mark.parametrize(
+    "definition",
+    [
+        {"type": "nonsense"},
+        # an unknown key: were it ignored, everyone who ordered would be in (the silent widening of issue 14)
+        {"type": "performed", "event": "order.placed", "time_of_day": {"from": 22, "to": 6}},
+        {"type": "or", "rules": [{"type": "attribute", "field": "orders_count", "op": "gte", "value": 0},
+                                 {"type": "attribute", "field": "password", "op": "eq", "value": "x"}]},
+    ],
+)
+def test_invalid_saved_definition_fails_closed(store, definition):
+    with time_machine.travel(NOW, tick=False):
+        build(store)  # customers who would match a rule that failed open
+        buyers = Customer.objects.filter(store=store, orders_count__gte=1).count()
+        broken = Segment.objects.create(store=store, name="broken", definition=definition)  # bypasses checks
+        assert buyers >= 5
+        assert sync_segment(broken).entered == []  # full recompute
+        everyone = {str(c): ["order.placed"] for c in Customer.objects.filter(store=store).values_list("id", flat=True)}
+        assert reevaluate_customers(store.pk, everyone) == 0  # real-time path: skipped
+        sweep_segments(store.pk)  # time sweep
+    assert not SegmentMembership.objects.filter(segment=broken).exists()
 
 
 def test_sweeps_over_time_equal_full_recomputes(store):

@@ -65,6 +65,34 @@ P = {"type": "performed", "event": "product.viewed"}
         ),
         ({"type": "percentile", "field": "email", "percent": 10}, "$.field", "percentiles rank by"),
         ({"type": "not", "rule": {"type": "in_segment", "segment": "vip"}}, "$.rule.segment", "segment id"),
+        # unknown keys are errors at every level, naming what is allowed (never silently ignored)
+        ({**P, "time_of_day": {"from": 9}}, "$.time_of_day", "unknown key 'time_of_day' in a 'performed' rule; "
+         "allowed: type, event, count, window, where, same, distinct, hour_of_day, day_of_week, not_followed_by"),
+        ({"type": "and", "rules": [P], "rule": P}, "$.rule", "allowed: type, rules, version"),
+        ({"type": "or", "rules": [P, {**P, "version": 1}]}, "$.rules[1].version", "unknown key 'version'"),
+        ({**P, "count": {"op": "gte", "value": 3, "per": "day"}}, "$.count.per", "allowed: op, value"),
+        ({**P, "window": {"last": {"days": 7}, "from": "2026-01-01"}}, "$.window.from", "in a time frame"),
+        ({**P, "window": {"last": {"days": 7}, "start": "2026-01-01"}}, "$.window.start", "not both"),
+        ({**P, "window": {"same_month_last_year": False}}, "$.window.same_month_last_year", "true"),
+        ({**P, "where": [{"property": "category", "op": "eq", "value": "x", "case": "i"}]}, "$.where[0].case",
+         "allowed: property, op, value"),
+        ({**P, "hour_of_day": {"from": 9, "to": 11, "tz": "UTC"}}, "$.hour_of_day.tz", "allowed: from, to"),
+        ({**P, "not_followed_by": [{"event": "order.placed", "within": {"days": 1}}]},
+         "$.not_followed_by[0].within", "allowed: event, where, after"),
+        ({"type": "attribute", "field": "country", "op": "in", "values": ["FR"]}, "$.values", "allowed: type, field"),
+        ({"type": "percentile", "field": "total_spent", "percent": 10, "top": True}, "$.top", "direction"),
+        ({"type": "not_performed"}, "$.event", "which event"),
+        (
+            {**P, "where": [{"property": "colour", "op": "eq", "value": "red"}]},
+            "$.where[0].property",
+            "its properties are: category, currency, image_url, price, product_id, title, url, variant_id",
+        ),
+        (
+            {"type": "performed", "event": "order.placed", "where": [{"property": "line_items", "op": "eq",
+                                                                      "value": "x"}]},
+            "$.where[0].property",
+            "its properties are: cart_token, checkout_id",
+        ),
     ],
 )
 def test_invalid_trees_say_where_and_why(tree, where, why):

@@ -40,8 +40,28 @@ def test_log_records_never_carry_tokens():
 
 @pytest.mark.django_db
 def test_healthz_reports_database_and_worker(client):
+    """Queued work with no worker finishing anything for five minutes is "stalled"; a worker that just
+    finished a task, or an empty queue, is "ok"."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django_q.brokers import get_broker
+    from django_q.models import Task
+
     body = client.get("/healthz").json()
-    assert body["database"] == "ok" and body["worker"]["state"] == "ok"
+    assert body["database"] == "ok" and body["worker"] == {"queued": 0, "last_task_finished_at": None,
+                                                           "state": "ok"}
+    get_broker().enqueue("a queued task no worker has taken")
+    stalled = client.get("/healthz").json()["worker"]
+    assert stalled["queued"] == 1 and stalled["state"] == "stalled"
+    now = timezone.now()
+    Task.objects.create(id="t-old", name="old", func="shopconnect.tasks.ping", started=now - timedelta(minutes=11),
+                        stopped=now - timedelta(minutes=10), success=True)
+    assert client.get("/healthz").json()["worker"]["state"] == "stalled"  # the last one finished too long ago
+    Task.objects.create(id="t-new", name="new", func="shopconnect.tasks.ping", started=now, stopped=now,
+                        success=True)
+    recent = client.get("/healthz").json()["worker"]
+    assert recent["state"] == "ok" and recent["last_task_finished_at"] == now.isoformat()
 
 
 @pytest.mark.django_db

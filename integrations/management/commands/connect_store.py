@@ -1,65 +1,62 @@
-"""Connect (or update) a store and print its identifiers as one JSON object."""
+"""Connect (or update) a store and print its identifiers as one JSON object.
+
+The ``--platform`` choices are the configured adapters (``settings.PLATFORM_ADAPTERS``); each adapter
+reads the store's address from the options (``store_address``) and connects it (``connect``), so a new
+platform needs no change here.
+"""
 
 from __future__ import annotations
 
 import json
-import re
-from urllib.parse import urlparse
 
 from django.core.management.base import BaseCommand, CommandError
 
-from integrations.registry import get_adapter
-from integrations.urls import webhook_url
-from shopconnect.timeline.models import Platform, Store
+from integrations.registry import adapters, webhook_url
+from shopconnect.timeline.models import Store
 
-SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")
+#: options every platform may use; an adapter's ``connect_options`` add to these
+COMMON_OPTIONS = {
+    "url": "the store's address, https://shop.example (platforms connected by their site's address)",
+    "name": "the store's name in the admin",
+    "currency": "ISO 4217 code, for example EUR",
+    "timezone": "IANA time zone, for example Europe/Berlin",
+}
+#: options that are stored on the Store when given (secrets are encrypted at rest)
+STORED = ("name", "currency", "timezone", "access_token", "webhook_secret", "consumer_key", "consumer_secret")
 
 
 class Command(BaseCommand):
-    help = "Connect a Shopify or WooCommerce store; running it again updates the same store."
+    help = "Connect a store of any configured platform; running it again updates the same store."
 
     def add_arguments(self, parser):
-        parser.add_argument("--platform", required=True, choices=[Platform.SHOPIFY, Platform.WOOCOMMERCE])
-        parser.add_argument("--domain", help="Shopify: NAME.myshopify.com")
-        parser.add_argument("--url", help="WooCommerce: the site URL, https://shop.example")
-        parser.add_argument("--name", default="")
-        parser.add_argument("--currency")
-        parser.add_argument("--timezone")
-        parser.add_argument("--access-token", default="", help="Shopify Admin API access token")
-        parser.add_argument("--webhook-secret", default="", help="WooCommerce webhook secret")
-        parser.add_argument("--consumer-key", default="")
-        parser.add_argument("--consumer-secret", default="")
+        configured = adapters()
+        parser.add_argument("--platform", required=True, choices=list(configured))
+        options = dict(COMMON_OPTIONS)
+        for name, adapter in configured.items():
+            for option, text in adapter.connect_options.items():
+                label = adapter.label or name
+                options[option] = f"{options[option]}; {label}: {text}" if option in options else f"{label}: {text}"
+        for option, text in options.items():
+            parser.add_argument(f"--{option}", default="", help=text)
 
     def handle(self, *args, **opts):
-        platform = opts["platform"]
-        if platform == Platform.SHOPIFY:
-            domain = (opts["domain"] or "").strip().lower()
-            if not SHOP_DOMAIN.match(domain):
-                raise CommandError("--domain must look like NAME.myshopify.com")
-            url = f"https://{domain}"
-        else:
-            url = (opts["url"] or "").strip().rstrip("/")
-            parsed = urlparse(url)
-            if parsed.scheme not in ("http", "https") or not parsed.hostname:
-                raise CommandError("--url must be the store's address, for example https://shop.example")
-            domain = parsed.hostname + (parsed.path or "")
-            if bool(opts["consumer_key"]) != bool(opts["consumer_secret"]):
-                raise CommandError("--consumer-key and --consumer-secret go together")
-        store, created = Store.objects.get_or_create(platform=platform, domain=domain, defaults={"url": url})
+        adapter = adapters()[opts["platform"]]
+        try:
+            domain, url = adapter.store_address(opts)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+        store, created = Store.objects.get_or_create(platform=adapter.platform, domain=domain,
+                                                     defaults={"url": url})
         store.url = url
         store.status = Store.Status.ACTIVE
         store.uninstalled_at = None
-        for option, field in (("name", "name"), ("currency", "currency"), ("timezone", "timezone"),
-                              ("access_token", "access_token"), ("webhook_secret", "webhook_secret"),
-                              ("consumer_key", "consumer_key"), ("consumer_secret", "consumer_secret")):
-            if opts.get(option):
-                setattr(store, field, opts[option])
+        for field in STORED:
+            if opts.get(field):
+                setattr(store, field, opts[field])
         if not store.name:
             store.name = domain
         store.save()
-        adapter = get_adapter(platform)
-        if adapter is not None:
-            adapter.connect(store, opts)
+        adapter.connect(store, opts)
         self.stdout.write(json.dumps({
             "id": store.pk,
             "platform": store.platform,

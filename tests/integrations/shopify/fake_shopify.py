@@ -149,6 +149,10 @@ def gql_order(order_id: int, customer_n: int, total: str, **over) -> dict:
         "displayFulfillmentStatus": "UNFULFILLED",
         "currencyCode": "EUR",
         "discountCodes": [],
+        "tags": ["Erstbestellung"],
+        "sourceName": "web",
+        "customerLocale": "de-AT",
+        "billingAddress": {"city": "Wien", "province": None, "countryCodeV2": "AT"},
         "customer": {
             "id": f"gid://shopify/Customer/{7408451977439 + customer_n}",
             "email": f"kunde{customer_n}@example.com",
@@ -160,6 +164,8 @@ def gql_order(order_id: int, customer_n: int, total: str, **over) -> dict:
                 {
                     "node": {
                         "title": "Wollsocken",
+                        "variantTitle": "42-45",
+                        "vendor": "Nordlicht",
                         "quantity": 1,
                         "sku": "WS",
                         "originalUnitPriceSet": {"shopMoney": {"amount": total}},

@@ -99,6 +99,11 @@ def test_backfill_command_imports_every_resource_page_by_page(fake, connected):
     first = Customer.objects.get(external_id="7408451977439")
     assert first.first_name == "Jürgen" and first.country == "AT" and first.email_consent == "subscribed"
     assert first.orders_count == 1 and first.total_spent == Decimal("113.40")
+    assert list(first.tags.values_list("tag", flat=True)) == ["VIP"]  # a backfill carries the whole tag set
+    placed = first.events.get(type="order.placed").properties  # the same properties as a webhook's
+    assert (placed["tags"], placed["source_name"], placed["customer_locale"], placed["city"]) == (
+        ["Erstbestellung"], "web", "de-AT", "Wien")
+    assert (placed["line_items"][0]["vendor"], placed["line_items"][0]["variant_title"]) == ("Nordlicht", "42-45")
     second = Customer.objects.get(external_id="7408451977440")
     assert second.orders_count == 1 and second.total_spent == Decimal("40.00")  # the cancelled one does not count
     checkout = Event.objects.get(type="checkout.started")

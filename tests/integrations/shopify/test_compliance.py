@@ -22,6 +22,7 @@ def history(client, shop):
     for n, (name, topic) in enumerate(
         [
             ("customers_create", "customers/create"),
+            ("customers_email_marketing_consent_update", "customers_email_marketing_consent/update"),
             ("orders_paid", "orders/paid"),
             ("orders_create_guest", "orders/create"),
             ("checkouts_create", "checkouts/create"),

@@ -11,13 +11,12 @@ from integrations.shopify.topics import TOPICS, normalize
 
 from .helpers import payload
 
-NOW = datetime(2026, 2, 20, 12, 0, tzinfo=UTC)
 ORDER = "5829470273759"
 CUSTOMER = "7408451977439"
 
 
 def run(topic: str, name: str):
-    return normalize(topic, payload(name), received_at=NOW)
+    return normalize(topic, payload(name))
 
 
 def keyed(result) -> dict:
@@ -37,6 +36,8 @@ def test_orders_create_is_an_order_placed_with_line_items_and_tokens():
         "product_id": "8123456789012",
         "variant_id": "45123456789012",
         "title": "Merino-Pullover „Fjäll“",
+        "variant_title": "M",
+        "vendor": "Nordlicht",
         "quantity": 1,
         "price": "89.00",
         "sku": "MP-FJ-M",
@@ -46,6 +47,14 @@ def test_orders_create_is_an_order_placed_with_line_items_and_tokens():
     assert props["checkout_token"] == "b1946ac92492d2347c6235b4d2611184"
     assert props["cart_token"] == "Z2NwLWV1cm9wZS13ZXN0NDowMUpH"
     assert props["discount_codes"] == ["WINTER10"]
+    # what a marketer filters on, as Shopify sent it
+    assert props["tags"] == ["Erstbestellung", "Geschenk"] and props["source_name"] == "web"
+    assert props["landing_site"] == "/products/merino-pullover-fjall"
+    assert props["referring_site"] == "https://www.google.com/" and props["customer_locale"] == "de"
+    assert props["buyer_accepts_marketing"] is True and props["current_total"] == "132.90"
+    assert props["total_discounts"] == "0.00" and props["attributes"] == {"gift_wrap": "yes"}
+    assert props["discount_applications"][0]["code"] == "WINTER10"
+    assert (props["city"], props["country"]) == ("Berlin", "DE")
 
 
 def test_guest_order_is_identified_by_email_only():
@@ -72,7 +81,15 @@ def test_orders_fulfilled_adds_fulfilled_at_the_fulfillment_time():
     fulfilled = events[f"shopify:order:{ORDER}:fulfilled"]
     assert fulfilled.type == "order.fulfilled"
     assert fulfilled.occurred_at == datetime(2026, 2, 5, 8, 29, 58, tzinfo=UTC)
+    assert fulfilled.properties["tracking_numbers"] == ["00340434161234567890"]
+    assert fulfilled.properties["tracking_urls"][0].endswith("piececode=00340434161234567890")
+    assert fulfilled.properties["tracking_company"] == "DHL"
     assert f"shopify:order:{ORDER}:paid" in events
+
+
+def test_a_partial_fulfillment_is_not_yet_order_fulfilled():
+    events = keyed(run("orders/partially_fulfilled", "orders_partially_fulfilled"))
+    assert set(events) == {f"shopify:order:{ORDER}:placed", f"shopify:order:{ORDER}:paid"}
 
 
 def test_orders_updated_with_a_refund_carries_the_refund_with_its_customer():
@@ -132,28 +149,58 @@ def test_carts_are_cart_updated_keyed_by_version(topic, name, items, total):
     assert event.dedupe_key.startswith("shopify:cart:Z2NwLWV1cm9wZS13ZXN0NDowMUpH:20260203T13")
 
 
-def test_customers_create_has_profile_and_consent():
-    created, consent = run("customers/create", "customers_create").events
+def test_customers_create_has_the_profile_the_payload_carries():
+    (created,) = run("customers/create", "customers_create").events  # 2025-10: no tags, no consent inside
     assert created.type == "customer.created" and created.dedupe_key == f"shopify:customer:{CUSTOMER}:created"
     assert created.profile["first_name"] == "Zoë" and created.profile["last_name"] == "Ångström"
-    assert created.profile["country"] == "DE" and created.profile["tags"] == ["VIP", "Newsletter"]
+    assert created.profile["country"] == "DE" and created.profile["properties"]["city"] == "Berlin"
     assert created.profile["created_at"] == datetime(2026, 1, 10, 14, 0, tzinfo=UTC)
-    assert consent.type == "consent.changed"
-    assert consent.properties == {
-        "channel": "email",
-        "state": "subscribed",
-        "source": "shopify",
-        "opt_in_level": "single_opt_in",
-    }
-    assert consent.occurred_at == datetime(2026, 1, 10, 14, 5, tzinfo=UTC)
+    assert "tags" not in created.profile  # absent means unknown: stored tags are left alone
 
 
-def test_customers_update_is_keyed_by_updated_at():
-    updated, consent = run("customers/update", "customers_update").events
+def test_customers_update_is_keyed_by_updated_at_and_never_empties_what_it_does_not_carry():
+    (updated,) = run("customers/update", "customers_update").events
     assert updated.type == "customer.updated"
     assert updated.dedupe_key == f"shopify:customer:{CUSTOMER}:updated:20260212T130000Z"
     assert updated.profile["last_name"] == "Ångström-Berg"
-    assert consent.properties["state"] == "unsubscribed"
+    assert "tags" not in updated.profile
+    partial = normalize("customers/update", {"id": 1, "updated_at": "2026-02-12T08:00:00-05:00", "email": "a@b.c"})
+    assert partial.events[0].profile == {}  # a payload without names, phone or address changes none of them
+
+
+def test_an_older_api_version_with_tags_and_consent_still_sets_them():
+    old = {**payload("customers_update"), "tags": "VIP, Newsletter",
+           "email_marketing_consent": {"state": "subscribed", "opt_in_level": "single_opt_in",
+                                       "consent_updated_at": "2026-02-12T07:59:00-05:00"}}
+    updated, consent = normalize("customers/update", old).events
+    assert updated.profile["tags"] == ["VIP", "Newsletter"] and consent.properties["state"] == "subscribed"
+
+
+@pytest.mark.parametrize(("topic", "name", "profile", "change"), [
+    ("customer.tags_added", "customer.tags_added", {"add_tags": ["VIP", "Newsletter"]}, "tags_added"),
+    ("customer.tags_removed", "customer.tags_removed", {"remove_tags": ["Newsletter"]}, "tags_removed"),
+])
+def test_tag_topics_are_tag_deltas_on_the_customer(topic, name, profile, change):
+    (event,) = run(topic, name).events
+    assert event.type == "customer.updated" and event.external_id == CUSTOMER and event.email is None
+    assert event.profile == profile and event.properties["change"] == change
+    assert event.dedupe_key.startswith(f"shopify:customer:{CUSTOMER}:{change}:")
+    assert event.dedupe_key == run(topic, name).events[0].dedupe_key  # from the input alone
+
+
+def test_purchasing_summary_keeps_shopifys_own_order_count_and_amount_spent():
+    (event,) = run("customers/purchasing_summary", "customers_purchasing_summary").events
+    assert event.type == "customer.updated" and event.external_id == CUSTOMER
+    assert event.profile == {"properties": {"shopify_orders_count": 3, "shopify_amount_spent": "311.70",
+                                            "shopify_amount_currency": "EUR",
+                                            "shopify_last_order_id": ORDER}}
+    assert event.occurred_at == datetime(2026, 2, 3, 13, 12, 10, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("topic", "state"), [("customers/enable", "enabled"), ("customers/disable", "disabled")])
+def test_account_enable_and_disable_are_customer_updates_with_the_state(topic, state):
+    (event,) = run(topic, topic.replace("/", "_")).events
+    assert event.type == "customer.updated" and event.properties["state"] == state
 
 
 def test_customer_with_null_email_and_non_ascii_name():
@@ -163,9 +210,10 @@ def test_customer_with_null_email_and_non_ascii_name():
     assert created.profile["first_name"] == "美咲" and created.profile["country"] == "JP"
 
 
-def test_customers_delete_uses_the_delivery_time():
+def test_customers_delete_is_dated_by_its_delivery():
     (event,) = run("customers/delete", "customers_delete").events
-    assert event.type == "customer.deleted" and event.external_id == CUSTOMER and event.occurred_at == NOW
+    assert event.type == "customer.deleted" and event.external_id == CUSTOMER
+    assert event.occurred_at is None  # no time in the payload: the delivery's time is used, not the clock
 
 
 def test_email_consent_topic_matches_the_key_of_the_same_change_seen_through_customers_update():
@@ -189,6 +237,10 @@ def test_products_become_catalog_records(topic):
     assert record.external_id == "8123456789012" and record.handle == "merino-pullover-fjall"
     assert record.title == "Merino-Pullover „Fjäll“" and record.category == "Pullover"
     assert record.image_url.startswith("https://cdn.shopify.com/")
+    assert (record.vendor, record.tags, record.description) == ("Nordlicht", ["Winter", "Wolle"], "<p>Warm.</p>")
+    assert record.published_at == datetime(2026, 1, 2, 9, 0, tzinfo=UTC)
+    assert [(v["title"], v["sku"]) for v in record.variants] == [("S", "MP-FJ-S"), ("M", "MP-FJ-M"),
+                                                                   ("XL", "MP-FJ-XL")]
     if topic == "products/create":
         assert (record.price, record.inventory, record.compare_at_price) == (
             Decimal("89.00"),
@@ -219,13 +271,35 @@ def test_compliance_topics_are_actions():
 
 
 def test_unknown_topic_is_none_and_every_topic_has_a_payload_file():
-    assert normalize("inventory_levels/update", {"x": 1}, received_at=NOW) is None
+    assert normalize("inventory_levels/update", {"x": 1}) is None
     from .helpers import PAYLOADS
 
+    sources = (PAYLOADS / "SOURCES.md").read_text()
     for topic in TOPICS:
-        assert (PAYLOADS / f"{topic.replace('/', '_')}.json").exists(), topic
+        name = f"{topic.replace('/', '_')}.json"
+        assert (PAYLOADS / name).exists(), topic
+        assert f"`{name}`" in sources, f"{name}: record where it comes from in SOURCES.md"
+
+
+def test_a_bad_value_fails_with_the_field_named():
+    from integrations.values import BadValue
+
+    with pytest.raises(BadValue, match="total_price"):
+        normalize("orders/create", {**payload("orders_create"), "total_price": "132,90"})
+    with pytest.raises(BadValue, match="occurredAt"):
+        normalize("customer.tags_added", {**payload("customer.tags_added"), "occurredAt": "yesterday"})
 
 
 def test_a_payload_that_is_not_an_object_is_a_clear_error():
     with pytest.raises(ValueError, match="expected a JSON object"):
-        normalize("orders/create", [1, 2], received_at=NOW)
+        normalize("orders/create", [1, 2])
+
+
+def test_every_handled_topic_is_subscribed_under_its_graphql_name():
+    from integrations.shopify.graphql import graphql_topic
+    from integrations.shopify.topics import SUBSCRIBED_TOPICS
+
+    names = {graphql_topic(t) for t in SUBSCRIBED_TOPICS}
+    assert {"CUSTOMER_TAGS_ADDED", "CUSTOMER_TAGS_REMOVED", "CUSTOMERS_PURCHASING_SUMMARY", "CUSTOMERS_ENABLE",
+            "ORDERS_PARTIALLY_FULFILLED", "ORDERS_CREATE"} <= names
+    assert all(n.replace("_", "").isalpha() and n.isupper() for n in names)  # no "." or "/" left

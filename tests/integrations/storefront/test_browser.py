@@ -85,6 +85,14 @@ def test_product_view_and_add_to_cart_reach_the_visitors_timeline(
             assert events["cart.updated"].properties["quantity"] == 2
             assert events["page.viewed"].properties["title"] == "Linen Shirt"
 
+            # Leaving the page sends the visible time on it, tied to the product the page showed.
+            with page.expect_response(is_collect_post) as left:
+                page.evaluate("window.dispatchEvent(new Event('pagehide'))")
+            assert left.value.status == 202
+            spent = Event.objects.get(visitor=visitor, type="custom.time_on_page").properties
+            assert (spent["product_id"], spent["title"], spent["page_type"]) == ("93", "Linen Shirt", "product")
+            assert isinstance(spent["duration_seconds"], int) and spent["duration_seconds"] >= 0
+
             # The visitor types its email (as at checkout): its history moves to the customer.
             with page.expect_response(is_collect_post) as second:
                 page.fill("#email", "Shopper@Example.com")
@@ -100,6 +108,7 @@ def test_product_view_and_add_to_cart_reach_the_visitors_timeline(
     assert sorted(customer.events.values_list("type", flat=True)) == [
         "cart.updated",
         "checkout.started",
+        "custom.time_on_page",
         "page.viewed",
         "product.viewed",
     ]

@@ -1,4 +1,4 @@
-"""The collect endpoint: answers per CONTRACT.md, the inbox, replays, limits, CORS, arbitrary input."""
+"""The collect endpoint: answers per docs/CONTRACT.md, the inbox, replays, limits, CORS, arbitrary input."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from django.core.cache import cache
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from integrations.storefront.mapping import MAX_CLOCK_SKEW
 from integrations.storefront.models import CollectBatch
 from shopconnect.timeline.models import Event, Visitor
 
@@ -119,10 +120,15 @@ def test_cors_preflight(db, store, client):
     assert "POST" in response["Access-Control-Allow-Methods"]
 
 
+@time_machine.travel(datetime(2026, 3, 1, 12, 0, tzinfo=UTC), tick=False)
 def test_a_future_timestamp_is_clamped_to_now(db, store, post_batch):
-    post_batch(store, [ev(timestamp="2099-01-01T00:00:00Z")])
-    event = Event.objects.get()
-    assert event.occurred_at.year < 2099
+    """A visitor's clock cannot date an event after the batch arrived (plus the allowed skew), while a
+    timestamp inside the skew is kept as sent."""
+    post_batch(store, [ev(timestamp="2099-01-01T00:00:00Z"), ev(timestamp="2026-03-01T12:03:00Z")])
+    received = CollectBatch.objects.get().received_at
+    assert received == datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    times = sorted(Event.objects.values_list("occurred_at", flat=True))
+    assert times == [datetime(2026, 3, 1, 12, 3, tzinfo=UTC), received + MAX_CLOCK_SKEW]
 
 
 json_values = st.recursive(

@@ -38,8 +38,8 @@ def test_each_refund_is_one_event_with_a_positive_amount():
     events = normalize("order.updated", payload("order_refunded_second")).events
     refunds = sorted((e for e in events if e.type == "order.refunded"), key=lambda e: e.dedupe_key)
     assert [(e.dedupe_key, e.amount) for e in refunds] == [
-        ("woocommerce:order:727:refund:801", Decimal("20.00")),
-        ("woocommerce:order:727:refund:802", Decimal("9.80")),
+        ("woocommerce:refund:801", Decimal("20.00")),  # the one refund key of every platform
+        ("woocommerce:refund:802", Decimal("9.80")),
     ]
     assert refunds[0].properties["reason"] == "damaged tote"
 
@@ -118,3 +118,12 @@ def test_fully_refunded_unpaid_order_is_still_an_order_that_nets_to_zero():
     events = by_type(normalize("order.updated", order))
     assert set(events) == {"order.placed", "order.refunded"}
     assert events["order.placed"].amount == events["order.refunded"].amount == Decimal("24.90")
+
+
+def test_a_customer_field_the_payload_leaves_out_is_unknown_not_emptied():
+    full = payload("customer_updated")
+    (created, updated) = normalize("customer.updated", full).events
+    assert updated.profile["first_name"] == full["first_name"] and "phone" in updated.profile
+    partial = {k: v for k, v in full.items() if k not in ("first_name", "last_name", "billing", "role")}
+    (_, updated) = normalize("customer.updated", partial).events
+    assert not {"first_name", "last_name", "phone", "country"} & set(updated.profile)

@@ -200,3 +200,55 @@ def test_product_update_fills_the_catalog(client, woo_store):
     deliver(client, woo_store, "product_updated", "product.updated", SECRET)
     product = Product.objects.get(store=woo_store)
     assert (product.external_id, product.title, product.category) == ("93", "Linen Shirt", "Shirts")
+
+
+def test_what_a_marketer_filters_on_is_kept_on_the_order(client, woo_store):
+    deliver(client, woo_store, "order_paid", "order.created", SECRET)
+    props = Event.objects.get(type="order.placed").properties
+    assert props["shipping_lines"] == [{"title": "Flat rate", "code": "flat_rate", "price": "4.90"}]
+    assert props["payment_method"] == "Credit card" and props["source_name"] == "checkout"
+    assert props["note"] == "Sonnez deux fois" and (props["city"], props["country"]) == ("Lyon", "FR")
+    assert props["attributes"] == {"is_vat_exempt": "no"}  # meta_data, as sent
+    assert props["line_items"][0]["title"] == "Linen Shirt" and props["line_items"][0]["variant_title"] == "Blue"
+
+
+def test_a_bad_money_value_fails_the_delivery_with_the_field_named(client, woo_store):
+    order = {**json.loads(body_of("order_paid")), "total": "79,80"}
+    deliver(client, woo_store, "", "order.created", SECRET, body=json.dumps(order).encode())
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == "failed" and "total: expected a decimal amount" in delivery.last_error
+    assert not Event.objects.exists()
+
+
+def test_an_email_changed_in_woocommerce_moves_the_customer_to_it(client, woo_store):
+    deliver(client, woo_store, "customer_created", "customer.created", SECRET)
+    deliver(client, woo_store, "order_paid", "order.created", SECRET)
+    changed = {**json.loads(body_of("customer_updated")), "email": "ann.martin@example.com"}
+    deliver(client, woo_store, "", "customer.updated", SECRET, body=json.dumps(changed).encode())
+    (customer,) = Customer.objects.filter(store=woo_store)
+    assert customer.email == "ann.martin@example.com" and customer.orders_count == 1
+
+
+def test_every_payload_file_says_where_it_comes_from():
+    from .helpers import PAYLOADS
+
+    sources = (PAYLOADS / "SOURCES.md").read_text()
+    for path in PAYLOADS.glob("*.json"):
+        assert f"`{path.name}`" in sources, path.name
+
+
+def test_refunds_stored_under_the_old_key_are_renamed_so_a_replay_stays_a_duplicate(client, woo_store):
+    import importlib
+
+    from django.apps import apps
+
+    deliver(client, woo_store, "order_refunded_second", "order.created", SECRET)
+    Event.objects.filter(dedupe_key="woocommerce:refund:801").update(dedupe_key="woocommerce:order:727:refund:801")
+    migration = importlib.import_module("integrations.woocommerce.migrations.0002_platform_refund_keys")
+    migration.forwards(apps, None)
+    assert set(Event.objects.filter(type="order.refunded").values_list("dedupe_key", flat=True)) == {
+        "woocommerce:refund:801", "woocommerce:refund:802"}
+    deliver(client, woo_store, "order_refunded_second", "order.updated", SECRET)  # replayed after the upgrade
+    assert Event.objects.filter(type="order.refunded").count() == 2
+    migration.backwards(apps, None)
+    assert Event.objects.filter(dedupe_key="woocommerce:order:727:refund:801").exists()

@@ -1,5 +1,5 @@
 // ShopConnect web pixel: subscribes to Shopify's standard customer events and posts them, batched, to
-// ShopConnect's collect endpoint in the batch format of CONTRACT.md ("Storefront collect batch").
+// ShopConnect's collect endpoint in the batch format of docs/CONTRACT.md ("Storefront collect batch").
 import { register } from "@shopify/web-pixels-extension";
 
 const BATCH = 20;
@@ -70,19 +70,57 @@ register(({ analytics, browser, settings, init }) => {
     }
   }
 
+  // Time on page: a pixel cannot see the page being left, so each page's start (and its product, once
+  // product_viewed names it) is kept in sessionStorage; the next page_viewed sends "page_left" for it with
+  // the time between the two (at most 30 minutes: a tab left open is not reading). The last page of a
+  // visit is not counted.
+  const MAX_PAGE_SECONDS = 30 * 60;
+  async function pageChanged(event) {
+    const started = Date.parse(event.timestamp);
+    let previous = null;
+    try { previous = JSON.parse((await browser.sessionStorage.getItem("sc_page")) || "null"); } catch (e) {}
+    if (previous && previous.started && started > previous.started) {
+      const data = { duration_seconds: Math.min(Math.round((started - previous.started) / 1000), MAX_PAGE_SECONDS),
+                     page_type: previous.product_id ? "product" : "page" };
+      if (previous.product_id) { data.product_id = previous.product_id; data.title = previous.title; }
+      enqueue({ id: `${event.id}-left`, name: "page_left", timestamp: event.timestamp, client_id: event.clientId,
+                url: previous.url, data });
+    }
+    const url = event.context && event.context.document && event.context.document.location.href;
+    await browser.sessionStorage.setItem("sc_page", JSON.stringify({ started, url })).catch(() => {});
+  }
+  async function productShown(event) {
+    const variant = (event.data && event.data.productVariant) || {};
+    const product = variant.product || {};
+    try {
+      const current = JSON.parse((await browser.sessionStorage.getItem("sc_page")) || "null");
+      if (current) {
+        await browser.sessionStorage.setItem("sc_page", JSON.stringify(
+          { ...current, product_id: product.id, title: product.title || variant.title }));
+      }
+    } catch (e) {}
+  }
+
+  function enqueue(out) {
+    const email = customer.email;
+    if (email && !out.email) out.email = email;
+    if (customer.id) out.customer_id = String(customer.id);
+    if (token) out.sc_id = token;
+    queue.push(out);
+  }
+
   analytics.subscribe("all_standard_events", async (event) => {
     await ready;
+    if (event.name === "page_viewed") await pageChanged(event);
+    if (event.name === "product_viewed") await productShown(event);
     const checkout = event.data && event.data.checkout;
     const out = {
       id: event.id, name: event.name, timestamp: event.timestamp, client_id: event.clientId,
       url: event.context && event.context.document && event.context.document.location.href,
       data: dataFor(event),
     };
-    const email = (checkout && checkout.email) || customer.email;
-    if (email) out.email = email;
-    if (customer.id) out.customer_id = String(customer.id);
-    if (token) out.sc_id = token;
-    queue.push(out);
+    if (checkout && checkout.email) out.email = checkout.email;
+    enqueue(out);
     if (queue.length >= BATCH || event.name === "checkout_completed") flush();
     else if (!timer) timer = setTimeout(flush, DELAY_MS);
   });
