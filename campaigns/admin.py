@@ -1,6 +1,7 @@
-"""Admin: email provider (send test email), templates (preview for a chosen customer), flows (steps in
+"""Admin: email provider (send test email), flows (steps in
 order, enable/disable, per-step counts, A/B split results), enrollments (with the decision log), the
-outbox and the suppression list; campaigns live in ``campaigns/campaign/admin.py``. Every view is
+outbox (with the copy of each sent email) and the suppression list; campaigns live in
+``campaigns/campaign/admin.py`` and templates (the editor) in ``campaigns/template_admin.py``. Every view is
 scoped to the user's stores (``StoreScopedAdminMixin``)."""
 
 from __future__ import annotations
@@ -10,22 +11,18 @@ import json
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Q
-from django.shortcuts import get_object_or_404
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from shopconnect.tenancy import StoreScopedAdminMixin, StoreScopedInlineMixin
-from shopconnect.timeline.models import Customer
 
+from . import template_admin  # noqa: F401 (registers EmailTemplateAdmin: the editor with its live preview)
 from .campaign import admin as campaign_admin  # noqa: F401 (registers CampaignAdmin)
 from .campaign.abtest import flow_step_numbers, probabilities, split_verdict
 from .flows import relevance
 from .frequency_admin import FrequencyCapAdmin  # noqa: F401 (registers it)
-from .models import EmailProvider, EmailTemplate, Enrollment, Flow, FlowDecision, FlowStep, Message, Suppression
+from .models import EmailProvider, Enrollment, Flow, FlowDecision, FlowStep, Message, Suppression
 from .providers import ProviderNotConfigured, send_test_email
-from .rendering import TemplateProblem
-from .sender import render_message
 
 
 class EmailProviderForm(forms.ModelForm):
@@ -73,43 +70,6 @@ class EmailProviderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
                 self.message_user(request, f"{provider.store}: the provider refused: {exc}", messages.ERROR)
             else:
                 self.message_user(request, f"{provider.store}: test email sent to {request.user.email}.")
-
-
-@admin.register(EmailTemplate)
-class EmailTemplateAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
-    list_display = ("name", "store", "subject", "updated_at", "preview_link")
-    list_filter = ("store",)
-    search_fields = ("name", "subject")
-
-    @admin.display(description="Preview")
-    def preview_link(self, obj: EmailTemplate) -> str:
-        return format_html('<a href="{}">preview</a>', reverse("admin:campaigns_emailtemplate_preview", args=[obj.pk]))
-
-    def get_urls(self):
-        return [path("<int:pk>/preview/", self.admin_site.admin_view(self.preview),
-                     name="campaigns_emailtemplate_preview")] + super().get_urls()
-
-    def preview(self, request, pk: int):
-        template = get_object_or_404(self.get_queryset(request), pk=pk)
-        customers = Customer.objects.filter(store=template.store).order_by("-id")
-        chosen = request.GET.get("customer")
-        customer = customers.filter(pk=chosen).first() if chosen and chosen.isdigit() else customers.first()
-        rendered, error = None, ""
-        if customer is None:
-            error = "This store has no customers to preview with."
-        else:
-            message = Message(pk=0, store=template.store, customer=customer, template=template)
-            message.trigger_event = customer.events.filter(
-                type__in=["checkout.started", "cart.updated", "order.placed"]).order_by("-occurred_at").first()
-            try:
-                rendered, _ = render_message(message)
-            except TemplateProblem as exc:
-                error = str(exc)
-        return TemplateResponse(request, "admin/campaigns/template_preview.html", {
-            **self.admin_site.each_context(request), "title": f"Preview: {template}", "template_obj": template,
-            "customer": customer, "customers": customers[:200], "rendered": rendered, "error": error,
-            "opts": self.model._meta,
-        })
 
 
 class FlowStepInline(StoreScopedInlineMixin, admin.StackedInline):
@@ -202,13 +162,17 @@ class DecisionInline(StoreScopedInlineMixin, admin.TabularInline):
 @admin.register(Enrollment)
 class EnrollmentAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     store_path = "flow__store"
-    list_display = ("customer", "flow", "status", "position", "due_at", "entered_at", "exit_reason")
+    list_display = ("customer", "customer_email", "flow", "status", "position", "due_at", "entered_at",
+                    "exit_reason")
     list_filter = ("status", "flow")
-    search_fields = ("customer__email",)
+    search_fields = ("customer__email", "customer__first_name", "customer__last_name")
     list_select_related = ("customer", "flow")
     readonly_fields = ("flow", "customer", "trigger_event", "entry_key", "checkout_ref", "status", "position",
                        "due_at", "waiting_since", "variant", "entered_at", "finished_at", "exit_reason")
     inlines = [DecisionInline]
+
+    customer_email = admin.display(description="Email", ordering="customer__email")(
+        lambda self, obj: obj.customer.email or "-")
 
     def has_add_permission(self, request):
         return False
@@ -216,11 +180,56 @@ class EnrollmentAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 
 @admin.register(Message)
 class MessageAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
-    list_display = ("id", "customer", "subject", "state", "skip_reason", "note", "message_class", "flow",
-                    "created_at", "sent_at")
-    list_filter = ("state", "message_class", "store", "flow")
-    search_fields = ("customer__email", "idempotency_key", "provider_message_id")
-    list_select_related = ("customer", "flow")
+    list_display = ("id", "customer", "customer_email", "subject", "state", "skip_reason", "note", "message_class",
+                    "source", "created_at", "sent_at")
+    list_filter = ("state", "campaign", "flow", "message_class", "store")
+    search_fields = ("customer__email", "customer__first_name", "customer__last_name", "subject",
+                     "idempotency_key", "provider_message_id")
+    list_select_related = ("customer", "flow", "campaign")
+    show_full_result_count = False
+    fieldsets = (
+        (None, {"fields": ("customer_link", "source", "state", "skip_reason", "note", "subject", "sent_at")}),
+        ("The copy that was sent", {"fields": ("sent_copy_view",)}),
+        ("Details", {"classes": ("collapse",), "fields": (
+            "store", "template", "message_class", "variant", "ab_test", "marketing", "idempotency_key", "attempts",
+            "next_attempt_at", "provider_message_id", "trigger_event", "enrollment", "created_at")}),
+    )
+    readonly_fields = ("customer_link", "source", "sent_copy_view")
+
+    class Media:
+        css = {"all": ("workspace/workspace.css",)}
+
+    customer_email = admin.display(description="Email", ordering="customer__email")(
+        lambda self, obj: obj.customer.email or "-")
+
+    @admin.display(description="Customer")
+    def customer_link(self, obj: Message):
+        url = reverse("admin:timeline_customer_change", args=[obj.customer_id]) + "?tab=messages"
+        return format_html('<a href="{}">{}</a> ({})', url, obj.customer, obj.customer.email or "no email")
+
+    @admin.display(description="From")
+    def source(self, obj: Message) -> str:
+        if obj.campaign_id:
+            return f"Campaign: {obj.campaign}"
+        if obj.flow_id:
+            return f"Flow: {obj.flow}"
+        return "-"
+
+    @admin.display(description="Copy")
+    def sent_copy_view(self, obj: Message):
+        from .models import SentCopy
+
+        copy = SentCopy.objects.filter(message=obj).first()
+        if copy is None:
+            return ("Not sent, so there is no copy." if obj.state != Message.State.SENT else
+                    "Sent before copies were kept: no copy stored.")
+        parts = copy.parts()
+        note = " (long email: cut to the first 100,000 characters)" if copy.truncated else ""
+        return format_html(
+            '<div class="sent-copy"><p><strong>Subject:</strong> {}{}</p>'
+            '<iframe sandbox title="The email as sent" srcdoc="{}"></iframe>'
+            '<details><summary>Text part</summary><pre>{}</pre></details></div>',
+            copy.subject, note, parts.get("html", ""), parts.get("text", ""))
 
     def has_add_permission(self, request):
         return False

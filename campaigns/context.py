@@ -5,13 +5,18 @@
 (for a storefront trigger, a claim, ``event`` and ``items`` hold only ids and the catalog's product text:
 never the visitor's titles, images, links or prices),
 ``recommendations`` (computed only if the template uses it), ``discount_code``, ``unsubscribe_url``
-and ``preferences_url``. Links are rewritten for tracking after rendering (``campaigns.links``).
+and ``preferences_url``. ``customer.engagement_tier`` and ``customer.device`` let content depend on how
+engaged the customer is and where they usually read (see ``engagement_tier``). Links are rewritten for
+tracking after rendering (``campaigns.links``).
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from django.utils import timezone
 
 from shopconnect.timeline.canonical import CLAIM_SOURCES
 from shopconnect.timeline.models import Customer, Event, Product, Store
@@ -26,6 +31,24 @@ def _money(value: Any) -> Decimal | None:
         return None
 
 
+#: engagement tiers from the customer's aggregates, most engaged first (the segment templates of the same
+#: names count opens in the window; this reads the last open and click only, so it costs no query)
+TIERS = (("highly engaged", "clicked in the last 30 days"), ("engaged", "opened in the last 30 days"),
+         ("low engagement", "opened in the last 90 days"), ("unengaged", "received email, no open in 90 days"),
+         ("new", "no email received yet"))
+
+
+def engagement_tier(customer: Customer, now: datetime | None = None) -> str:
+    now = now or timezone.now()
+    if customer.last_clicked_at and customer.last_clicked_at >= now - timedelta(days=30):
+        return "highly engaged"
+    if customer.last_opened_at and customer.last_opened_at >= now - timedelta(days=30):
+        return "engaged"
+    if customer.last_opened_at and customer.last_opened_at >= now - timedelta(days=90):
+        return "low engagement"
+    return "unengaged" if customer.emails_received else "new"
+
+
 def customer_context(customer: Customer) -> dict[str, Any]:
     return {
         "id": customer.pk, "email": customer.email or "", "first_name": customer.first_name,
@@ -34,6 +57,7 @@ def customer_context(customer: Customer) -> dict[str, Any]:
         "orders_count": customer.orders_count, "total_spent": customer.total_spent,
         "average_order_value": customer.average_order_value, "first_order_at": customer.first_order_at,
         "last_order_at": customer.last_order_at, "last_seen_at": customer.last_seen_at,
+        "engagement_tier": engagement_tier(customer), "device": customer.device or "unknown",
     }
 
 
@@ -108,7 +132,8 @@ def build_context(store: Store, customer: Customer, trigger: Event | None = None
         properties = claim_properties(properties, items)
     seeds = [item["product_id"] for item in items]
     context: dict[str, Any] = {
-        "store": {"name": store.name or store.domain, "url": store.url, "currency": store.currency},
+        "store": {"name": store.name or store.domain, "url": store.url, "currency": store.currency,
+                  "address": store.address},
         "customer": customer_context(customer),
         "event": properties,
         "items": items,

@@ -1,8 +1,12 @@
-"""The demo store's flows and campaign: call ``install_demo_flows(store)`` after the demo data is loaded.
+"""The demo store's segments, flows and campaign: call ``install_demo_flows(store)`` after the demo data is
+loaded, then ``install_demo_campaign(store)``.
 
-Creates the prebuilt flows (abandoned cart and post-purchase enabled) and a console email provider. The
-demo's history is the past: no flow mails about it (a loaded checkout is days old, and many became
-orders); the enabled flows react to what happens from then on, like a store that installs ShopConnect.
+Creates every built-in segment (``segments.templates``) and an "Email subscribers" segment, the prebuilt
+flows with two of them enabled (abandoned cart and post-purchase: the two that react to what a store does
+every day, so that the next checkout or order shows a flow at work; the others stay disabled, as for a
+real store) and a console email provider. The demo's history is the past: no flow mails about it (a
+loaded checkout is days old, and many became orders); the enabled flows react to what happens from then
+on, like a store that installs ShopConnect.
 
 ``install_demo_campaign(store)`` runs a whole A/B-tested campaign with a holdout: "Spring sale" to the
 email subscribers minus recent purchasers, two subject lines, 10% holdout, 20% test share, launched and
@@ -11,14 +15,20 @@ the tracking views record it (``record_events``: email.opened / email.clicked, B
 the decision (the winner is picked and the rest of the audience gets it), the rest's engagement, and
 orders from half of the clickers and from one holdout member, so the report shows attributed revenue
 and the lift over the holdout. Done once: a campaign that is no longer a draft is left alone.
+
+The campaign runs on a simulated clock (``_clock``) that starts ``CAMPAIGN_DAYS_AGO`` days in the past and
+moves with real time, so the send, the opens and clicks hours later and the orders a day later all lie
+in the past: nothing in the demo is dated after the moment it was loaded.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import time
 from datetime import timedelta
 from decimal import Decimal
+from unittest import mock
 
 from django.utils import timezone
 
@@ -30,6 +40,8 @@ from .flows.prebuilt import install_prebuilt_flows
 from .models import Campaign, CampaignVariant, EmailProvider, EmailTemplate, Message
 
 DEMO_CAMPAIGN = "Spring sale (demo A/B test)"
+CAMPAIGN_DAYS_AGO = 3
+DEMO_FLOWS = ("abandoned_cart", "post_purchase")
 #: engagement shares of the test recipients (opens include the clicks), per variant
 ENGAGEMENT = {"A": (0.20, 0.05), "B": (0.55, 0.15)}
 SALE_HTML = ("<html><body><p>Hi {{ customer.first_name|default:'there' }},</p><p>Everything for the trail is 20% off "
@@ -38,26 +50,28 @@ SALE_HTML = ("<html><body><p>Hi {{ customer.first_name|default:'there' }},</p><p
 
 
 def install_demo_flows(store: Store) -> dict[str, int]:
+    _demo_segments(store)
     EmailProvider.objects.get_or_create(store=store, defaults={
         "kind": EmailProvider.Kind.CONSOLE, "from_email": "hello@demo-outdoor.example", "from_name": store.name,
         "smart_sending_hours": 0})
-    flows = install_prebuilt_flows(store, enable=("abandoned_cart", "post_purchase"))
+    flows = install_prebuilt_flows(store, enable=DEMO_FLOWS)
     return {"flows": len(flows), "entered": 0}
 
 
 def _demo_segments(store: Store):
-    from segments.membership import sync_segment
+    from segments.membership import snapshot, sync_segment
     from segments.models import Segment
-    from segments.templates import create_from_template
+    from segments.templates import TEMPLATES, create_from_template
 
     subscribers, _ = Segment.objects.get_or_create(store=store, name="Email subscribers", defaults={
         "description": "Customers who consent to marketing email.",
         "definition": {"version": 1, "type": "and",
                        "rules": [{"type": "attribute", "field": "consent", "op": "eq", "value": "subscribed"}]}})
-    recent = create_from_template(store, "recent_purchasers")
-    for segment in (subscribers, recent):
+    built_in = [create_from_template(store, t.key) for t in TEMPLATES]  # every built-in segment the README names
+    for segment in (subscribers, *built_in):
         sync_segment(segment)
-    return subscribers, recent
+        snapshot(segment)  # today's size, the first point of the dashboard's segment-growth chart
+    return subscribers, next(s for s in built_in if s.template == "recent_purchasers")
 
 
 def _engagement_events(campaign: Campaign, now, *, ab_test: bool) -> list[CanonicalEvent]:
@@ -102,6 +116,27 @@ def _order_events(campaign: Campaign, now) -> list[CanonicalEvent]:
     return events
 
 
+class _Clock:
+    """``timezone.now()`` for the simulated campaign run: ``start`` plus the real time elapsed plus the
+    simulated waits (``advance``)."""
+
+    def __init__(self, start) -> None:
+        self.start, self.began, self.skipped = start, time.monotonic(), timedelta()
+
+    def now(self):
+        return self.start + self.skipped + timedelta(seconds=time.monotonic() - self.began)
+
+    def advance(self, by: timedelta) -> None:
+        self.skipped += by
+
+
+@contextlib.contextmanager
+def _clock(start):
+    clock = _Clock(start)
+    with mock.patch("django.utils.timezone.now", clock.now):
+        yield clock
+
+
 def install_demo_campaign(store: Store) -> dict:
     """Run the demo A/B campaign once (see the module docstring); returns what happened."""
     from .campaign.abtest import decide_tests
@@ -123,19 +158,24 @@ def install_demo_campaign(store: Store) -> dict:
     for label, subject in (("A", "Spring sale: 20% off trail gear"), ("B", "{{ customer.first_name|default:'Hey' }}, "
                                                                         "your trail kit is 20% off this week")):
         CampaignVariant.objects.get_or_create(campaign=campaign, label=label, defaults={"subject": subject})
-    now = timezone.now()
-    counts = launch(campaign.pk, now=now)
     muted = io.StringIO()  # the console backend prints every email: keep `manage.py demo` readable
-    with contextlib.redirect_stdout(muted):
+    with contextlib.redirect_stdout(muted), _clock(timezone.now() - timedelta(days=CAMPAIGN_DAYS_AGO)) as clock:
+        counts = launch(campaign.pk, now=timezone.now())
         send_due_messages()
-        engaged_at = timezone.now()  # just after the test share went out
-        record_events(store, _engagement_events(campaign, engaged_at, ab_test=True))
+        clock.advance(timedelta(hours=2))  # the test share opens and clicks in the two hours after the send
+        record_events(store, _engagement_events(campaign, timezone.now(), ab_test=True))
         decided = decide_tests(timezone.now())
+        if Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.TESTING).exists():
+            # no early winner (a small demo: too few per variant): the test runs its hours, the best one wins
+            clock.advance(timedelta(hours=campaign.test_hours))
+            decided = decide_tests(timezone.now())
         send_due_messages()
+        clock.advance(timedelta(hours=3))
         record_events(store, _engagement_events(campaign, timezone.now(), ab_test=False))
-        # Placed "tomorrow": the demo shows the campaign's attributed revenue and lift right away.
+        # Orders the next day (still days before the real now): the report shows revenue and lift at once.
         record_events(store, _order_events(campaign, timezone.now()))
-    finish_sent(timezone.now())
+        clock.advance(timedelta(days=1, hours=1))
+        finish_sent(timezone.now())
     campaign.refresh_from_db()
     return {"campaign": campaign.pk, **counts, "winner": campaign.winner, "reason": campaign.winner_reason,
             "rest_queued": decided["queued"], "status": campaign.status}

@@ -26,6 +26,7 @@ from shopconnect.timeline.record import record_events
 
 from . import policy
 from .context import build_context, event_lines
+from .copies import copy_of, keep_copies
 from .links import track
 from .models import HOLDOUT, CampaignVariant, EmailProvider, Message
 from .outbox import claim_batch, fail_stale_claims
@@ -135,6 +136,7 @@ def _send_store_batch(messages: list[Message], counts: Counter[str], outcomes: _
         counts["retried"] += len(messages)
         return counts
     sent_events: list[CanonicalEvent] = []
+    copies = []  # what each sent message looked like (campaigns.copies), kept after the outcomes
     try:
         for message in policy.in_order(messages):  # order follow-ups, then flow emails, then campaigns
             decision = policy.decide(message, provider, facts, now)
@@ -174,10 +176,12 @@ def _send_store_batch(messages: list[Message], counts: Counter[str], outcomes: _
                 budget -= 1
             counts["sent"] += 1
             sent_events.append(sent_event(message, rendered.subject, sent_at))
+            copies.append(copy_of(message, rendered, sent_at))
     finally:
         backend.close()
         outcomes.write()
         facts.flush()
+    keep_copies(copies)
     if sent_events:
         record_events(store, sent_events)
     return counts

@@ -106,11 +106,12 @@ class SegmentAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         rows = current_members(obj).select_related("customer").order_by("-entered_at")[:25]
         items = format_html_join(
             "",
-            "<li><a href='{}'>{}</a> since {}</li>",
+            "<li><a href='{}'>{}</a> ({}) since {}</li>",
             (
                 (
                     reverse("admin:timeline_customer_change", args=[m.customer_id]),
                     m.customer,
+                    m.customer.email or "no email",
                     f"{m.entered_at:%Y-%m-%d %H:%M}",
                 )
                 for m in rows
@@ -250,9 +251,14 @@ class SegmentAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 
 class MembershipAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     store_path = "segment__store"
-    list_display = ["segment", "customer", "entered_at", "exited_at"]
+    list_display = ["segment", "customer", "customer_email", "entered_at", "exited_at"]
     list_filter = ["segment"]
     list_select_related = ["segment", "customer"]
+    search_fields = ["customer__email", "customer__first_name", "customer__last_name"]
+
+    @admin.display(description="Email", ordering="customer__email")
+    def customer_email(self, obj):
+        return obj.customer.email or "-"
 
     def has_add_permission(self, request):
         return False

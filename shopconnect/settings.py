@@ -59,7 +59,7 @@ WEBHOOK_MAX_BODY_BYTES = int(os.environ.get("WEBHOOK_MAX_BODY_BYTES", str(2 * 10
 WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "5"))
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "shopconnect.workspace.admin_app.WorkspaceAdminConfig",  # django.contrib.admin with our site (navigation, start)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "anymail",
     "axes",
     "shopconnect.timeline",
+    "shopconnect.workspace",
     "integrations",
     "integrations.shopify",
     "segments",

@@ -5,10 +5,6 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from shopconnect.api import router
 from shopconnect.health import healthz
 
-admin.site.site_header = "ShopConnect"
-admin.site.site_title = "ShopConnect"
-admin.site.index_title = "Stores, customers, segments, flows and campaigns"
-
 urlpatterns = [
     path("admin/reports/", include("campaigns.reports.urls")),
     path("admin/", admin.site.urls),

@@ -1,6 +1,7 @@
 """Campaigns models: sending (provider, templates, outbox, suppression) and flows."""
 
 from .campaigns import HOLDOUT, AttributedOrder, Campaign, CampaignVariant
+from .copies import SentCopy
 from .flows import Enrollment, Flow, FlowDecision, FlowStep
 from .frequency import TIER_NAMES, FrequencyCap, Tier
 from .reports import MessageOutcome
@@ -9,6 +10,6 @@ from .sending import EmailPreference, EmailProvider, EmailTemplate, Message, Mes
 __all__ = [
     "HOLDOUT", "AttributedOrder", "Campaign", "CampaignVariant",
     "EmailPreference", "EmailProvider", "EmailTemplate", "Enrollment", "Flow", "FlowDecision", "FlowStep",
-    "FrequencyCap", "Message", "MessageClass", "MessageOutcome", "SoftBounceStreak", "Suppression", "TIER_NAMES",
-    "Tier",
+    "FrequencyCap", "Message", "MessageClass", "MessageOutcome", "SentCopy", "SoftBounceStreak", "Suppression",
+    "TIER_NAMES", "Tier",
 ]

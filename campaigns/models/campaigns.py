@@ -27,6 +27,7 @@ class Campaign(models.Model):
         SCHEDULED = "scheduled", "Scheduled"
         TESTING = "testing", "A/B test running"
         SENDING = "sending", "Sending"
+        PAUSED = "paused", "Paused"
         SENT = "sent", "Sent"
         CANCELLED = "cancelled", "Cancelled"
 
@@ -61,6 +62,8 @@ class Campaign(models.Model):
     win_probability = models.DecimalField(max_digits=4, decimal_places=3, default=0.9,
                                           help_text="Pick a winner early when its win probability reaches this.")
     min_sample = models.PositiveIntegerField(default=100, help_text="Recipients per variant before an early win.")
+    paused_from = models.CharField(max_length=16, blank=True, default="",
+                                   help_text="While paused: the status to resume to.")
     winner = models.CharField(max_length=32, blank=True, default="")
     winner_reason = models.CharField(max_length=300, blank=True, default="")
     audience_size = models.PositiveIntegerField(null=True, blank=True)

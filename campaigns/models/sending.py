@@ -178,7 +178,8 @@ class Message(models.Model):
         ordering = ["-id"]
 
     def __str__(self) -> str:
-        return f"message {self.pk} to {self.customer_id} ({self.state})"
+        what = f"“{self.subject}”" if self.subject else "message"
+        return f"{what} (message {self.pk}, {self.state})"
 
 
 class Suppression(models.Model):

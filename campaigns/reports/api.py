@@ -48,12 +48,13 @@ def plain(value):
 class ReportViewSet(viewsets.ViewSet):
     """KPIs, attribution and lift for the caller's stores."""
 
-    def _dates(self, optional: bool):
+    def _dates(self, optional: bool, zone: str = "UTC"):
+        """The days asked for, in the store's time zone ``zone``."""
         since, until = self.request.query_params.get("since"), self.request.query_params.get("until")
         if optional and not since and not until:
             return None
         try:
-            return reports.parse_range(since, until)
+            return reports.parse_range(since, until, zone=zone)
         except ValueError as exc:
             field, _, why = str(exc).partition(": ")
             raise serializers.ValidationError({field if why else "range": why or str(exc)}) from exc
@@ -77,21 +78,22 @@ class ReportViewSet(viewsets.ViewSet):
         if store is None:
             raise NotFound()
         return Response(plain({"store": store.pk, "currency": store.currency,
-                               **reports.dashboard(store.pk, self._dates(optional=False))}))
+                               **reports.dashboard(store.pk, self._dates(optional=False, zone=store.timezone))}))
 
     @extend_schema(parameters=RANGE, responses=OpenApiTypes.OBJECT,
                    description="Totals, per variant, per day, the A/B table (win probabilities) and holdout lift.")
     @action(detail=False, methods=["get"], url_path=r"campaigns/(?P<campaign_id>\d+)")
     def campaign(self, request, campaign_id: str):
         campaign = self._get(Campaign, campaign_id)
-        return Response(plain(reports.campaign_report(campaign, self._dates(optional=True))))
+        dates = self._dates(optional=True, zone=campaign.store.timezone)
+        return Response(plain(reports.campaign_report(campaign, dates)))
 
     @extend_schema(parameters=RANGE, responses=OpenApiTypes.OBJECT,
                    description="Totals, per step, per day and holdout lift.")
     @action(detail=False, methods=["get"], url_path=r"flows/(?P<flow_id>\d+)")
     def flow(self, request, flow_id: str):
         flow = self._get(Flow, flow_id)
-        return Response(plain(reports.flow_report(flow, self._dates(optional=True))))
+        return Response(plain(reports.flow_report(flow, self._dates(optional=True, zone=flow.store.timezone))))
 
     @extend_schema(parameters=RANGE, responses=OpenApiTypes.OBJECT,
                    description="Size, average lifetime value, reachable share; KPIs of sends from campaigns that "
@@ -101,4 +103,5 @@ class ReportViewSet(viewsets.ViewSet):
         from segments.models import Segment
 
         segment = self._get(Segment, segment_id)
-        return Response(plain(reports.segment_report(segment, self._dates(optional=True))))
+        dates = self._dates(optional=True, zone=segment.store.timezone)
+        return Response(plain(reports.segment_report(segment, dates)))

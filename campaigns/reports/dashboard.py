@@ -9,30 +9,57 @@ bounces above 2% of sent mail.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Avg, Count, Exists, OuterRef, Q
-from django.db.models.functions import TruncDate
+from django.db.models import Avg, Count, Exists, F, OuterRef, Q, Sum
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from shopconnect.timeline.models import Consent, Customer
 
 from ..models import AttributedOrder, Campaign, Flow, MessageOutcome, Suppression
 from .abtest import ab_table
-from .kpis import NET_REVENUE, ZERO, DateRange, Kpi, kpis, open_field
+from .kpis import MONEY, NET_REVENUE, ZERO, DateRange, Kpi, kpis, open_field, zone_of
 from .lift import holdout_lift
 
 COMPLAINT_ALERT = 0.001
 BOUNCE_ALERT = 0.02
 ENGAGED_DAYS = 90
 CENT = Decimal("0.01")
+OTHER = "Other email (not a campaign or flow)"
+#: what earned an attributed order: its campaign, else its flow, else "other" (an email sent outside both,
+#: such as imported history, or whose campaign or flow was deleted); every order is in exactly one
+SOURCES = {"campaigns": Q(campaign__isnull=False), "flows": Q(campaign__isnull=True, flow__isnull=False),
+           "other": Q(campaign__isnull=True, flow__isnull=True)}
+
+
+def _net(condition: Q):
+    return Coalesce(Sum(F("revenue") - F("refunded"), filter=condition, output_field=MONEY), ZERO,
+                    output_field=MONEY)
+
+
+def _orders(store_id: int, dates: DateRange):
+    return AttributedOrder.objects.filter(store_id=store_id, ordered_at__gte=dates.start, ordered_at__lt=dates.end)
+
+
+def revenue_by_source(store_id: int, dates: DateRange) -> dict:
+    """Attributed revenue and orders (net of refunds) split into campaigns, flows and other; one query.
+    ``total`` is their sum, the dashboard's headline."""
+    row = _orders(store_id, dates).aggregate(
+        **{name: _net(cond) for name, cond in SOURCES.items()},
+        **{f"{name}_orders": Count("pk", filter=cond) for name, cond in SOURCES.items()})
+    out = {name: Decimal(row[name]).quantize(CENT) for name in SOURCES}
+    out.update({f"{name}_orders": row[f"{name}_orders"] for name in SOURCES})
+    out["total"] = sum((out[name] for name in SOURCES), ZERO)
+    out["orders"] = sum(out[f"{name}_orders"] for name in SOURCES)
+    return out
 
 
 def revenue_over_time(store_id: int, dates: DateRange) -> list[dict]:
-    """Attributed revenue (net of refunds) per UTC day of the order, every day of the range."""
-    rows = (AttributedOrder.objects.filter(store_id=store_id, ordered_at__gte=dates.start, ordered_at__lt=dates.end)
-            .annotate(day=TruncDate("ordered_at", tzinfo=UTC)).values("day")
+    """Attributed revenue (net of refunds) per day of the order (the range's time zone), every day."""
+    rows = (_orders(store_id, dates)
+            .annotate(day=TruncDate("ordered_at", tzinfo=dates.tz)).values("day")
             .annotate(orders=Count("pk"), revenue=NET_REVENUE).order_by("day"))
     found = {row["day"]: row for row in rows}
     return [{"day": day, "orders": found.get(day, {}).get("orders", 0),
@@ -40,15 +67,35 @@ def revenue_over_time(store_id: int, dates: DateRange) -> list[dict]:
 
 
 def ranked_by_revenue(store_id: int, dates: DateRange, limit: int = 10) -> dict[str, list[dict]]:
-    """Campaigns and flows by the revenue of the orders they earned in the range (order day)."""
-    orders = AttributedOrder.objects.filter(store_id=store_id, ordered_at__gte=dates.start, ordered_at__lt=dates.end)
+    """Campaigns and flows by the revenue of the orders they earned in the range (order day): the top
+    ``limit`` of each, then one row for the rest of them, so each list adds up to its share of the split."""
+    orders = _orders(store_id, dates)
     out = {}
     for kind, path in (("campaigns", "campaign"), ("flows", "flow")):
-        rows = (orders.filter(**{f"{path}__isnull": False}).values(f"{path}_id", f"{path}__name")
-                .annotate(orders=Count("pk"), revenue=NET_REVENUE).order_by("-revenue", f"{path}_id")[:limit])
-        out[kind] = [{"id": r[f"{path}_id"], "name": r[f"{path}__name"], "orders": r["orders"],
-                      "revenue": Decimal(r["revenue"]).quantize(CENT)} for r in rows]
+        rows = list(orders.filter(SOURCES[kind]).values(f"{path}_id", f"{path}__name")
+                    .annotate(orders=Count("pk"), revenue=NET_REVENUE).order_by("-revenue", f"{path}_id"))
+        ranked = [{"id": r[f"{path}_id"], "name": r[f"{path}__name"], "orders": r["orders"],
+                   "revenue": Decimal(r["revenue"]).quantize(CENT)} for r in rows]
+        if len(ranked) > limit:
+            rest = ranked[limit:]
+            ranked = ranked[:limit] + [{"id": None, "name": f"{len(rest)} more {kind}", "orders":
+                                        sum(r["orders"] for r in rest),
+                                        "revenue": sum((r["revenue"] for r in rest), ZERO)}]
+        out[kind] = ranked
     return out
+
+
+def earned_the_money(split: dict, ranked: dict[str, list[dict]]) -> list[dict]:
+    """One table of every attributed order's source: each campaign, each flow, then "other": its rows add
+    up to the headline (``split["total"]``)."""
+    rows = [{**r, "kind": "Campaign"} for r in ranked["campaigns"]] + [{**r, "kind": "Flow"} for r in ranked["flows"]]
+    rows.sort(key=lambda r: -r["revenue"])
+    if split["other_orders"]:
+        rows.append({"id": None, "name": OTHER, "kind": "Other", "orders": split["other_orders"],
+                     "revenue": split["other"]})
+    rows.append({"id": None, "name": "Total (the headline)", "kind": "", "orders": split["orders"],
+                 "revenue": split["total"]})
+    return rows
 
 
 def segment_growth(store_id: int, dates: DateRange) -> list[dict]:
@@ -66,6 +113,7 @@ def segment_growth(store_id: int, dates: DateRange) -> list[dict]:
     for entry in series.values():
         entry["first"], entry["last"] = entry["points"][0]["size"], entry["points"][-1]["size"]
         entry["change"] = entry["last"] - entry["first"]
+        entry["growth_rate"] = entry["change"] / entry["first"] if entry["first"] else None
     return list(series.values())
 
 
@@ -112,12 +160,18 @@ def deliverability(store_id: int, dates: DateRange) -> dict:
 
 def dashboard(store_id: int, dates: DateRange) -> dict:
     over_time = revenue_over_time(store_id, dates)
+    split = revenue_by_source(store_id, dates)
+    ranked = ranked_by_revenue(store_id, dates)
     return {
-        "since": dates.since, "until": dates.until,
-        "attributed_revenue": sum((d["revenue"] for d in over_time), ZERO),
-        "attributed_orders": sum(d["orders"] for d in over_time),
+        "since": dates.since, "until": dates.until, "time_zone": dates.zone,
+        "attributed_revenue": split["total"],
+        "attributed_orders": split["orders"],
+        "revenue_split": split,
+        "best_campaign": next((r for r in ranked["campaigns"] if r["id"] is not None), None),
+        "best_flow": next((r for r in ranked["flows"] if r["id"] is not None), None),
+        "earned": earned_the_money(split, ranked),
         "revenue_over_time": over_time,
-        **ranked_by_revenue(store_id, dates),
+        **ranked,
         "segment_growth": segment_growth(store_id, dates),
         "list_health": list_health(store_id),
         "deliverability": deliverability(store_id, dates),
@@ -198,19 +252,20 @@ def segment_report(segment, dates: DateRange | None = None) -> dict:
     }
 
 
-def parse_range(since: str | None, until: str | None, default_days: int = 30) -> DateRange:
-    """``YYYY-MM-DD`` strings (UTC days, inclusive) to a range; ValueError with a clear message."""
+def parse_range(since: str | None, until: str | None, default_days: int = 30, zone: str = "UTC") -> DateRange:
+    """``YYYY-MM-DD`` strings (days in ``zone``, the store's time zone; inclusive) to a range; ValueError
+    with a clear message."""
     def day(value: str, name: str):
         try:
             return datetime.strptime(value, "%Y-%m-%d").date()
         except ValueError as exc:
             raise ValueError(f"{name}: {value!r} is not a date (YYYY-MM-DD)") from exc
 
-    end = day(until, "until") if until else timezone.now().astimezone(UTC).date()
+    end = day(until, "until") if until else timezone.now().astimezone(zone_of(zone)).date()
     start = day(since, "since") if since else end - timedelta(days=default_days - 1)
     if end < start:
         raise ValueError("until: must not be before since")
     if (end - start).days > 3660:
         raise ValueError("the range may cover at most 10 years")
-    return DateRange(start, end)
+    return DateRange(start, end, zone)
 

@@ -1,7 +1,8 @@
 """KPIs: the numbers of every report, as SQL aggregates with ``GROUP BY`` (both databases).
 
 A KPI row is computed for a set of sent messages (a campaign, a flow, a step, a variant, the messages to a
-segment's members...) sent in a date range, grouped by any of ``GROUPS`` (and by ``day``: UTC days).
+segment's members...) sent in a date range, grouped by any of ``GROUPS`` (and by ``day``: days in the store's
+time zone).
 Two queries per call whatever the data: one over ``MessageOutcome`` (conditional counts) and one over
 ``AttributedOrder`` joined to the same messages (the revenue those messages earned, net of refunds).
 
@@ -20,8 +21,9 @@ Definitions (the README repeats them for marketers):
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db.models import Count, Exists, F, OuterRef, Sum
 from django.db.models.functions import Coalesce, TruncDate
@@ -38,28 +40,47 @@ NET_REVENUE = Coalesce(Sum(F("revenue") - F("refunded"), output_field=MONEY), ZE
 GROUPS = {"campaign": "campaign_id", "flow": "flow_id", "step": "step_id", "variant": "variant"}
 
 
+def zone_of(name: str | None) -> tzinfo:
+    """A store's time zone (``Store.timezone``); UTC when unset or unknown."""
+    try:
+        return ZoneInfo(name) if name else UTC
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
+def store_zone(store_id: int) -> tzinfo:
+    from shopconnect.timeline.models import Store
+
+    return zone_of(Store.objects.filter(pk=store_id).values_list("timezone", flat=True).first())
+
+
 @dataclass(frozen=True, slots=True)
 class DateRange:
-    """Whole UTC days, both ends included."""
+    """Whole days in a time zone (the store's; UTC by default), both ends included."""
 
     since: date
     until: date
+    zone: str = "UTC"
+
+    @property
+    def tz(self) -> tzinfo:
+        return zone_of(self.zone)
 
     @property
     def start(self) -> datetime:
-        return datetime.combine(self.since, time(), tzinfo=UTC)
+        return datetime.combine(self.since, time(), tzinfo=self.tz)
 
     @property
     def end(self) -> datetime:
-        return datetime.combine(self.until + timedelta(days=1), time(), tzinfo=UTC)
+        return datetime.combine(self.until + timedelta(days=1), time(), tzinfo=self.tz)
 
     def days(self) -> list[date]:
         return [self.since + timedelta(days=i) for i in range((self.until - self.since).days + 1)]
 
     @classmethod
-    def last(cls, days: int, today: date | None = None) -> DateRange:
-        today = today or datetime.now(UTC).date()
-        return cls(today - timedelta(days=days - 1), today)
+    def last(cls, days: int, today: date | None = None, zone: str = "UTC") -> DateRange:
+        today = today or datetime.now(zone_of(zone)).date()
+        return cls(today - timedelta(days=days - 1), today, zone)
 
 
 def _ratio(part, whole) -> float | None:
@@ -139,11 +160,11 @@ def open_field(store_id: int) -> str:
     return "human_opened_at" if Windows.for_store(store_id).exclude_machine_opens else "opened_at"
 
 
-def _group_expressions(group: tuple[str, ...], prefix: str, segment_id: int | None) -> dict:
+def _group_expressions(group: tuple[str, ...], prefix: str, segment_id: int | None, zone: tzinfo = UTC) -> dict:
     exprs = {}
     for name in group:
         if name == "day":
-            exprs[name] = TruncDate(f"{prefix}sent_at", tzinfo=UTC)
+            exprs[name] = TruncDate(f"{prefix}sent_at", tzinfo=zone)
         elif name == "targeted":
             through = Campaign.include_segments.through.objects.filter(campaign_id=OuterRef("campaign_id"),
                                                                       segment_id=segment_id)
@@ -173,6 +194,7 @@ def kpis(store_id: int, dates: DateRange | None, group: tuple[str, ...] = (), *,
         members = SegmentMembership.objects.filter(segment_id=segment_id, exited_at__isnull=True)
         outcomes = outcomes.filter(customer_id__in=members.values("customer_id"))
     keys = [f"g_{name}" for name in group]
+    zone = (dates.tz if dates is not None else store_zone(store_id)) if "day" in group else UTC
     counts = {"sent": Count("pk"), "bounced": Count("bounced_at"), "opened": Count(open_col),
               "clicked": Count("clicked_at"), "unsubscribed": Count("unsubscribed_at"),
               "complained": Count("complained_at")}
@@ -180,10 +202,10 @@ def kpis(store_id: int, dates: DateRange | None, group: tuple[str, ...] = (), *,
               "revenue": NET_REVENUE}
     money = AttributedOrder.objects.filter(message__outcome__in=outcomes)
     if keys:
-        engagement = list(outcomes.annotate(**{f"g_{k}": v for k, v in _group_expressions(group, "", segment_id)
+        engagement = list(outcomes.annotate(**{f"g_{k}": v for k, v in _group_expressions(group, "", segment_id, zone)
                                                .items()}).values(*keys).annotate(**counts).order_by(*keys))
         money = (money.annotate(**{f"g_{k}": v for k, v in _group_expressions(group, "message__outcome__",
-                                                                             segment_id).items()})
+                                                                             segment_id, zone).items()})
                  .values(*keys).annotate(**earned).order_by())
     else:  # one row: plain aggregates (``values()`` without keys would group by every column)
         engagement = [row] if (row := outcomes.aggregate(**counts))["sent"] else []

@@ -18,21 +18,22 @@ from shopconnect.tenancy import visible_stores
 
 from ..models import Campaign, Flow
 from . import dashboard as reports
-from .charts import bar_chart, line_chart
+from .charts import bar_chart, line_chart, lines_chart
 from .kpis import DateRange
 from .tables import KPI_COLUMNS, Table, csv_response, display
 
 MONEY_COLUMNS = [("orders", "Orders"), ("revenue", "Revenue")]
 
 
-def _dates(request, optional: bool) -> tuple[DateRange | None, str]:
+def _dates(request, optional: bool, zone: str = "UTC") -> tuple[DateRange | None, str]:
+    """The page's days, in the store's time zone ``zone``."""
     since, until = request.GET.get("since") or None, request.GET.get("until") or None
     if optional and not since and not until:
         return None, ""
     try:
-        return reports.parse_range(since, until), ""
+        return reports.parse_range(since, until, zone=zone), ""
     except ValueError as exc:
-        return (None if optional else reports.parse_range(None, None)), str(exc)
+        return (None if optional else reports.parse_range(None, None, zone=zone)), str(exc)
 
 
 def _page(request, *, title: str, store, sections: list[dict], dates: DateRange | None, range_error: str = "",
@@ -48,7 +49,7 @@ def _page(request, *, title: str, store, sections: list[dict], dates: DateRange 
     context = {
         **admin.site.each_context(request),
         "title": title, "store": store, "stores": stores, "sections": sections, "summary": summary,
-        "alerts": alerts, "range_error": range_error, "query": urlencode(query),
+        "alerts": alerts, "range_error": range_error, "query": urlencode(query), "time_zone": store.timezone,
         "since": dates.since.isoformat() if dates else request.GET.get("since", ""),
         "until": dates.until.isoformat() if dates else request.GET.get("until", ""),
     }
@@ -100,7 +101,7 @@ def dashboard_view(request):
     store = stores.filter(pk=wanted).first() if wanted else stores.first()
     if store is None:
         raise Http404("No such store")
-    dates, error = _dates(request, optional=False)
+    dates, error = _dates(request, optional=False, zone=store.timezone)
     data = reports.dashboard(store.pk, dates)
     money = f"{store.currency} "
     health = data["list_health"]
@@ -110,12 +111,24 @@ def dashboard_view(request):
     delivery = data["deliverability"]
 
     def campaign_link(row):
-        return reverse("reports:campaign", args=[row["id"]])
+        return reverse("reports:campaign", args=[row["id"]]) if row["id"] else None
 
     def flow_link(row):
-        return reverse("reports:flow", args=[row["id"]])
+        return reverse("reports:flow", args=[row["id"]]) if row["id"] else None
 
+    def earned_link(row):
+        return (campaign_link(row) if row["kind"] == "Campaign" else flow_link(row)) if row["id"] else None
+
+    split = data["revenue_split"]
+    growth = data["segment_growth"]
+    biggest = sorted(growth, key=lambda s: -s["last"])[:8]
     sections = [
+        {"title": "What earned the money (every attributed order, by the email it is credited to)",
+         "note": "Each attributed order counts once: under its campaign, else its flow, else under “other” "
+                 "(an email sent outside campaigns and flows, such as imported history, or whose campaign or "
+                 "flow was deleted). The rows add up to the attributed revenue above.",
+         "table": Table("earned", "What earned the money", [("name", "Source"), ("kind", "Kind"), *MONEY_COLUMNS],
+                        [{**r, "_link": earned_link(r)} for r in data["earned"]], link="_link")},
         {"title": "Attributed revenue over time (by order day, net of refunds)",
          "chart": line_chart([(str(d["day"]), float(d["revenue"])) for d in data["revenue_over_time"]],
                              "Attributed revenue", money),
@@ -129,9 +142,13 @@ def dashboard_view(request):
          "table": Table("flows", "Flows", [("name", "Flow"), *MONEY_COLUMNS],
                         [{**f, "_link": flow_link(f)} for f in data["flows"]], link="_link")},
         {"title": "Segment growth (daily sizes)",
+         "note": "Sizes are recorded once a day from the day a segment is created; growth rate = change / size "
+                 "on the first day shown. The chart shows the 8 largest segments.",
+         "chart": lines_chart([(s["name"], [(str(p["day"]), p["size"]) for p in s["points"]]) for s in biggest],
+                              "Segment sizes"),
          "table": Table("segments", "Segments", [("name", "Segment"), ("first", "First day"), ("last", "Last day"),
-                                                 ("change", "Change")],
-                        [{**s, "_link": reverse("reports:segment", args=[s["id"]])} for s in data["segment_growth"]],
+                                                 ("change", "Change"), ("growth_rate", "Growth rate")],
+                        [{**s, "_link": reverse("reports:segment", args=[s["id"]])} for s in growth],
                         link="_link")},
         {"title": "List health",
          "chart": bar_chart([(r["group"], r["customers"]) for r in health_rows], "List health"),
@@ -144,7 +161,15 @@ def dashboard_view(request):
              ("complained", "Complaints"), ("complaint_rate", "Complaint rate"), ("unsubscribed", "Unsubscribed"),
              ("unsubscribe_rate", "Unsubscribe rate")], [delivery])},
     ]
+    best_c, best_f = data["best_campaign"], data["best_flow"]
     summary = [("Attributed revenue", f"{money}{display('revenue', data['attributed_revenue'])}"),
+               ("from flows", f"{money}{display('revenue', split['flows'])}"),
+               ("from campaigns", f"{money}{display('revenue', split['campaigns'])}"),
+               ("other email", f"{money}{display('revenue', split['other'])}"),
+               ("Best campaign", f"{best_c['name']}: {money}{display('revenue', best_c['revenue'])}" if best_c
+                else "none yet"),
+               ("Best flow", f"{best_f['name']}: {money}{display('revenue', best_f['revenue'])}" if best_f
+                else "none yet"),
                ("Attributed orders", display("orders", data["attributed_orders"])),
                ("Emails sent", display("sent", delivery["sent"])),
                ("Customers with an email", display("total", health["total"]))]
@@ -157,7 +182,7 @@ def campaign_view(request, campaign_id: int):
         "store").first()
     if campaign is None:
         raise Http404("No such campaign")
-    dates, error = _dates(request, optional=True)
+    dates, error = _dates(request, optional=True, zone=campaign.store.timezone)
     report = reports.campaign_report(campaign, dates)
     money = f"{campaign.store.currency} "
     sections = _kpi_sections(report, ("variant", "Variant"), "variants", "Variants (test share and rest)",
@@ -191,7 +216,7 @@ def flow_view(request, flow_id: int):
     flow = Flow.objects.filter(store__in=visible_stores(request.user), pk=flow_id).select_related("store").first()
     if flow is None:
         raise Http404("No such flow")
-    dates, error = _dates(request, optional=True)
+    dates, error = _dates(request, optional=True, zone=flow.store.timezone)
     report = reports.flow_report(flow, dates)
     sections = _kpi_sections(report, ("step_name", "Step"), "steps", "Per step", flow.store.currency)
     if report["variants"]:
@@ -212,7 +237,7 @@ def segment_view(request, segment_id: int):
         "store").first()
     if segment is None:
         raise Http404("No such segment")
-    dates, error = _dates(request, optional=True)
+    dates, error = _dates(request, optional=True, zone=segment.store.timezone)
     report = reports.segment_report(segment, dates)
     facts = report["segment"]
     money = f"{segment.store.currency} "

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
-from django.core.paginator import Paginator
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -113,14 +112,15 @@ class CustomerAdmin(CustomerPrivacyMixin, StoreScopedAdminMixin, admin.ModelAdmi
     list_display = (
         "__str__", "email", "store", "orders_count", "total_spent", "last_order_at", "email_consent", "last_seen_at"
     )
+    list_display_links = ("__str__", "email")
     list_filter = ("email_consent", "device", "country", "store")
     search_fields = ("email", "first_name", "last_name", "external_id")
     list_select_related = ("store",)
     show_full_result_count = False
     inlines = [TagInline]
     readonly_fields = (
-        "store", "orders_count", "total_spent", "average_order_value", "first_order_at", "last_order_at",
-        "last_seen_at", "last_opened_at", "last_clicked_at", "emails_received", "consent_updated_at",
+        "store", "orders_count", "total_spent", "average_order_value", "first_order_at",
+        "last_order_at", "last_seen_at", "last_opened_at", "last_clicked_at", "emails_received", "consent_updated_at",
         "attributes_updated_at", "created_at", "deleted_at",
     )
     fieldsets = (
@@ -132,21 +132,12 @@ class CustomerAdmin(CustomerPrivacyMixin, StoreScopedAdminMixin, admin.ModelAdmi
                                    "emails_received")}),
         ("History", {"fields": ("created_at", "attributes_updated_at", "deleted_at")}),
     )
-    timeline_page_size = 25
 
     def has_add_permission(self, request):
         return False  # customers come from the store's platform and the API
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = extra_context or {}
-        customer = self.get_object(request, object_id)
-        if customer is not None:
-            events = Event.objects.filter(customer=customer).order_by("-occurred_at", "-id")
-            page = Paginator(events, self.timeline_page_size).get_page(request.GET.get("timeline_page"))
-            extra_context["timeline_page"] = page
-            extra_context["timeline_rows"] = [(e, describe_event(e)) for e in page.object_list]
-            extra_context["consent_history"] = events.filter(type="consent.changed")[:20]
-        return super().change_view(request, object_id, form_url, extra_context)
+    # The change page is the customer profile (timeline, messages, flows, segments, consent history):
+    # shopconnect.workspace.admin registers a subclass with those sections.
 
 
 @admin.register(Event)

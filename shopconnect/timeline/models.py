@@ -51,6 +51,8 @@ class Store(models.Model):
     name = models.CharField(max_length=200, blank=True)
     currency = models.CharField(max_length=3, default="USD")
     timezone = models.CharField(max_length=64, default="UTC")
+    address = models.CharField(max_length=300, blank=True, default="",
+                               help_text="Postal address for email footers (anti-spam laws require one).")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     uninstalled_at = models.DateTimeField(null=True, blank=True)
     # Secrets: encrypted at rest, write-only in the admin, never logged.

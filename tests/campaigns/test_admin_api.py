@@ -9,6 +9,7 @@ from campaigns.flows.prebuilt import PREBUILT, install_prebuilt_flows
 from campaigns.models import EmailProvider, EmailTemplate, Enrollment, Flow, Message
 from campaigns.outbox import enqueue
 from campaigns.sender import send_due_messages
+from shopconnect.timeline.models import Customer
 
 from .conftest import T0, checkout_payload
 
@@ -30,15 +31,39 @@ def test_template_preview_renders_for_a_customer_and_shows_errors(shop, subscrib
                                             html="<p>Hello {{ customer.first_name }}</p>")
     client.force_login(make_user(shop))
     page = client.get(f"/admin/campaigns/emailtemplate/{template.pk}/preview/?customer={customer.pk}")
-    assert page.status_code == 200 and b"Subject: Hi Ana" in page.content
-    template.html = "<p>{{ customer.first_name|nosuchfilter }}</p>"
-    template.save()
-    page = client.get(f"/admin/campaigns/emailtemplate/{template.pk}/preview/")
-    assert b"cannot be sent" in page.content and b"nosuchfilter" in page.content
+    assert page.status_code == 302 and page["Location"].endswith(f"/change/?customer={customer.pk}")
+    editor = client.get(page["Location"])
+    assert b'id="editor-customer" value="%d"' % customer.pk in editor.content and b"ana@example.com" in editor.content
+    render = "/admin/campaigns/emailtemplate/editor/render/"
+    source = {"store": shop.pk, "customer": customer.pk, "subject": template.subject, "html": template.html}
+    answer = client.post(render, source).json()
+    assert answer["subject"] == "Hi Ana" and "Hello Ana" in answer["html"]
+    assert {"name": "customer.first_name", "value": "Ana"}.items() <= next(
+        v for v in answer["variables"] if v["name"] == "customer.first_name").items()
+    answer = client.post(render, {**source, "html": "<p>{{ customer.first_name|nosuchfilter }}</p>"}).json()
+    assert "nosuchfilter" in answer["error"]
     response = client.post(f"/admin/campaigns/emailtemplate/{template.pk}/change/",
                            {"store": shop.pk, "name": "T", "subject": "x", "html": "{% if %}", "text": "",
                             "discount_code": ""})
     assert response.status_code == 200 and b"errornote" in response.content  # not saved
+
+
+def test_editor_finds_any_customer_of_the_store_and_only_of_the_store(shop, make_store, subscribe, make_user,
+                                                                       client):
+    oldest = subscribe(shop, "rosa.schmidt.1@example.com", first_name="Rosa", last_name="Schmidt")
+    Customer.objects.bulk_create([Customer(store=shop, email=f"filler{n}@example.com", first_name="Filler",
+                                           created_at=T0) for n in range(210)])  # more than the old picker's 200
+    other = make_store()
+    foreign = subscribe(other, "rosa.schmidt.2@example.com", first_name="Rosa", last_name="Schmidt")
+    client.force_login(make_user(shop))
+    found = client.get("/admin/campaigns/emailtemplate/editor/customers/",
+                       {"store": shop.pk, "q": "rosa schmidt"}).json()["results"]
+    assert found == [{"id": oldest.pk, "label": "Rosa Schmidt <rosa.schmidt.1@example.com>"}]
+    assert client.get("/admin/campaigns/emailtemplate/editor/customers/",
+                      {"store": other.pk, "q": "rosa"}).status_code == 404
+    answer = client.post("/admin/campaigns/emailtemplate/editor/render/",
+                         {"store": shop.pk, "customer": foreign.pk, "subject": "x", "html": "y"})
+    assert answer.status_code == 404
 
 
 def test_admin_is_scoped_to_the_users_stores(shop, make_store, make_user, client):

@@ -63,9 +63,12 @@ def test_admin_preview_launch_ab_table_and_cancel(shop, template, make_user, cli
                    variants=[{"label": "A", "subject": "Sale A"}, {"label": "B", "subject": "Sale B"}])
     client.force_login(make_user(shop))
     page = client.get(f"/admin/campaigns/campaign/{c.pk}/change/").content.decode()
-    assert "40 customers in the segments; 40 reachable now" in page and "holdout about 4" in page
+    assert "40 customers in the segments after exclusions; 40 reachable now" in page and "holdout about 4" in page
+    review = client.post("/admin/campaigns/campaign/", {"action": "launch_campaigns", "_selected_action": [c.pk]})
+    assert review["Location"] == f"/admin/campaigns/campaign/{c.pk}/launch/"
+    assert c.messages.count() == 0 and "Confirm and launch" in client.get(review["Location"]).content.decode()
     with time_machine.travel(T0, tick=False):
-        client.post("/admin/campaigns/campaign/", {"action": "launch_campaigns", "_selected_action": [c.pk]})
+        client.post(review["Location"])
     c.refresh_from_db()
     held = Message.objects.filter(campaign=c, variant="holdout").count()
     assert c.status == "testing" and c.audience_size == 40
@@ -77,7 +80,9 @@ def test_admin_preview_launch_ab_table_and_cancel(shop, template, make_user, cli
     assert f"<td>A</td><td>{len(a_rows)}</td><td>5 ({5 / len(a_rows):.1%})</td>" in page
     assert "Win probability" in page
     Message.objects.filter(campaign=c, ab_test=True).update(state="queued")
-    client.post("/admin/campaigns/campaign/", {"action": "cancel_campaigns", "_selected_action": [c.pk]})
+    assert Campaign.objects.get(pk=c.pk).status == "testing"  # asking is not doing: a confirmation page first
+    assert "will never be sent" in client.get(f"/admin/campaigns/campaign/{c.pk}/cancel/").content.decode()
+    client.post(f"/admin/campaigns/campaign/{c.pk}/cancel/")
     assert Campaign.objects.get(pk=c.pk).status == "cancelled"
     assert not Message.objects.filter(campaign=c, state="queued").exists()
 

@@ -30,7 +30,8 @@ def test_customer_page_shows_the_predictions_in_plain_words(client, store, make_
     assert "Last ordered 120 days ago; usually orders every 30 days (4 orders)." in html
     assert "low confidence: no probability estimated" in html and "Predicted lifetime value" in html
     assert "R3 F5 M5: loyal" in html
-    assert html.index("Aggregates") < html.index("Last ordered 120 days ago") < html.index("Timeline (")
+    assert html.index("Activity") < html.index("Aggregates") < html.rindex("Last ordered 120 days ago")
+    assert html.index("Prediction:") < html.index("Activity")  # the explanation heads the profile too
     assert reverse("admin:predictions_store", args=[store.id]) in html
 
 
