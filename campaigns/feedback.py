@@ -17,7 +17,8 @@ unsubscribed   email.unsubscribed  unsubscribed (provider's own unsubscribe link
 anything else  (ignored)
 =============  ==================  ==================================================
 
-The message is found from the metadata we attach (``message_id``) or the provider's message id.
+The message is found by the random reference we attach (metadata ``sc_ref``, ``Message.reference``) or
+the provider's own message id, and only when the event's recipient is that message's customer.
 """
 
 from __future__ import annotations
@@ -62,16 +63,25 @@ def is_soft_bounce(event) -> bool:
 
 
 def find_message(event) -> Message | None:
-    metadata = getattr(event, "metadata", None) or {}
-    raw = str(metadata.get("message_id") or "")
+    """The message an (authenticated) provider event is about: by the random reference we sent with it
+    (metadata ``sc_ref``), else by the provider's own message id for providers that do not echo
+    metadata in every event (SES or Resend without the original headers); and only if the event's
+    recipient is the message's customer. Never by our sequential row id."""
+    recipient = (event.recipient or "").strip().lower()
+    if not recipient:
+        return None
+    metadata = event.metadata if isinstance(getattr(event, "metadata", None), dict) else {}
+    reference = str(metadata.get("sc_ref") or "")
     qs = Message.objects.select_related("store", "customer")
-    if raw.isdigit():
-        message = qs.filter(pk=int(raw)).first()
-        if message is not None:
-            return message
-    if event.message_id:
-        return qs.filter(provider_message_id=str(event.message_id)).first()
-    return None
+    if reference:
+        message = qs.filter(reference=reference).first()
+    elif event.message_id:
+        message = qs.filter(provider_message_id=str(event.message_id)).exclude(provider_message_id="").first()
+    else:
+        return None
+    if message is None or (message.customer.email or "").strip().lower() != recipient:
+        return None
+    return message
 
 
 def tracking_event_key(event) -> str:

@@ -282,8 +282,9 @@ def build_email(
     email = EmailMultiAlternatives(subject=rendered.subject, body=rendered.text, from_email=from_header,
                                    to=[message.customer.email], headers=headers, connection=connection)
     email.attach_alternative(html, "text/html")
-    # anymail: map provider webhooks back to this row; we track opens and clicks ourselves.
-    email.metadata = {"message_id": str(message.pk), "store_id": str(message.store_id)}
+    # anymail: provider webhooks find this row by its random reference (campaigns.feedback), never by its
+    # sequential id; we track opens and clicks ourselves.
+    email.metadata = {"sc_ref": message.reference}
     email.track_opens = False
     email.track_clicks = False
     return email, rendered, links

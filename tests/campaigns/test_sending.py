@@ -198,7 +198,7 @@ def test_anymail_hard_bounce_suppresses(shop, subscribe, template, client, anyma
     message = Message.objects.get()
     payload = {"RecordType": "Bounce", "ID": 42, "Type": "HardBounce", "TypeCode": 1, "MessageID": "pm-1",
                "Email": "ana@example.com", "BouncedAt": "2026-03-02T15:05:00Z", "Description": "No such user",
-               "Details": "550 5.1.1", "Metadata": {"message_id": str(message.pk)}}
+               "Details": "550 5.1.1", "Metadata": {"sc_ref": message.reference}}
     response = client.post("/anymail/postmark/tracking/", payload, content_type="application/json",
                            HTTP_AUTHORIZATION=anymail_secret)
     assert response.status_code == 200
