@@ -69,10 +69,16 @@ class EmailProvider(models.Model):
         return data
 
     def clean(self) -> None:
+        from campaigns.providers import ProviderNotConfigured, check_credentials  # (providers imports models)
+
         try:
-            self.credential_dict()
+            credentials = self.credential_dict()
         except ValueError as exc:
             raise ValidationError({"credentials": f"not valid JSON: {exc}"}) from exc
+        try:  # the hosts the credentials name are public addresses; the file kind only with DEBUG
+            check_credentials(self.kind, credentials)
+        except ProviderNotConfigured as exc:
+            raise ValidationError({"kind" if self.kind == self.Kind.FILE else "credentials": str(exc)}) from None
         for name in ("quiet_hours_start", "quiet_hours_end"):
             value = getattr(self, name)
             if value is not None and not 0 <= value <= 23:
