@@ -9,7 +9,7 @@ anymail type   timeline event      side effect
 delivered      email.delivered     soft-bounce streak reset
 opened         email.opened        (machine: provider user agent heuristic)
 clicked        email.clicked
-bounced        email.bounced hard  suppressed at once (soft when the raw event says so)
+bounced        email.bounced hard  suppressed at once (soft if is_soft_bounce says so)
 deferred       email.bounced soft  suppressed after more than 7 soft bounces in a row
 rejected       email.bounced hard  suppressed at once (the provider refuses the address)
 complained     email.complained    suppressed and unsubscribed
@@ -49,17 +49,43 @@ EVENT_TYPES = {
 }
 
 
-SOFT_ESP_TYPES = frozenset({"SoftBounce", "Transient", "DnsError", "temporary"})
+# What each provider's raw event says when anymail calls a temporary failure "bounced" (anymail already
+# reports Postmark Transient/DnsError, Mailgun severity "temporary", Mailjet greylisting, SendGrid
+# "deferred", SparkPost "delay" and Resend "delivery_delayed" as "deferred").
+SOFT_ESP_TYPES = frozenset({
+    "SoftBounce", "Transient", "DnsError",  # Postmark Type
+    "temporary",  # Mailgun severity
+    "soft_bounce",  # Brevo event
+})
+SOFT_BOUNCE_TYPES = frozenset({"Transient", "Undetermined"})  # Amazon SES bounce.bounceType; Resend data.bounce.type
+# SparkPost bounce_class in its "Soft" category (20 soft bounce, 21 DNS failure, 22 mailbox full, 23 too large,
+# 24 timeout, 40 generic, 70 transient); 10, 25, 30 and the blocks (50-54) are hard.
+SPARKPOST_SOFT_CLASSES = frozenset({"20", "21", "22", "23", "24", "40", "70"})
+
+
+def _dict(value) -> dict:
+    return value if isinstance(value, dict) else {}
 
 
 def is_soft_bounce(event) -> bool:
-    """Anymail calls some temporary failures "bounced"; the provider's raw event says which are soft
-    (Postmark ``Type``, Amazon SES ``bounce.bounceType``, Mailgun ``severity``)."""
+    """Anymail calls some temporary failures "bounced"; the provider's raw event says which are soft:
+    Postmark ``Type``, Mailgun ``severity``, Brevo ``event: soft_bounce``, Amazon SES
+    ``bounce.bounceType``, Resend ``data.bounce.type``, Mailjet ``hard_bounce: false``, SendGrid
+    ``type: blocked`` (or a 4.x.x status), SparkPost ``bounce_class``."""
     if event.event_type == "deferred":
         return True
-    raw = event.esp_event if isinstance(event.esp_event, dict) else {}
-    bounce = raw.get("bounce") if isinstance(raw.get("bounce"), dict) else {}
-    return bool({raw.get("Type"), raw.get("severity"), bounce.get("bounceType")} & SOFT_ESP_TYPES)
+    raw = _dict(event.esp_event)
+    if {raw.get("Type"), raw.get("severity"), raw.get("event")} & SOFT_ESP_TYPES:
+        return True
+    if {_dict(raw.get("bounce")).get("bounceType"), _dict(_dict(raw.get("data")).get("bounce")).get("type")} \
+            & SOFT_BOUNCE_TYPES:
+        return True
+    if raw.get("event") == "bounce" and raw.get("hard_bounce") is False:
+        return True  # Mailjet (anymail reports only its greylisting as deferred)
+    if raw.get("event") == "bounce" and (raw.get("type") == "blocked" or str(raw.get("status", "")).startswith("4")):
+        return True  # SendGrid
+    sparkpost = _dict(_dict(raw.get("msys")).get("message_event"))
+    return str(sparkpost.get("bounce_class", "")) in SPARKPOST_SOFT_CLASSES
 
 
 def find_message(event) -> Message | None:

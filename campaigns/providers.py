@@ -45,11 +45,19 @@ BACKENDS: dict[str, str] = {
     EmailProvider.Kind.MAILJET: "anymail.backends.mailjet.EmailBackend",
     EmailProvider.Kind.SPARKPOST: "anymail.backends.sparkpost.EmailBackend",
 }
+# Providers whose API takes a per-message open/click tracking switch (we track ourselves, so it is turned off);
+# anymail refuses the switch for the others (Amazon SES, Brevo, Resend): turn their tracking off at the provider.
+TRACKING_SWITCH_KINDS = frozenset({EmailProvider.Kind.SENDGRID, EmailProvider.Kind.POSTMARK, EmailProvider.Kind.MAILGUN,
+                                   EmailProvider.Kind.MAILJET, EmailProvider.Kind.SPARKPOST})
 ANYMAIL_KINDS = frozenset(k for k, path in BACKENDS.items() if path.startswith("anymail."))
 # Keyword arguments each backend family accepts; anything else in the credentials is refused.
 SMTP_KWARGS = frozenset({"host", "port", "username", "password", "use_tls", "use_ssl", "timeout"})
 ANYMAIL_KWARGS = frozenset({"api_key", "secret_key", "server_token", "sender_domain", "api_url",
-                            "access_key_id", "secret_access_key", "region_name", "username", "password"})
+                            "access_key_id", "secret_access_key", "region_name", "configuration_set_name",
+                            "username", "password"})
+# Amazon SES takes boto3 session parameters, not keyword arguments of its own: the store's keys and region.
+SES_SESSION_KEYS = {"access_key_id": "aws_access_key_id", "secret_access_key": "aws_secret_access_key",
+                    "region_name": "region_name"}
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +147,9 @@ def connection_for(provider: EmailProvider) -> BaseEmailBackend:
     check_credentials(provider.kind, credentials)
     if provider.kind == EmailProvider.Kind.FILE:
         credentials["file_path"] = str(settings.BASE_DIR / "var" / "mail")
+    if provider.kind == EmailProvider.Kind.AMAZON_SES:
+        credentials["session_params"] = {SES_SESSION_KEYS[k]: credentials.pop(k) for k in list(credentials)
+                                         if k in SES_SESSION_KEYS}
     return get_connection(path, fail_silently=False, **credentials)
 
 

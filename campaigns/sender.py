@@ -30,7 +30,7 @@ from .copies import copy_of, keep_copies
 from .links import track
 from .models import HOLDOUT, CampaignVariant, EmailProvider, Message
 from .outbox import claim_batch, fail_stale_claims
-from .providers import ProviderNotConfigured, connection_for, sending_budget
+from .providers import TRACKING_SWITCH_KINDS, ProviderNotConfigured, connection_for, sending_budget
 from .rendering import Rendered, TemplateProblem, render_email
 from .tokens import unsubscribe_url
 
@@ -285,6 +285,7 @@ def build_email(
     # anymail: provider webhooks find this row by its random reference (campaigns.feedback), never by its
     # sequential id; we track opens and clicks ourselves.
     email.metadata = {"sc_ref": message.reference}
-    email.track_opens = False
-    email.track_clicks = False
+    if provider.kind in TRACKING_SWITCH_KINDS:  # the others refuse the switch (campaigns.providers)
+        email.track_opens = False
+        email.track_clicks = False
     return email, rendered, links
