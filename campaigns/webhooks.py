@@ -27,6 +27,7 @@ import logging
 
 from anymail.utils import get_anymail_setting
 from django.conf import settings
+from django.core.checks import Tags, Warning, register
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 from django.utils.module_loading import import_string
@@ -57,6 +58,17 @@ def is_configured(slug: str) -> bool:
     _, _, needs = TRACKING_VIEWS[slug]
     return any(get_anymail_setting(name, esp_name=esp, default=None)
                for name, esp in needs)
+
+
+@register(Tags.security)
+def tracking_webhooks_configured(app_configs, **kwargs) -> list[Warning]:
+    """With DEBUG off, say so when no provider's tracking webhook can be used (each would be refused)."""
+    if settings.DEBUG or any(is_configured(slug) for slug in TRACKING_VIEWS):
+        return []
+    return [Warning("No email provider tracking webhook secret is set: every /anymail/<esp>/tracking/ post is "
+                    "refused, so bounces and complaints are not recorded.",
+                    hint="Set ANYMAIL_WEBHOOK_SECRET (and the provider's signing key where it has one); see README, "
+                         "Tracking webhooks: which secret to set.", id="campaigns.W001")]
 
 
 def refused(text: str, status: int = 403) -> HttpResponse:

@@ -141,3 +141,13 @@ def test_ses_notification_from_another_sns_topic_is_refused(settings, client, se
                     HTTP_X_AMZ_SNS_MESSAGE_TYPE="SubscriptionConfirmation", HTTP_X_AMZ_SNS_MESSAGE_ID="m-1")
     assert response.status_code == 403
     assert_nothing_changed(customer)
+
+
+def test_a_production_start_without_any_webhook_secret_warns(settings):
+    from campaigns.webhooks import tracking_webhooks_configured
+
+    settings.DEBUG, settings.ANYMAIL = False, {}
+    (warning,) = tracking_webhooks_configured(None)
+    assert warning.id == "campaigns.W001" and "refused" in warning.msg
+    settings.ANYMAIL = {"WEBHOOK_SECRET": [SECRET]}
+    assert tracking_webhooks_configured(None) == []
