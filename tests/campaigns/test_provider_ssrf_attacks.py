@@ -20,6 +20,8 @@ from campaigns.providers import ProviderNotConfigured, connection_for
 from campaigns.sender import send_due_messages
 from shopconnect import outbound
 
+from .test_sending import _Collect  # the loopback SMTP server's message collector
+
 INTERNAL_BODY = "ami-id: i-0abc AccessKeyId=ASIAINTERNAL SecretAccessKey=wJalrXUtnFEMI"
 
 
@@ -168,15 +170,6 @@ def test_editor_send_test_to_an_internal_smtp_host_is_refused_before_connecting(
     response = client.post(reverse("admin:campaigns_emailtemplate_send_test"), {
         "store": shop.pk, "customer": customer.pk, "subject": "Hi", "html": "<p>Hi</p>", "text": ""})
     assert response.status_code == 400 and "not a public address" in response.json()["error"]
-
-
-class _Collect:
-    def __init__(self) -> None:
-        self.messages: list[bytes] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd hook name)
-        self.messages.append(envelope.content)
-        return "250 OK"
 
 
 def test_smtp_host_rebound_to_loopback_after_the_check_gets_nothing(shop, subscribe, template, monkeypatch):

@@ -8,14 +8,18 @@ import base64
 import hashlib
 import hmac
 import json
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
-from campaigns.models import Message, Suppression
+from campaigns.models import AttributedOrder, Message, Suppression
 from campaigns.outbox import enqueue
 from campaigns.sender import send_due_messages
-from campaigns.webhooks import TRACKING_VIEWS
+from campaigns.webhooks import TRACKING_VIEWS, tracking_webhooks_configured
 from shopconnect.timeline.models import Event
+
+from .reporting import order
 
 SECRET = "hook:pass"
 GOOD_AUTH = "Basic " + base64.b64encode(SECRET.encode()).decode()
@@ -69,13 +73,31 @@ def test_with_no_secret_configured_every_tracking_webhook_is_refused(settings, c
     assert_nothing_changed(customer)
 
 
-def test_a_guessed_sequential_message_id_has_no_effect(settings, client, sent):
+def postmark_event(kind: str, metadata: dict) -> dict:
+    """Postmark's bounce, spam complaint, click and unsubscribe (subscription change) events."""
+    if kind == "complaint":
+        return complaint(metadata)
+    common = {"MessageID": "pm-unknown", "Metadata": metadata}
+    if kind == "bounce":
+        return {**common, "RecordType": "Bounce", "ID": 42, "Type": "HardBounce", "TypeCode": 1,
+                "Email": "ana@example.com", "BouncedAt": "2026-03-02T15:05:00Z", "Description": "No such user"}
+    if kind == "click":
+        return {**common, "RecordType": "Click", "Recipient": "ana@example.com", "ReceivedAt": "2026-03-02T15:05:00Z",
+                "OriginalLink": "https://outdoor.example/sale", "ClickLocation": "HTML",
+                "UserAgent": "Mozilla/5.0 (Windows NT 10.0) Chrome/120"}
+    return {**common, "RecordType": "SubscriptionChange", "Recipient": "ana@example.com", "SuppressSending": True,
+            "SuppressionReason": "ManualSuppression", "ChangedAt": "2026-03-02T15:05:00Z"}
+
+
+@pytest.mark.parametrize("kind", ["complaint", "bounce", "click", "unsubscribe"])
+def test_a_guessed_sequential_message_id_has_no_effect(settings, client, sent, kind):
     settings.ANYMAIL = {"WEBHOOK_SECRET": SECRET}
     customer, message = sent
     for guess in range(message.pk - 2, message.pk + 3):  # what the old code looked messages up by
-        assert post(client, "/anymail/postmark/tracking/", complaint({"message_id": str(guess)}),
+        assert post(client, "/anymail/postmark/tracking/", postmark_event(kind, {"message_id": str(guess)}),
                     HTTP_AUTHORIZATION=GOOD_AUTH).status_code == 200
     assert_nothing_changed(customer)
+    assert not Event.objects.filter(type__in=["email.unsubscribed", "email.clicked"]).exists()
 
 
 def test_a_right_reference_with_another_recipient_has_no_effect(settings, client, sent, shop, subscribe):
@@ -92,14 +114,19 @@ def test_a_right_reference_with_another_recipient_has_no_effect(settings, client
     assert bob.email_consent == "subscribed"
 
 
-def test_the_genuine_complaint_still_unsubscribes(settings, client, sent):
+@pytest.mark.parametrize("kind, effect", [("complaint", "email.complained"), ("bounce", "email.bounced"),
+                                          ("click", "email.clicked"), ("unsubscribe", "email.unsubscribed")])
+def test_the_genuine_signed_event_still_counts(settings, client, sent, kind, effect):
     settings.ANYMAIL = {"WEBHOOK_SECRET": SECRET}
     customer, message = sent
-    assert post(client, "/anymail/postmark/tracking/", complaint({"sc_ref": message.reference}),
+    assert post(client, "/anymail/postmark/tracking/", postmark_event(kind, {"sc_ref": message.reference}),
                 HTTP_AUTHORIZATION=GOOD_AUTH).status_code == 200
+    assert Event.objects.get(type=effect).properties["message_id"] == str(message.pk)
     customer.refresh_from_db()
-    assert customer.email_consent == "unsubscribed"
-    assert Suppression.objects.get().reason == "complaint"
+    if kind in ("complaint", "unsubscribe"):
+        assert customer.email_consent == "unsubscribed"
+    if kind in ("complaint", "bounce"):
+        assert Suppression.objects.get().reason == {"complaint": "complaint", "bounce": "hard_bounce"}[kind]
 
 
 def mailgun_event(message, key: str, signature: str | None = None) -> dict:
@@ -144,10 +171,25 @@ def test_ses_notification_from_another_sns_topic_is_refused(settings, client, se
 
 
 def test_a_production_start_without_any_webhook_secret_warns(settings):
-    from campaigns.webhooks import tracking_webhooks_configured
-
     settings.DEBUG, settings.ANYMAIL = False, {}
     (warning,) = tracking_webhooks_configured(None)
     assert warning.id == "campaigns.W001" and "refused" in warning.msg
     settings.ANYMAIL = {"WEBHOOK_SECRET": [SECRET]}
     assert tracking_webhooks_configured(None) == []
+
+
+def test_a_genuine_provider_click_still_earns_the_order_and_a_forged_one_does_not(settings, client, sent, shop,
+                                                                                  subscribe):
+    settings.ANYMAIL = {"WEBHOOK_SECRET": SECRET}
+    customer, message = sent
+    bob = subscribe(shop, "bob@example.com")
+    now = timezone.now()
+    click = {**postmark_event("click", {"sc_ref": message.reference}), "ReceivedAt": now.isoformat()}
+    assert post(client, "/anymail/postmark/tracking/", click, HTTP_AUTHORIZATION=GOOD_AUTH).status_code == 200
+    forged = {**click, "Recipient": "bob@example.com", "ReceivedAt": (now + timedelta(minutes=1)).isoformat()}
+    assert post(client, "/anymail/postmark/tracking/", forged, HTTP_AUTHORIZATION=GOOD_AUTH).status_code == 200
+    order(shop, customer, "1001", "80.00", now + timedelta(hours=1))
+    order(shop, bob, "1002", "50.00", now + timedelta(hours=1))
+    credited = AttributedOrder.objects.get(order_id="1001")
+    assert credited.message_id == message.pk and credited.touch == "click"
+    assert not AttributedOrder.objects.filter(order_id="1002").exists()
