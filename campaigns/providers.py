@@ -51,6 +51,7 @@ TRACKING_SWITCH_KINDS = frozenset({EmailProvider.Kind.SENDGRID, EmailProvider.Ki
                                    EmailProvider.Kind.MAILJET, EmailProvider.Kind.SPARKPOST})
 ANYMAIL_KINDS = frozenset(k for k, path in BACKENDS.items() if path.startswith("anymail."))
 # Keyword arguments each backend family accepts; anything else in the credentials is refused.
+SMTP_TIMEOUT = 20  # seconds, unless the credentials say otherwise
 SMTP_KWARGS = frozenset({"host", "port", "username", "password", "use_tls", "use_ssl", "timeout"})
 ANYMAIL_KWARGS = frozenset({"api_key", "secret_key", "server_token", "sender_domain", "api_url",
                             "access_key_id", "secret_access_key", "region_name", "configuration_set_name",
@@ -147,6 +148,8 @@ def connection_for(provider: EmailProvider) -> BaseEmailBackend:
     check_credentials(provider.kind, credentials)
     if provider.kind == EmailProvider.Kind.FILE:
         credentials["file_path"] = str(settings.BASE_DIR / "var" / "mail")
+    if provider.kind == EmailProvider.Kind.SMTP:
+        credentials.setdefault("timeout", SMTP_TIMEOUT)  # a silent host must not hold a worker (or a page) forever
     if provider.kind == EmailProvider.Kind.AMAZON_SES:
         credentials["session_params"] = {SES_SESSION_KEYS[k]: credentials.pop(k) for k in list(credentials)
                                          if k in SES_SESSION_KEYS}

@@ -136,12 +136,14 @@ def fake_ses(monkeypatch, settings):
 
 
 def test_a_send_through_amazon_ses_uses_the_sesv2_api(use, send_one, fake_ses):
-    use("amazon_ses", {"access_key_id": "AKIAEXAMPLE", "secret_access_key": "secret", "region_name": "eu-west-1"})
+    use("amazon_ses", {"access_key_id": "AKIAEXAMPLE", "secret_access_key": "secret", "region_name": "eu-west-1",
+                       "configuration_set_name": "shopconnect-events"})
     message = send_one()
     ((path, headers, body),) = fake_ses
     assert path == "/v2/email/outbound-emails"
     assert headers["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE/")
     assert "/eu-west-1/ses/aws4_request" in headers["Authorization"]
+    assert json.loads(body)["ConfigurationSetName"] == "shopconnect-events"  # its event destination: our webhook
     raw = base64.b64decode(json.loads(body)["Content"]["Raw"]["Data"]).decode()
     assert f"X-Metadata: {{\"sc_ref\": \"{message.reference}\"}}" in raw
     assert message.provider_message_id == "010001877ec2b7c6-d8d8-4a5f-95ba-2b8ea5b0ba2f-000000"
