@@ -20,7 +20,7 @@ from shopconnect.timeline.models import Customer, StoreMembership
 
 from . import editor
 from .models import EmailTemplate
-from .providers import ProviderNotConfigured
+from .providers import ProviderNotConfigured, failure_summary
 from .rendering import TemplateProblem
 
 MAX_SOURCE = 200_000  # characters of template source a preview request may carry
@@ -155,8 +155,8 @@ class EmailTemplateAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
                                 status=400)
         try:
             message = editor.send_test(store, customer, self._source(request), request.user.email)
-        except (ValidationError, ProviderNotConfigured, TemplateProblem, ValueError) as exc:
+        except (ValidationError, ProviderNotConfigured, TemplateProblem) as exc:  # ours: they say why
             return JsonResponse({"error": f"Not sent: {exc}"}, status=400)
-        except Exception as exc:  # the provider's own error, shown to the person who asked
-            return JsonResponse({"error": f"The provider refused the test: {type(exc).__name__}: {exc}"}, status=502)
+        except Exception as exc:  # the provider's or the network's error: never echoed (campaigns.providers)
+            return JsonResponse({"error": f"Not sent: {failure_summary(exc)}"}, status=502)
         return JsonResponse({"sent": message})
