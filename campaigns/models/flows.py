@@ -36,7 +36,8 @@ class Flow(models.Model):
     trigger_event_type = models.CharField(max_length=64, blank=True, default="")
     trigger_filters = models.JSONField(
         default=list, blank=True,
-        help_text='Property filters on the triggering event: [{"property": "source", "op": "eq", "value": "x"}]',
+        help_text='Property filters on the triggering event, in the rule language (segments.rules.parse_where): '
+                  '[{"property": "source", "op": "eq", "value": "x"}]',
     )
     trigger_segment_id = models.BigIntegerField(null=True, blank=True)
     date_property = models.CharField(
@@ -81,7 +82,7 @@ class Flow(models.Model):
                 raise ValidationError({"trigger_segment_id": f"no segment with id {self.trigger_segment_id}"})
         if self.trigger == self.Trigger.DATE_PROPERTY and not self.date_property:
             raise ValidationError({"date_property": "a date trigger needs a property"})
-        validate_filters(self.trigger_filters)
+        validate_filters(self)
         if self.flow_filters:
             from segments.rules import validate
 

@@ -93,3 +93,30 @@ def test_the_validator_points_at_the_step_that_is_wrong(shop, make_store, templa
         "store": shop.pk, "name": "F", "trigger_event_type": "custom.signed_up",
         "steps": [{"position": 0, "kind": "send_email", "template": theirs.pk}]}, format="json")
     assert foreign.status_code == 400 and "Theirs" not in foreign.content.decode()
+
+
+def test_trigger_filters_are_rule_language_conditions_checked_in_sql(shop, subscribe, post_webhook, template,
+                                                                    make_user, api_client_for):
+    from .conftest import checkout_payload
+
+    api = api_client_for(make_user(shop))
+    body = {"store": shop.pk, "name": "Big carts", "enabled": True, "trigger_event_type": "checkout.started",
+            "steps": [{"position": 0, "kind": "delay", "config": {"hours": 1}}]}
+    typo = api.post("/api/v1/flows/", {**body, "trigger_filters": [{"property": "totl", "op": "gt", "value": 100}]},
+                    format="json")
+    assert typo.status_code == 400
+    why = typo.json()["trigger_filters"][0]
+    assert "'totl' is not a property of checkout.started" in why and "total" in why  # names what it may be
+    wrong_op = api.post("/api/v1/flows/", {**body, "trigger_filters": [{"property": "total", "op": "contains",
+                                                                         "value": "1"}]}, format="json")
+    assert wrong_op.status_code == 400
+    flow = api.post("/api/v1/flows/", {**body, "trigger_filters": [{"property": "total", "op": "gt", "value": 100}]},
+                    format="json")
+    assert flow.status_code == 201, flow.json()
+    subscribe(shop, "big@example.com")
+    subscribe(shop, "small@example.com")
+    with time_machine.travel(T0, tick=False):
+        post_webhook(shop, "checkouts/create", {**checkout_payload("big@example.com", 601), "total": "143.00"})
+        post_webhook(shop, "checkouts/create", {**checkout_payload("small@example.com", 602), "total": "40.00"})
+    entered = Enrollment.objects.filter(flow_id=flow.json()["id"]).values_list("customer__email", flat=True)
+    assert list(entered) == ["big@example.com"]  # a numeric comparison of the total, as a segment does it
