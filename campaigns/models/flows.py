@@ -36,8 +36,7 @@ class Flow(models.Model):
     trigger_event_type = models.CharField(max_length=64, blank=True, default="")
     trigger_filters = models.JSONField(
         default=list, blank=True,
-        help_text='Property filters on the triggering event, in the rule language (segments.rules.parse_where): '
-                  '[{"property": "source", "op": "eq", "value": "x"}]',
+        help_text='Property filters on the triggering event: [{"property": "source", "op": "eq", "value": "x"}]',
     )
     trigger_segment_id = models.BigIntegerField(null=True, blank=True)
     date_property = models.CharField(

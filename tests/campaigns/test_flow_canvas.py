@@ -1,0 +1,86 @@
+"""The canvas's tree of a flow round-trips to the same steps and paths; its cards' numbers come from two
+grouped queries."""
+
+from __future__ import annotations
+
+import pytest
+
+from campaigns.flows.canvas import TreeError, card_numbers, from_tree, to_tree
+from campaigns.flows.prebuilt import PREBUILT, install_prebuilt_flows
+from campaigns.models import Flow, FlowStep
+
+
+def _paths(steps: list[dict]) -> dict:
+    """Step id (or position for new steps) -> where each way out of it leads, as the engine reads targets."""
+    by_position = {s["position"]: s for s in steps}
+
+    def name(position):
+        step = by_position.get(position)
+        return None if step is None else step.get("id", f"new@{position}")
+
+    def following(position):
+        later = sorted(p for p in by_position if p > position)
+        return later[0] if later else None
+
+    out = {}
+    for s in steps:
+        c, p = s.get("config") or {}, s["position"]
+        if s["kind"] == "condition":
+            ways = [c.get("yes", following(p)), c.get("no")]
+        elif s["kind"] == "wait_for_event":
+            ways = [c.get("on_event"), c.get("on_timeout", following(p))]
+        elif s["kind"] == "ab_split":
+            ways = [v.get("next", following(p)) for v in c["variants"]]
+        elif s["kind"] == "exit":
+            ways = []
+        else:
+            ways = [c["next"] if "next" in c else following(p)]
+        out[name(p)] = [name(w) for w in ways]
+    return out
+
+
+def _stored(flow: Flow) -> list[dict]:
+    return [{"id": s.pk, "position": s.position, "kind": s.kind, "config": s.config}
+            for s in flow.steps.order_by("position")]
+
+
+@pytest.mark.parametrize("key", sorted(PREBUILT))
+def test_every_prebuilt_flow_round_trips_through_the_canvas(store, key):
+    (flow,) = install_prebuilt_flows(store, [key])
+    tree = to_tree(flow.steps.all())
+    assert not tree["detached"]
+    specs, keys = from_tree(tree)
+    assert _paths(specs) == _paths(_stored(flow))
+    assert keys == [f"s{s['id']}" for s in specs]
+
+
+def test_branches_merges_and_unreachable_steps_are_kept(store):
+    flow = Flow.objects.create(store=store, name="F", trigger_event_type="order.placed")
+    rule = {"version": 1, "type": "and", "rules": [{"type": "attribute", "field": "orders_count", "op": "gte",
+                                                    "value": 2}]}
+    rows = [("condition", {"rule": rule, "yes": 1, "no": 2}), ("update_customer", {"add_tags": ["vip"], "next": 3}),
+            ("delay", {"hours": 1}), ("exit", {"reason": "done"}), ("delay", {"hours": 5, "next": None})]
+    for position, (kind, config) in enumerate(rows):
+        FlowStep.objects.create(flow=flow, position=position, kind=kind, config=config)
+    tree = to_tree(flow.steps.all())
+    yes, no = tree["steps"][0]["branches"]
+    assert [n["kind"] for n in yes] == ["update_customer", "exit"]
+    assert [n["kind"] for n in no] == ["delay", "jump"]  # the no branch merges into the exit
+    assert [[n["kind"] for n in seq] for seq in tree["detached"]] == [["delay"]]
+    specs, _ = from_tree(tree)
+    assert _paths(specs) == _paths(_stored(flow))
+
+
+def test_a_step_after_a_split_in_the_same_line_is_refused_on_its_card(store):
+    split = {"key": "n1", "kind": "condition", "config": {"rule": {}}, "branches": [[], []]}
+    with pytest.raises(TreeError) as caught:
+        from_tree({"steps": [split, {"key": "n2", "kind": "delay", "config": {"hours": 1}}]})
+    assert caught.value.key == "n1"
+
+
+def test_card_numbers_are_two_queries_whatever_the_flow(store, django_assert_num_queries):
+    (flow,) = install_prebuilt_flows(store, ["abandoned_cart"])
+    with django_assert_num_queries(3):  # the steps' places, the waiting, the sent
+        numbers = card_numbers(flow.pk)
+    assert set(numbers) == set(flow.steps.values_list("pk", flat=True))
+    assert all(n == {"waiting": 0, "sent": 0} for n in numbers.values())
