@@ -110,6 +110,13 @@ class FlowForm(forms.ModelForm):
             self.initial["canvas"] = json.dumps(to_tree(flow.steps.all()) if flow.pk else {"steps": [],
                                                                                            "detached": []})
 
+    def clean_flow_filters(self):
+        """An empty builder means no filter (not a rule that matches nobody)."""
+        value = self.cleaned_data.get("flow_filters")
+        if isinstance(value, dict) and value.get("type") in ("and", "or") and not value.get("rules"):
+            return None
+        return value
+
     def clean_canvas(self):
         raw = self.cleaned_data.get("canvas") or ""
         if not raw:

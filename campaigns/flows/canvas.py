@@ -159,8 +159,8 @@ def from_tree(tree: dict) -> tuple[list[dict], list[str]]:
                 for branch in branches:
                     targets(branch)
             elif kind not in ENDS:
-                after = first(rest)
-                if after != position_of[node["key"]] + 1 or after is None:
+                after, default = first(rest), position_of[node["key"]] + 1
+                if after != (default if default < len(nodes) else None):
                     config["next"] = after  # the default is the following position; say it when it is not
             spec = {"position": position_of[node["key"]], "kind": kind, "name": str(node.get("name") or "")[:200],
                     "template": node.get("template") if kind == "send_email" else None, "config": config}

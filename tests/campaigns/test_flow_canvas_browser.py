@@ -37,3 +37,108 @@ def test_prebuilt_browse_abandonment_and_win_back_in_the_canvas(admin_browser, m
     assert timeout_branch.locator(".fc-card.fc-send_email").count() == 1  # the email is on the timeout side
     browser.assert_fits(page)
     browser.shot(page, "flow-canvas-win-back")
+
+
+def _add_step(page, kind: str) -> None:
+    page.locator("#flow-canvas .fc-plus").last.click()
+    page.locator(".fc-menu:not([hidden]) .fc-menu-item", has_text=kind).first.click()
+
+
+def _submit(page, selector: str) -> None:
+    with page.expect_navigation():
+        page.click(selector)
+
+
+def _webhook(url: str, topic: str, body: bytes, event_id: str) -> int:
+    from urllib.request import Request, urlopen
+
+    from tests.integrations.shopify.helpers import headers
+
+    request = Request(url, data=body, method="POST", headers={"Content-Type": "application/json",
+                                                                **headers(body, topic, event_id)})
+    with urlopen(request, timeout=10) as answer:  # noqa: S310 (the test's own live server)
+        return answer.status
+
+
+def test_a_marketer_builds_the_abandoned_cart_flow_turns_it_on_and_a_checkout_enrols(
+        admin_browser, make_store, make_user, settings):
+    import json
+
+    from django.utils import timezone
+
+    from campaigns.models import EmailProvider, EmailTemplate, Enrollment, Flow
+    from tests.integrations.shopify.helpers import SECRET, SHOP, payload
+
+    settings.SHOPIFY_API_KEY, settings.SHOPIFY_API_SECRET = "test-api-key", SECRET
+    store = make_store(platform="shopify", domain=SHOP, url=f"https://{SHOP}", currency="EUR", name="Linen & Co")
+    EmailProvider.objects.create(store=store, kind="locmem", from_email="hello@linen.example")
+    reminder = EmailTemplate.objects.create(store=store, name="Cart reminder", subject="You left something",
+                                            html="<p>Your cart is waiting</p>")
+    last_call = EmailTemplate.objects.create(store=store, name="Cart last call", subject="Last call for your cart",
+                                             html="<p>Still there</p>")
+    (old,) = install_prebuilt_flows(store, ["abandoned_cart"], enable=("abandoned_cart",))
+
+    page = admin_browser(make_user(store))
+    page.goto(admin_browser.url("/admin/campaigns/flow/"))
+    page.click("a.addlink:has-text('Add flow')")
+    page.fill("#id_name", "Cart recovery (two emails)")
+    page.select_option("#id_store", label="Linen & Co")
+    page.select_option("#id_trigger", label="An event happens")
+    page.select_option("#id_trigger_event_type", label="Started checkout")
+    page.select_option("#id_reentry", label="At most once every N days")
+    page.fill("#id_reentry_days", "1")
+    page.get_by_label("Stop when the customer places an order for this checkout or cart").check()
+
+    _add_step(page, "Wait")  # a new wait is one hour
+    _add_step(page, "Send email")
+    page.locator(".fc-card.fc-send_email select.fc-template").nth(0).select_option(label="Cart reminder")
+    _add_step(page, "Wait")
+    page.locator(".fc-card.fc-delay").nth(1).locator("input[aria-label='how long']").fill("23")
+    _add_step(page, "Send email")  # no email chosen yet: the server says so on that card
+    _submit(page, "input[name=_continue]")
+    problem = page.locator(".fc-card.fc-has-error")
+    assert problem.count() == 1 and "a send-email step needs a template" in problem.inner_text()
+    assert problem.get_attribute("data-kind") == "send_email"
+    assert not Flow.objects.filter(name="Cart recovery (two emails)").exists()
+    browser.shot(page, "flow-canvas-error-on-the-card")
+
+    page.locator(".fc-card.fc-send_email select.fc-template").nth(1).select_option(label="Cart last call")
+    browser.assert_fits(page)
+    browser.shot(page, "flow-canvas-abandoned-cart-built")
+    _submit(page, "input[name=_continue]")
+    flow = Flow.objects.get(name="Cart recovery (two emails)")
+    steps = list(flow.steps.order_by("position").values_list("kind", "config", "template_id"))
+    assert steps == [("delay", {"hours": 1}, None), ("send_email", {}, reminder.pk),
+                     ("delay", {"hours": 23}, None), ("send_email", {}, last_call.pk)]
+    assert (flow.trigger_event_type, flow.reentry, flow.reentry_days, flow.exit_goal, flow.enabled) == (
+        "checkout.started", "per_days", 1, "order_for_trigger", False)
+
+    _submit(page, "input[name=_turn_on]")
+    page.wait_for_selector(".fc-overlap")
+    warning = page.inner_text(".fc-overlap")
+    assert "1 other flow already starts when a customer does “Started checkout”" in warning
+    page.get_by_label("Turn off “Abandoned cart”").check()
+    browser.assert_fits(page)
+    browser.shot(page, "flow-canvas-turn-on-confirm")
+    _submit(page, "text=Yes, turn on")
+    said = page.inner_text(".messagelist")
+    assert "“Cart recovery (two emails)” is on: customers enter when a customer does “Started checkout”." in said
+    assert "Turned off: “Abandoned cart”" in said
+    flow.refresh_from_db()
+    old.refresh_from_db()
+    assert flow.enabled and not old.enabled
+
+    checkout = payload("checkouts_create")
+    now = timezone.now().isoformat()
+    checkout["created_at"] = checkout["updated_at"] = now
+    status = _webhook(admin_browser.url("/webhooks/shopify/"), "checkouts/create", json.dumps(checkout).encode(),
+                      "evt-cart-1")
+    assert status == 200
+    (enrollment,) = Enrollment.objects.filter(flow=flow)
+    assert enrollment.customer.email == "zoe.angstrom@example.com" and enrollment.status == "active"
+    assert enrollment.checkout_ref and not Enrollment.objects.filter(flow=old).exists()
+    page.reload()
+    page.wait_for_selector(".fc-numbers")
+    assert page.locator(".fc-card.fc-delay").first.locator(".fc-numbers").inner_text() == "1 customer waiting here"
+    browser.assert_fits(page)
+    browser.shot(page, "flow-canvas-abandoned-cart-live")
