@@ -224,10 +224,15 @@ class FlowAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Status")
     def status(self, flow: Flow) -> str:
+        from django.utils.html import format_html
+
         if not flow.pk:
-            return "Off: save the flow, then turn it on."
-        return "On: customers enter and move through it." if flow.enabled else (
-            "Off: nobody enters; customers already in it wait where they are.")
+            return format_html('<span class="fc-status-off">Off</span>: save the flow, then turn it on.')
+        if flow.enabled:
+            return format_html('<span class="fc-status-on">On</span>: customers enter {} and move through it.',
+                               _describe_trigger(flow))
+        return format_html('<span class="fc-status-off">Off</span>: nobody enters; customers already in it wait '
+                           "where they are.")
 
     @admin.display(description="Relevance window in effect")
     def relevance_in_effect(self, flow: Flow) -> str:

@@ -84,3 +84,33 @@ def test_card_numbers_are_two_queries_whatever_the_flow(store, django_assert_num
         numbers = card_numbers(flow.pk)
     assert set(numbers) == set(flow.steps.values_list("pk", flat=True))
     assert all(n == {"waiting": 0, "sent": 0} for n in numbers.values())
+
+
+@pytest.mark.parametrize("key", sorted(PREBUILT))
+def test_every_prebuilt_flow_passes_the_one_validator_as_the_canvas_posts_it(store, key):
+    from campaigns.flows.editing import validate_flow
+
+    (flow,) = install_prebuilt_flows(store, [key])
+    specs, _ = from_tree(to_tree(flow.steps.all()))
+    validate_flow(flow, specs)  # no FlowErrors: the canvas can save every prebuilt flow unchanged
+
+
+def test_an_email_card_sends_a_test_of_its_email_to_me_and_only_from_my_stores(shop, subscribe, make_store,
+                                                                               make_user, client):
+    from django.core import mail
+
+    from campaigns.models import EmailTemplate
+
+    subscribe(shop, "ana@example.com", first_name="Ana")
+    mine = EmailTemplate.objects.create(store=shop, name="Reminder", subject="Hi {{ customer.first_name }}",
+                                        html="<p>Hello {{ customer.first_name }}</p>")
+    theirs = EmailTemplate.objects.create(store=make_store(), name="Theirs", subject="x", html="x")
+    user = make_user(shop)
+    user.email = "marketer@outdoor.example"
+    user.save()
+    client.force_login(user)
+    sent = client.post("/admin/campaigns/flow/send-test/", {"template": mine.pk})
+    assert sent.status_code == 200 and "Test sent to marketer@outdoor.example" in sent.json()["sent"]
+    assert [(m.to, m.subject) for m in mail.outbox] == [(["marketer@outdoor.example"], "[Test] Hi Ana")]
+    refused = client.post("/admin/campaigns/flow/send-test/", {"template": theirs.pk})
+    assert refused.status_code == 400 and len(mail.outbox) == 1

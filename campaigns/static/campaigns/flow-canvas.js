@@ -188,14 +188,23 @@
       card.append(body);
       const numbers = node.id && this.o.numbers[String(node.id)];
       if (numbers) {
-        const facts = [words(numbers.waiting, "customer waiting here", "customers waiting here")];
+        // customers wait at waits (and at any step while the flow is off); emails count what they sent
+        const facts = [];
+        if (numbers.waiting || node.kind === "delay" || node.kind === "wait_for_event") facts.push(words(numbers.waiting, "customer waiting here", "customers waiting here"));
         if (node.kind === "send_email") facts.push(words(numbers.sent, "email sent", "emails sent"));
-        card.append(h("p", {class: "fc-numbers"}, facts.join(" · ")));
+        if (facts.length) card.append(h("p", {class: "fc-numbers"}, facts.join(" · ")));
       }
       const errors = this.o.errors[node.key];
       if (errors) {
         card.classList.add("fc-has-error");
         card.append(...errors.map((why) => h("p", {class: "fc-error-text", role: "alert"}, why)));
+        const clear = () => {  // edited: the server's answer is about the old version of this card
+          delete this.o.errors[node.key];
+          card.classList.remove("fc-has-error");
+          for (const e of card.querySelectorAll(":scope > .fc-error-text")) e.remove();
+        };
+        body.addEventListener("change", clear, {once: true});
+        body.addEventListener("input", clear, {once: true});
       }
       if (!node.branches || !node.branches.length || !KIND[node.kind] || !KIND[node.kind].split) return card;
       const wrap = h("div", {class: "fc-split"}, card);
@@ -238,13 +247,15 @@
         if (n) c[unit] = n;
         if (c.until_hour === null) delete c.until_hour;
       };
-      const hours = [{value: "", label: "any time"}].concat(Array.from({length: 24}, (_, x) => ({value: x, label: hourLabel(x)})));
+      const hours = [{value: "", label: "right away"}].concat(Array.from({length: 24}, (_, x) => ({value: x, label: "at " + hourLabel(x)})));
+      const units = select(UNITS, unit, (u) => { unit = u; write(); }, {"aria-label": "unit"});
+      const singular = () => { for (const o of units.options) o.textContent = n === 1 ? o.value.slice(0, -1) : o.value; };
       body.append(h("div", {class: "fc-line"}, "Wait ",
-        number(n, (v) => { n = v || 0; write(); }, {"aria-label": "how long"}),
-        select(UNITS, unit, (u) => { unit = u; write(); }, {"aria-label": "unit"}),
-        " then until ", select(hours, c.until_hour === undefined || c.until_hour === null ? "" : c.until_hour,
+        number(n, (v) => { n = v || 0; write(); singular(); }, {"aria-label": "how long"}), units,
+        ", then go on ", select(hours, c.until_hour === undefined || c.until_hour === null ? "" : c.until_hour,
           (v) => { c.until_hour = v === "" ? null : Number(v); write(); }, {"aria-label": "until the time of day"}),
-        h("span", {class: "fc-hint"}, " in the customer's time zone")));
+        h("span", {class: "fc-hint"}, "(the customer's time zone)")));
+      singular();
     }
 
     edit_send_email(node, body) {
