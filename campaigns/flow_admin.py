@@ -227,12 +227,12 @@ class FlowAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         from django.utils.html import format_html
 
         if not flow.pk:
-            return format_html('<span class="fc-status-off">Off</span>: save the flow, then turn it on.')
+            return format_html('<span class="fc-status-off">{}</span>: save the flow, then turn it on.', "Off")
         if flow.enabled:
             return format_html('<span class="fc-status-on">On</span>: customers enter {} and move through it.',
                                _describe_trigger(flow))
-        return format_html('<span class="fc-status-off">Off</span>: nobody enters; customers already in it wait '
-                           "where they are.")
+        return format_html('<span class="fc-status-off">{}</span>: nobody enters; customers already in it wait '
+                           "where they are.", "Off")
 
     @admin.display(description="Relevance window in effect")
     def relevance_in_effect(self, flow: Flow) -> str:
