@@ -29,6 +29,24 @@ def test_prebuilt_browse_abandonment_and_win_back_in_the_canvas(admin_browser, m
     assert page.locator("#id_trigger_event_type").input_value() == "product.viewed"
     browser.assert_fits(page)
     browser.shot(page, "flow-canvas-browse-abandonment")
+    email_id = browse.steps.get(kind="send_email").pk
+
+    # a condition split between the wait and the email: the email goes on in the "Yes" branch
+    page.locator("#flow-canvas .fc-plus").nth(1).click()
+    page.locator(".fc-menu:not([hidden]) .fc-menu-item", has_text="Condition split").click()
+    split = page.locator(".fc-card.fc-condition")
+    split.locator("select[aria-label='add a condition']").select_option(label="Properties about someone")
+    assert page.locator(".fc-branch").nth(0).locator(".fc-card.fc-send_email").count() == 1
+    browser.assert_fits(page)
+    browser.shot(page, "flow-canvas-browse-abandonment-split")
+    with page.expect_navigation():
+        page.click("input[name=_continue]")
+    assert page.locator(".fc-has-error").count() == 0, page.inner_text("#content-main")[:500]
+    steps = list(browse.steps.order_by("position"))
+    assert [s.kind for s in steps] == ["delay", "condition", "send_email"]
+    assert steps[2].pk == email_id  # the email kept its row (and its report): edited in place, not re-created
+    assert (steps[1].config["yes"], steps[1].config["no"]) == (2, None)
+    assert steps[1].config["rule"]["rules"][0]["type"] == "attribute"
 
     _open(page, admin_browser, win_back)
     labels = page.locator(".fc-branch-label").all_inner_texts()
@@ -88,6 +106,11 @@ def test_a_marketer_builds_the_abandoned_cart_flow_turns_it_on_and_a_checkout_en
     page.select_option("#id_reentry", label="At most once every N days")
     page.fill("#id_reentry_days", "1")
     page.get_by_label("Stop when the customer places an order for this checkout or cart").check()
+    trigger = page.locator(".field-trigger_filters")
+    trigger.locator("text=+ Add a property condition").click()
+    trigger.locator("select[aria-label=property]").select_option(label="Checkout total")
+    trigger.locator("select[aria-label=comparison]").select_option(label="is more than")
+    trigger.locator("input[aria-label=value]").fill("50")
 
     _add_step(page, "Wait")  # a new wait is one hour
     _add_step(page, "Send email")
@@ -112,6 +135,7 @@ def test_a_marketer_builds_the_abandoned_cart_flow_turns_it_on_and_a_checkout_en
                      ("delay", {"hours": 23}, None), ("send_email", {}, last_call.pk)]
     assert (flow.trigger_event_type, flow.reentry, flow.reentry_days, flow.exit_goal, flow.enabled) == (
         "checkout.started", "per_days", 1, "order_for_trigger", False)
+    assert flow.trigger_filters == [{"property": "total", "op": "gt", "value": 50}]
 
     _submit(page, "input[name=_turn_on]")
     page.wait_for_selector(".fc-overlap")

@@ -57,8 +57,8 @@
   const KINDS = [
     {kind: "delay", label: "Wait", icon: "◔"},
     {kind: "send_email", label: "Send email", icon: "✉"},
-    {kind: "condition", label: "Condition split", icon: "⑂", split: true},
-    {kind: "ab_split", label: "A/B split", icon: "⚖", split: true},
+    {kind: "condition", label: "Condition split", icon: "◇", split: true},
+    {kind: "ab_split", label: "A/B split", icon: "AB", split: true},
     {kind: "wait_for_event", label: "Wait for an event", icon: "⚑", split: true},
     {kind: "update_customer", label: "Update customer", icon: "✎"},
     {kind: "exit", label: "Exit", icon: "■", end: true},
@@ -252,7 +252,7 @@
       const singular = () => { for (const o of units.options) o.textContent = n === 1 ? o.value.slice(0, -1) : o.value; };
       body.append(h("div", {class: "fc-line"}, "Wait ",
         number(n, (v) => { n = v || 0; write(); singular(); }, {"aria-label": "how long"}), units,
-        ", then go on ", select(hours, c.until_hour === undefined || c.until_hour === null ? "" : c.until_hour,
+        "then go on", select(hours, c.until_hour === undefined || c.until_hour === null ? "" : c.until_hour,
           (v) => { c.until_hour = v === "" ? null : Number(v); write(); }, {"aria-label": "until the time of day"}),
         h("span", {class: "fc-hint"}, "(the customer's time zone)")));
       singular();
@@ -327,7 +327,7 @@
 
     edit_wait_for_event(node, body) {
       const types = node.config.event_types;
-      const line = h("div", {class: "fc-line"}, "Wait until the customer ");
+      const line = h("div", {class: "fc-line"}, "Wait for the customer's next ");
       types.forEach((t, i) => {
         if (i) line.append(" or ");
         line.append(select(this.o.events, t, (v) => { types[i] = v; }, {"aria-label": "event"}));
@@ -337,7 +337,7 @@
       if (!this.o.readOnly) line.append(" ", h("button", {type: "button", class: "fc-link", onclick: () => { types.push("order.placed"); this.render(); }}, "+ or another event"));
       let [n, unit] = (Number(node.config.timeout_hours) || 0) % 24 === 0 ? [(Number(node.config.timeout_hours) || 0) / 24, "days"] : [node.config.timeout_hours, "hours"];
       const write = () => { node.config.timeout_hours = (Number(n) || 0) * (unit === "days" ? 24 : 1); };
-      body.append(line, h("div", {class: "fc-line"}, "for at most ",
+      body.append(line, h("div", {class: "fc-line"}, "but at most ",
         number(n, (v) => { n = v; write(); }, {"aria-label": "how long to wait"}),
         select([{value: "hours", label: "hours"}, {value: "days", label: "days"}], unit, (u) => { unit = u; write(); this.render(); }, {"aria-label": "unit"})));
     }
