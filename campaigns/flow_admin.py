@@ -83,6 +83,14 @@ class FlowForm(forms.ModelForm):
         self.canvas_errors: dict[str, list[str]] = {}
         self.specs: list[dict] | None = None
         flow = self.instance
+        if "trigger_filters" in self.fields:  # editable (a viewer's form has the canvas field only)
+            self._choices(flow)
+        if not self.is_bound:
+            self.initial["canvas"] = json.dumps(to_tree(flow.steps.all()) if flow.pk else {"steps": [],
+                                                                                           "detached": []})
+
+    def _choices(self, flow: Flow) -> None:
+        """Every choice in words: events by their names, segments of the flow's store by name, dates."""
         current = self.data.get("trigger_event_type") if self.is_bound else flow.trigger_event_type
         self.fields["trigger_event_type"] = forms.ChoiceField(
             label="Event", required=False, choices=event_choices(current or ""))
@@ -106,9 +114,6 @@ class FlowForm(forms.ModelForm):
             dates.append((flow.date_property, flow.date_property.replace("_", " ")))
         self.fields["date_property"] = forms.ChoiceField(label="Date", required=False,
                                                          choices=[("", "— choose a date —"), *dates])
-        if not self.is_bound:
-            self.initial["canvas"] = json.dumps(to_tree(flow.steps.all()) if flow.pk else {"steps": [],
-                                                                                           "detached": []})
 
     def clean_flow_filters(self):
         """An empty builder means no filter (not a rule that matches nobody)."""

@@ -114,3 +114,44 @@ def test_an_email_card_sends_a_test_of_its_email_to_me_and_only_from_my_stores(s
     assert [(m.to, m.subject) for m in mail.outbox] == [(["marketer@outdoor.example"], "[Test] Hi Ana")]
     refused = client.post("/admin/campaigns/flow/send-test/", {"template": theirs.pk})
     assert refused.status_code == 400 and len(mail.outbox) == 1
+
+
+def test_an_ab_split_draws_one_branch_per_variant_and_keeps_its_weights(store):
+    flow = Flow.objects.create(store=store, name="F", trigger_event_type="order.placed")
+    variants = [{"label": "A", "weight": 70, "next": 1}, {"label": "B", "weight": 30, "next": 2}]
+    for position, (kind, config) in enumerate([("ab_split", {"variants": variants}),
+                                               ("update_customer", {"add_tags": ["a"], "next": None}),
+                                               ("update_customer", {"add_tags": ["b"]})]):
+        FlowStep.objects.create(flow=flow, position=position, kind=kind, config=config)
+    tree = to_tree(flow.steps.all())
+    split = tree["steps"][0]
+    assert split["config"]["variants"] == [{"label": "A", "weight": 70}, {"label": "B", "weight": 30}]
+    assert [[n["config"]["add_tags"] for n in b] for b in split["branches"]] == [[["a"]], [["b"]]]
+    specs, _ = from_tree(tree)
+    assert _paths(specs) == _paths(_stored(flow))
+
+
+def test_the_trigger_panel_offers_segments_by_name_from_the_flows_store_only(store, make_store, make_user,
+                                                                             client):
+    from segments.models import Segment
+
+    rule = {"version": 1, "type": "and", "rules": [{"type": "attribute", "field": "orders_count", "op": "gte",
+                                                    "value": 1}]}
+    Segment.objects.create(store=store, name="Buyers", definition=rule)
+    other = make_store()
+    Segment.objects.create(store=other, name="Their buyers", definition=rule)
+    flow = Flow.objects.create(store=store, name="F", trigger="segment_entered", trigger_event_type="",
+                               trigger_segment_id=Segment.objects.get(name="Buyers").pk)
+    client.force_login(make_user(store, other))
+    page = client.get(f"/admin/campaigns/flow/{flow.pk}/change/").content.decode()
+    assert ">Buyers</option>" in page and "Their buyers" not in page
+
+
+def test_a_viewer_sees_the_canvas_without_saving(store, make_user, client):
+    (flow,) = install_prebuilt_flows(store, ["abandoned_cart"])
+    client.force_login(make_user(store, role="viewer"))
+    page = client.get(f"/admin/campaigns/flow/{flow.pk}/change/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert '"readOnly": true' in text and 'name="_save"' not in text and "Save and turn on" not in text
+    assert client.get(f"/admin/campaigns/flow/{flow.pk}/enable/").status_code == 404
