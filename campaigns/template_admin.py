@@ -15,8 +15,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from shopconnect.tenancy import StoreScopedAdminMixin, visible_stores
-from shopconnect.timeline.models import Customer
+from shopconnect.tenancy import StoreScopedAdminMixin, require_role, visible_stores
+from shopconnect.timeline.models import Customer, StoreMembership
 
 from . import editor
 from .models import EmailTemplate
@@ -148,6 +148,7 @@ class EmailTemplateAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         if not self.has_change_permission(request):
             raise Http404("No permission")
         store = self._store(request, request.POST.get("store"))
+        require_role(request.user, store, StoreMembership.Role.MARKETER)
         customer = self._customer(store, request.POST.get("customer"))
         if not request.user.email:
             return JsonResponse({"error": "Your user has no email address: add one under Settings → Users."},
