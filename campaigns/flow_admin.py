@@ -217,6 +217,7 @@ class FlowAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
             path("<int:pk>/enable/", view(self.enable_view), name="campaigns_flow_enable"),
             path("<int:pk>/disable/", view(require_POST(self.disable_view)), name="campaigns_flow_disable"),
             path("send-test/", view(require_POST(self.send_test_view)), name="campaigns_flow_send_test"),
+            path("check/", view(require_POST(self.check_view)), name="campaigns_flow_check"),
         ] + super().get_urls()
 
     @admin.display(description="Active", ordering="n_active")
@@ -283,6 +284,8 @@ class FlowAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
             "events": [{"value": e.name, "label": e.label, "group": e.group} for e in vocabulary.EVENTS],
             "vocabularyUrl": reverse("admin:segments_segment_vocabulary"),
             "sendTestUrl": reverse("admin:campaigns_flow_send_test"),
+            "checkUrl": reverse("admin:campaigns_flow_check") + (f"?flow={obj.pk}" if obj is not None and obj.pk
+                                                                 else ""),
             "newTemplateUrl": reverse("admin:campaigns_emailtemplate_add"),
             "store": obj.store_id if obj is not None else None,
             "readOnly": not self.has_change_permission(request, obj),
@@ -359,6 +362,22 @@ class FlowAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         messages.success(request, f"“{flow}” is off: nobody new enters; {waiting} customer(s) in it wait where "
                                   "they are until it is turned on again.")
         return redirect(reverse("admin:campaigns_flow_change", args=[flow.pk]))
+
+    def check_view(self, request):
+        """POST the change form as it is now (``?flow=ID`` for an existing flow): the same validation as
+        saving, nothing saved; the canvas shows the answer on the cards and fields as the marketer edits."""
+        flow_id = request.GET.get("flow") or ""
+        obj = self._flow(request, int(flow_id)) if flow_id.isdigit() else None
+        if obj is None and not self.has_add_permission(request):
+            raise Http404("No permission")
+        form = self.get_form(request, obj, change=obj is not None)(request.POST, instance=obj)
+        with transaction.atomic():
+            valid = form.is_valid()
+            transaction.set_rollback(True)  # a check never changes anything
+        fields = {name: [str(m) for m in errors] for name, errors in form.errors.items()}
+        fields.pop("__all__", None)
+        return JsonResponse({"valid": valid, "cards": form.canvas_errors, "fields": {
+            str(form.fields[name].label if name in form.fields else name): whys for name, whys in fields.items()}})
 
     def send_test_view(self, request):
         """POST template=ID: that email, rendered for one of its store's customers, to the logged-in user."""

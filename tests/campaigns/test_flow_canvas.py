@@ -155,3 +155,24 @@ def test_a_viewer_sees_the_canvas_without_saving(store, make_user, client):
     text = page.content.decode()
     assert '"readOnly": true' in text and 'name="_save"' not in text and "Save and turn on" not in text
     assert client.get(f"/admin/campaigns/flow/{flow.pk}/enable/").status_code == 404
+
+
+def test_checking_a_flow_as_it_is_edited_answers_by_card_and_saves_nothing(store, make_user, client):
+    import json
+
+    (flow,) = install_prebuilt_flows(store, ["browse_abandonment"])
+    tree = to_tree(flow.steps.all())
+    tree["steps"][0]["config"] = {}  # a wait of no time
+    client.force_login(make_user(store))
+    form = {"name": "Renamed", "store": store.pk, "trigger": "event", "trigger_event_type": "product.viewed",
+            "trigger_filters": "[]", "reentry": "per_days", "reentry_days": "7", "exit_goal": "any_order",
+            "holdout_percent": "0", "canvas": json.dumps(tree)}
+    answer = client.post(f"/admin/campaigns/flow/check/?flow={flow.pk}", form).json()
+    assert answer["valid"] is False
+    assert answer["cards"] == {tree["steps"][0]["key"]: ["give a duration (days/hours/minutes) or until_hour"]}
+    flow.refresh_from_db()
+    assert flow.name == "Browse abandonment" and flow.steps.get(position=0).config == {"hours": 2}
+    tree["steps"][0]["config"] = {"hours": 3}
+    good = client.post(f"/admin/campaigns/flow/check/?flow={flow.pk}", {**form, "canvas": json.dumps(tree)}).json()
+    assert good == {"valid": True, "cards": {}, "fields": {}}
+    assert flow.steps.get(position=0).config == {"hours": 2}  # checked, not saved

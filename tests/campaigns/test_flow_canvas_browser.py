@@ -117,7 +117,9 @@ def test_a_marketer_builds_the_abandoned_cart_flow_turns_it_on_and_a_checkout_en
     page.locator(".fc-card.fc-send_email select.fc-template").nth(0).select_option(label="Cart reminder")
     _add_step(page, "Wait")
     page.locator(".fc-card.fc-delay").nth(1).locator("input[aria-label='how long']").fill("23")
-    _add_step(page, "Send email")  # no email chosen yet: the server says so on that card
+    _add_step(page, "Send email")  # no email chosen yet: the server's check says so on that card, before saving
+    page.wait_for_selector(".fc-card.fc-send_email.fc-has-error")
+    assert page.inner_text(".fc-status") == "Not ready to save: 1 step needs attention (marked in red)."
     _submit(page, "input[name=_continue]")
     problem = page.locator(".fc-card.fc-has-error")
     assert problem.count() == 1 and "a send-email step needs a template" in problem.inner_text()
@@ -126,6 +128,8 @@ def test_a_marketer_builds_the_abandoned_cart_flow_turns_it_on_and_a_checkout_en
     browser.shot(page, "flow-canvas-error-on-the-card")
 
     page.locator(".fc-card.fc-send_email select.fc-template").nth(1).select_option(label="Cart last call")
+    page.wait_for_selector(".fc-status.fc-ok")
+    assert page.locator(".fc-has-error").count() == 0
     browser.assert_fits(page)
     browser.shot(page, "flow-canvas-abandoned-cart-built")
     _submit(page, "input[name=_continue]")

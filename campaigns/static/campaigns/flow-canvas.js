@@ -94,8 +94,13 @@
       if (!this.tree.detached) this.tree.detached = [];
       this.storeSelect = document.getElementById("id_store");
       if (this.storeSelect) this.storeSelect.addEventListener("change", () => this.render());
-      input.form.addEventListener("submit", () => { this.input.value = JSON.stringify(this.tree); });
+      input.form.addEventListener("submit", () => { clearTimeout(this.checkTimer); this.checkSeq++; this.input.value = JSON.stringify(this.tree); });
+      this.status = h("p", {class: "fc-status", "aria-live": "polite"});
+      root.before(this.status);
+      this.checkSeq = 0;
+      for (const type of ["input", "change", "rulechange"]) input.form.addEventListener(type, () => this.scheduleCheck());
       this.render();
+      this.rendered = true;
       const firstError = this.root.querySelector(".fc-has-error");
       if (firstError) firstError.scrollIntoView({block: "center"});
     }
@@ -124,6 +129,45 @@
       }
       this.root.replaceChildren(...parts);
       if (window.RuleBuilder) window.RuleBuilder.mountAll(this.root);
+      if (this.rendered) this.scheduleCheck();
+    }
+
+    // -- checking as the marketer edits: the server's own validation (nothing saved); only the newest answer shows
+    scheduleCheck() {
+      if (this.o.readOnly || !this.o.checkUrl) return;
+      clearTimeout(this.checkTimer);
+      this.checkTimer = setTimeout(() => this.check(), 600);
+    }
+    check() {
+      const seq = ++this.checkSeq;
+      this.input.value = JSON.stringify(this.tree);
+      this.status.textContent = "Checking…";
+      this.status.className = "fc-status";
+      fetch(this.o.checkUrl, {method: "POST", body: new FormData(this.input.form), credentials: "same-origin"})
+        .then((r) => (r.ok ? r.json() : Promise.reject(new Error("HTTP " + r.status))))
+        .then((j) => {
+          if (seq !== this.checkSeq) return; // a newer edit is being checked
+          this.o.errors = j.cards || {};
+          this.markErrors();
+          const cards = Object.keys(this.o.errors).length;
+          const fields = Object.entries(j.fields || {}).filter(([name]) => name !== "The steps could not be read");
+          if (j.valid) { this.status.textContent = "✓ Checked: this flow can be saved."; this.status.className = "fc-status fc-ok"; return; }
+          const parts = fields.map(([name, whys]) => name + ": " + whys.join(" "));
+          if (cards) parts.push(words(cards, "step needs", "steps need") + " attention (marked in red)");
+          this.status.textContent = "Not ready to save: " + (parts.join("; ") || "see the messages on the page") + ".";
+          this.status.className = "fc-status fc-bad";
+        })
+        .catch(() => { if (seq === this.checkSeq) this.status.textContent = ""; });
+    }
+    markErrors() {
+      for (const card of this.root.querySelectorAll(".fc-card[data-key]")) {
+        card.classList.remove("fc-has-error");
+        for (const e of card.querySelectorAll(":scope > .fc-error-text")) e.remove();
+        const errors = this.o.errors[card.dataset.key];
+        if (!errors) continue;
+        card.classList.add("fc-has-error");
+        card.append(...errors.map((why) => h("p", {class: "fc-error-text", role: "alert"}, why)));
+      }
     }
 
     sequence(seq, box, where) {
@@ -295,7 +339,7 @@
 
     edit_condition(node, body) {
       body.append(h("p", {class: "fc-line"}, "Do they match these conditions now?"));
-      body.append(this.ruleBuilder(node.config.rule, (value) => { node.config.rule = value; }));
+      body.append(this.ruleBuilder(node.config.rule, (value) => { node.config.rule = value; this.scheduleCheck(); }));
     }
 
     ruleBuilder(value, onchange) {
