@@ -122,7 +122,7 @@ def test_a_marketer_builds_the_abandoned_cart_flow_turns_it_on_and_a_checkout_en
     assert page.inner_text(".fc-status") == "Not ready to save: 1 step needs attention (marked in red)."
     _submit(page, "input[name=_continue]")
     problem = page.locator(".fc-card.fc-has-error")
-    assert problem.count() == 1 and "a send-email step needs a template" in problem.inner_text()
+    assert problem.count() == 1 and "choose the email this step sends (it has no template)" in problem.inner_text()
     assert problem.get_attribute("data-kind") == "send_email"
     assert not Flow.objects.filter(name="Cart recovery (two emails)").exists()
     browser.shot(page, "flow-canvas-error-on-the-card")
