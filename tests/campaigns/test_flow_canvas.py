@@ -169,7 +169,8 @@ def test_checking_a_flow_as_it_is_edited_answers_by_card_and_saves_nothing(store
             "holdout_percent": "0", "canvas": json.dumps(tree)}
     answer = client.post(f"/admin/campaigns/flow/check/?flow={flow.pk}", form).json()
     assert answer["valid"] is False
-    assert answer["cards"] == {tree["steps"][0]["key"]: ["wait some time (days, hours or minutes) or until a time of day (until_hour)"]}
+    why = "wait some time (days, hours or minutes) or until a time of day"
+    assert answer["cards"] == {tree["steps"][0]["key"]: [why]}
     flow.refresh_from_db()
     assert flow.name == "Browse abandonment" and flow.steps.get(position=0).config == {"hours": 2}
     tree["steps"][0]["config"] = {"hours": 3}

@@ -120,3 +120,19 @@ def test_trigger_filters_are_rule_language_conditions_checked_in_sql(shop, subsc
         post_webhook(shop, "checkouts/create", {**checkout_payload("small@example.com", 602), "total": "40.00"})
     entered = Enrollment.objects.filter(flow_id=flow.json()["id"]).values_list("customer__email", flat=True)
     assert list(entered) == ["big@example.com"]  # a numeric comparison of the total, as a segment does it
+
+
+def test_old_trigger_filters_are_rewritten_into_the_rule_language_with_the_same_meaning():
+    import importlib
+
+    from segments.rules import parse_where
+
+    convert = importlib.import_module("campaigns.migrations.0007_flowui_trigger_filters").convert
+    old = [{"property": "total", "op": "gt", "value": "100"}, {"property": "currency", "op": "exists"},
+           {"property": "currency", "op": "in", "value": "EUR"}]
+    new = [convert("checkout.started", item) for item in old]
+    assert new == [{"property": "total", "op": "gt", "value": 100}, {"property": "currency", "op": "neq", "value": ""},
+                   {"property": "currency", "op": "in", "value": ["EUR"]}]
+    parse_where(new, "checkout.started")  # accepted now
+    kept = {"property": "currency", "op": "not_exists"}
+    assert convert("checkout.started", kept) == kept  # no equivalent: left to fail closed and be fixed on the page
