@@ -162,15 +162,15 @@ class FlowForm(forms.ModelForm):
 
 def _describe_trigger(flow: Flow) -> str:
     if flow.trigger == Flow.Trigger.EVENT:
-        return f"when a customer does “{vocabulary.label(flow.trigger_event_type)}”"
+        return f"on “{vocabulary.label(flow.trigger_event_type)}”"
     if flow.trigger in (Flow.Trigger.SEGMENT_ENTERED, Flow.Trigger.SEGMENT_EXITED):
         from segments.models import Segment
 
         name = Segment.objects.filter(pk=flow.trigger_segment_id, store_id=flow.store_id).values_list(
             "name", flat=True).first() or "a segment"
-        verb = "enters" if flow.trigger == Flow.Trigger.SEGMENT_ENTERED else "leaves"
-        return f"when a customer {verb} the segment “{name}”"
-    return f"on each customer's {dict(DATE_PROPERTIES).get(flow.date_property, flow.date_property)}"
+        verb = "enter" if flow.trigger == Flow.Trigger.SEGMENT_ENTERED else "leave"
+        return f"when they {verb} the segment “{name}”"
+    return f"on their {dict(DATE_PROPERTIES).get(flow.date_property, flow.date_property).lower()}"
 
 
 def overlapping(flow: Flow):
