@@ -92,9 +92,13 @@ def validate_flow(flow: Flow, steps: list[dict] | None) -> None:
               ) if templates and flow.store_id else set()
     ids = {s["id"] for s in steps if s.get("id")}
     mine = set(FlowStep.objects.filter(flow_id=flow.pk, pk__in=ids).values_list("pk", flat=True)) if flow.pk else set()
+    seen: set[int] = set()
     for i, spec in enumerate(steps):
         if spec.get("id") and spec["id"] not in mine:
             errors.step(i, f"no step with id {spec['id']} in this flow")
+        elif spec.get("id") and spec["id"] in seen:
+            errors.step(i, f"step {spec['id']} is given twice")
+        seen.add(spec.get("id"))
         template = _template_id(spec.get("template"))
         if template is not None and template not in own:
             errors.step(i, f"no email template with id {template}")  # another store's looks like a missing one

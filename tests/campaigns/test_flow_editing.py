@@ -136,3 +136,19 @@ def test_old_trigger_filters_are_rewritten_into_the_rule_language_with_the_same_
     parse_where(new, "checkout.started")  # accepted now
     kept = {"property": "currency", "op": "not_exists"}
     assert convert("checkout.started", kept) == kept  # no equivalent: left to fail closed and be fixed on the page
+
+
+def test_a_step_given_twice_or_of_another_flow_is_refused(shop, template, make_user, api_client_for):
+    api = api_client_for(make_user(shop))
+    flow = _live_flow(api, shop, template)
+    other = _live_flow(api, shop, template)
+    first = flow["steps"][0]["id"]
+    twice = api.patch(f"/api/v1/flows/{flow['id']}/", {"steps": [
+        {"id": first, "position": 0, "kind": "delay", "config": {"hours": 1}},
+        {"id": first, "position": 1, "kind": "delay", "config": {"hours": 2}}]}, format="json")
+    assert twice.status_code == 400 and twice.json()["steps"] == {"1": [f"step {first} is given twice"]}
+    theirs = other["steps"][0]["id"]
+    stolen = api.patch(f"/api/v1/flows/{flow['id']}/", {"steps": [
+        {"id": theirs, "position": 0, "kind": "delay", "config": {"hours": 1}}]}, format="json")
+    assert stolen.status_code == 400 and stolen.json()["steps"] == {"0": [f"no step with id {theirs} in this flow"]}
+    assert FlowStep.objects.filter(flow_id=other["id"]).count() == 3
