@@ -170,3 +170,34 @@ def test_a_marketer_builds_the_abandoned_cart_flow_turns_it_on_and_a_checkout_en
     assert page.locator(".fc-card.fc-delay").first.locator(".fc-numbers").inner_text() == "1 customer waiting here"
     browser.assert_fits(page)
     browser.shot(page, "flow-canvas-abandoned-cart-live")
+
+
+def test_every_kind_of_card_reads_as_a_sentence(admin_browser, make_store, make_user):
+    from campaigns.models import EmailTemplate, Flow, FlowStep
+
+    store = make_store(name="Linen & Co")
+    email = EmailTemplate.objects.create(store=store, name="VIP thanks", subject="Thank you", html="<p>x</p>")
+    flow = Flow.objects.create(store=store, name="VIP care", trigger_event_type="order.placed", reentry="every_time")
+    rule = {"version": 1, "type": "and", "rules": [{"type": "attribute", "field": "total_spent", "op": "gte",
+                                                    "value": 500}]}
+    rows = [
+        ("condition", {"rule": rule, "yes": 1, "no": 6}, None),
+        ("ab_split", {"variants": [{"label": "A", "weight": 80, "next": 2}, {"label": "B", "weight": 20, "next": 3}]},
+         None),
+        ("send_email", {"next": 4}, email),
+        ("update_customer", {"add_tags": ["vip"], "next": 4}, None),
+        ("wait_for_event", {"event_types": ["email.opened", "email.clicked"], "timeout_hours": 72, "on_event": None,
+                            "on_timeout": 5}, None),
+        ("delay", {"days": 1, "until_hour": 10, "next": None}, None),
+        ("exit", {"reason": "not a VIP"}, None),
+    ]
+    for position, (kind, config, template) in enumerate(rows):
+        FlowStep.objects.create(flow=flow, position=position, kind=kind, config=config, template=template)
+    page = admin_browser(make_user(store))
+    _open(page, admin_browser, flow)
+    assert sorted(page.locator(".fc-branch-label").all_inner_texts()) == sorted([
+        "Yes", "No", "Variant A · 80%", "Variant B · 20%", "If they do", "If not within 3 days"])
+    assert page.locator(".fc-jump").inner_text().startswith("Then continue at “Wait for an event”")
+    assert page.locator(".fc-card.fc-delay select[aria-label='until the time of day']").input_value() == "10"
+    browser.assert_fits(page)
+    browser.shot(page, "flow-canvas-every-kind")
