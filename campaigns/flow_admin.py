@@ -44,6 +44,7 @@ REENTRY_WORDS = [
     (Flow.Reentry.PER_DAYS, "At most once every N days"),
     (Flow.Reentry.EVERY_TIME, "Every time the trigger happens"),
 ]
+CUSTOM = "custom"  # the event list's "a custom event…": its name is typed in ``custom_event``
 DATE_PROPERTIES = [("first_order_at", "Anniversary of the first order"), ("birthday", "Birthday")]
 
 
@@ -51,16 +52,20 @@ def event_choices(current: str = "") -> list:
     groups: dict[str, list] = {}
     for e in vocabulary.EVENTS:
         groups.setdefault(e.group, []).append((e.name, e.label))
-    choices = [("", "— choose an event —"), *[(group.capitalize(), items) for group, items in groups.items()]]
-    if current and current not in vocabulary.BY_NAME:
-        choices.append((current, vocabulary.label(current)))
-    return choices
+    custom = [(CUSTOM, "A custom event (posted through the API)…")]
+    if current and current not in vocabulary.BY_NAME and current != CUSTOM:
+        custom.insert(0, (current, vocabulary.label(current)))
+    return [("", "— choose an event —"), *[(group.capitalize(), items) for group, items in groups.items()],
+            ("Custom events", custom)]
 
 
 class FlowForm(forms.ModelForm):
     """The flow's own fields in words, plus ``canvas``: the steps as the canvas's tree (JSON)."""
 
     canvas = forms.CharField(widget=forms.HiddenInput, required=False)
+    custom_event = forms.CharField(
+        required=False, max_length=58, label="Custom event name",
+        help_text="As your app posts it to /api/v1/events/ (custom.<name>): lowercase letters, digits and _.")
     trigger_segment_id = forms.TypedChoiceField(label="Segment", required=False, coerce=int, empty_value=None)
 
     class Meta:
@@ -94,7 +99,9 @@ class FlowForm(forms.ModelForm):
         current = self.data.get("trigger_event_type") if self.is_bound else flow.trigger_event_type
         self.fields["trigger_event_type"] = forms.ChoiceField(
             label="Event", required=False, choices=event_choices(current or ""))
-        self.fields["trigger_filters"].widget.event = current or None
+        if current == CUSTOM:
+            current = f"custom.{self.data.get('custom_event') or ''}"
+        self.fields["trigger_filters"].widget.event = current if current and current != "custom." else None
         self.fields["trigger_filters"].required = False
         self.fields["trigger_filters"].help_text = "Leave empty to count every such event."
         self.fields["flow_filters"].help_text = ""
@@ -114,6 +121,17 @@ class FlowForm(forms.ModelForm):
             dates.append((flow.date_property, flow.date_property.replace("_", " ")))
         self.fields["date_property"] = forms.ChoiceField(label="Date", required=False,
                                                          choices=[("", "— choose a date —"), *dates])
+
+    def clean(self):
+        data = super().clean()
+        if data.get("trigger_event_type") == CUSTOM:
+            name = (data.get("custom_event") or "").strip()
+            if not vocabulary.CUSTOM_TYPE.fullmatch(f"custom.{name}"):
+                self.add_error("custom_event", "Give the custom event's name: lowercase letters, digits and _ "
+                                               "(for example sms_reply).")
+            else:
+                data["trigger_event_type"] = f"custom.{name}"
+        return data
 
     def clean_flow_filters(self):
         """An empty builder means no filter (not a rule that matches nobody)."""
@@ -195,7 +213,7 @@ class FlowAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("name", "store", "status")}),
         ("Trigger", {"classes": ("flow-trigger",), "fields": (
-            "trigger", "trigger_event_type", "trigger_filters", "trigger_segment_id", "date_property",
+            "trigger", "trigger_event_type", "custom_event", "trigger_filters", "trigger_segment_id", "date_property",
             ("reentry", "reentry_days"), "exit_goal")}),
         ("More settings", {"classes": ("collapse",), "fields": (
             "flow_filters", "holdout_percent", "relevance_hours", "relevance_in_effect", "ab_results")}),

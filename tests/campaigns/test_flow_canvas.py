@@ -177,3 +177,23 @@ def test_checking_a_flow_as_it_is_edited_answers_by_card_and_saves_nothing(store
     good = client.post(f"/admin/campaigns/flow/check/?flow={flow.pk}", {**form, "canvas": json.dumps(tree)}).json()
     assert good == {"valid": True, "cards": {}, "fields": {}}
     assert flow.steps.get(position=0).config == {"hours": 2}  # checked, not saved
+
+
+def test_a_flow_can_start_on_a_custom_event_named_in_words(store, make_user, client):
+    import json
+
+    client.force_login(make_user(store))
+    form = {"name": "SMS replies", "store": store.pk, "trigger": "event", "trigger_event_type": "custom",
+            "custom_event": "sms reply", "trigger_filters": "[]", "reentry": "once", "reentry_days": "30",
+            "exit_goal": "", "holdout_percent": "0",
+            "canvas": json.dumps({"steps": [{"key": "n1", "kind": "update_customer",
+                                             "config": {"add_tags": ["replied"]}}]})}
+    bad = client.post("/admin/campaigns/flow/add/", form)
+    assert "Give the custom event" in bad.content.decode() and not Flow.objects.exists()
+    stop = '[{"property": "keyword", "op": "eq", "value": "STOP"}]'
+    client.post("/admin/campaigns/flow/add/", {**form, "custom_event": "sms_reply", "trigger_filters": stop})
+    flow = Flow.objects.get()
+    assert flow.trigger_event_type == "custom.sms_reply" and flow.trigger_filters[0]["property"] == "keyword"
+    assert flow.steps.get().config == {"add_tags": ["replied"]}
+    page = client.get(f"/admin/campaigns/flow/{flow.pk}/change/").content.decode()
+    assert '<option value="custom.sms_reply" selected>custom: sms_reply</option>' in page

@@ -418,6 +418,7 @@
     const update = () => {
       const kind = trigger.value;
       show("trigger_event_type", kind === "event"); show("trigger_filters", kind === "event");
+      show("custom_event", kind === "event" && event && event.value === "custom");
       document.querySelectorAll(".field-exit_goal input[value=order_for_trigger]").forEach((r) => {
         (r.closest("li") || r.closest("label") || r).style.display = kind === "event" ? "" : "none"; // only an event carries a checkout or cart
       });
@@ -428,11 +429,15 @@
     };
     trigger.addEventListener("change", update);
     if (reentry) reentry.addEventListener("change", update);
-    if (event) event.addEventListener("change", () => {
+    const custom = document.getElementById("id_custom_event");
+    const eventName = () => (event.value === "custom" ? (custom && custom.value ? "custom." + custom.value.trim() : "") : event.value);
+    const filtersFor = () => {
       const el = document.querySelector(".field-trigger_filters .rule-builder");
       const builder = el && el.ruleBuilder;
-      if (builder) builder.ready.then(() => { builder.setEvent(event.value); builder.setValue([]); });
-    });
+      if (builder) builder.ready.then(() => { builder.setEvent(eventName()); builder.setValue([]); });
+    };
+    if (event) event.addEventListener("change", () => { update(); filtersFor(); });
+    if (custom) custom.addEventListener("change", filtersFor);
     update();
   }
 
