@@ -197,3 +197,20 @@ def test_a_flow_can_start_on_a_custom_event_named_in_words(store, make_user, cli
     assert flow.steps.get().config == {"add_tags": ["replied"]}
     page = client.get(f"/admin/campaigns/flow/{flow.pk}/change/").content.decode()
     assert '<option value="custom.sms_reply" selected>custom: sms_reply</option>' in page
+
+
+def test_turning_flows_on_from_the_list_goes_through_the_confirmation(store, make_user, client):
+    welcome, cart = install_prebuilt_flows(store, ["welcome", "abandoned_cart"])
+    client.force_login(make_user(store))
+    one = client.post("/admin/campaigns/flow/", {"action": "enable", "_selected_action": [cart.pk]})
+    assert one.status_code == 302 and one["Location"] == f"/admin/campaigns/flow/{cart.pk}/enable/"
+    cart.refresh_from_db()
+    assert not cart.enabled  # nothing turned on before the marketer confirms
+    both = client.post("/admin/campaigns/flow/", {"action": "enable", "_selected_action": [cart.pk, welcome.pk]},
+                       follow=True)
+    assert "Choose one flow to turn on" in both.content.decode()
+    assert not Flow.objects.filter(enabled=True).exists()
+    client.post(f"/admin/campaigns/flow/{cart.pk}/enable/")
+    off = client.post(f"/admin/campaigns/flow/{cart.pk}/disable/", follow=True)
+    assert "“Abandoned cart” is off: nobody new enters" in off.content.decode()
+    assert not Flow.objects.filter(enabled=True).exists()
