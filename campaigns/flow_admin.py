@@ -178,9 +178,24 @@ class FlowForm(forms.ModelForm):
                 self.add_error(None, "Some steps need attention: see the cards marked in red.")
 
 
+def _filters_in_words(flow: Flow) -> str:
+    """" where checkout total is more than 50", in the rule language's own words (segments.describe)."""
+    if not flow.trigger_filters:
+        return ""
+    from segments.describe import describe
+    from segments.rules import Performed, RuleError, parse_where
+
+    try:
+        filters = parse_where(flow.trigger_filters, flow.trigger_event_type)
+    except RuleError:
+        return " (its property conditions need fixing)"
+    text = describe(Performed(events=(flow.trigger_event_type,), filters=filters))
+    return " where " + text.split(" where ", 1)[1] if " where " in text else ""
+
+
 def _describe_trigger(flow: Flow) -> str:
     if flow.trigger == Flow.Trigger.EVENT:
-        return f"on “{vocabulary.label(flow.trigger_event_type)}”"
+        return f"on “{vocabulary.label(flow.trigger_event_type)}”{_filters_in_words(flow)}"
     if flow.trigger in (Flow.Trigger.SEGMENT_ENTERED, Flow.Trigger.SEGMENT_EXITED):
         from segments.models import Segment
 

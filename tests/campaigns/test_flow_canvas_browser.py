@@ -144,13 +144,14 @@ def test_a_marketer_builds_the_abandoned_cart_flow_turns_it_on_and_a_checkout_en
     _submit(page, "input[name=_turn_on]")
     page.wait_for_selector(".fc-overlap")
     warning = page.inner_text(".fc-overlap")
-    assert "1 other flow already starts on “Started checkout”" in warning
+    assert "1 other flow already starts on “Started checkout” where checkout total is more than 50" in warning
     page.get_by_label("Turn off “Abandoned cart”").check()
     browser.assert_fits(page)
     browser.shot(page, "flow-canvas-turn-on-confirm")
     _submit(page, "text=Yes, turn on")
     said = page.inner_text(".messagelist")
-    assert "“Cart recovery (two emails)” is on: customers enter on “Started checkout”." in said
+    assert ("“Cart recovery (two emails)” is on: customers enter on “Started checkout” where checkout total is "
+            "more than 50.") in said
     assert "Turned off: “Abandoned cart”" in said
     flow.refresh_from_db()
     old.refresh_from_db()
