@@ -202,3 +202,7 @@ def test_every_kind_of_card_reads_as_a_sentence(admin_browser, make_store, make_
     assert page.locator(".fc-card.fc-delay select[aria-label='until the time of day']").input_value() == "10"
     browser.assert_fits(page)
     browser.shot(page, "flow-canvas-every-kind")
+    page.click("text=More settings")
+    more = page.locator("fieldset.collapse")
+    assert "Only customers who" in more.inner_text() and more.locator(".rule-builder").count() == 1
+    more.screenshot(path=str(browser.shot(page, "flow-canvas-more-settings")))
