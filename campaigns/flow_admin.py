@@ -24,7 +24,7 @@ from shopconnect.tenancy import StoreScopedAdminMixin, has_role, visible_stores
 from shopconnect.timeline import vocabulary
 
 from .campaign.abtest import flow_step_numbers, probabilities, split_verdict
-from .flow_form import FlowForm, describe_trigger, overlapping
+from .flow_form import CARDS_MARKED, FlowForm, describe_trigger, overlapping
 from .flows import relevance
 from .flows.canvas import card_numbers
 from .flows.editing import FlowErrors, save_steps, validate_flow
@@ -220,10 +220,12 @@ class FlowAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         with transaction.atomic():
             valid = form.is_valid()
             transaction.set_rollback(True)  # a check never changes anything
-        fields = {name: [str(m) for m in errors] for name, errors in form.errors.items()}
-        fields.pop("__all__", None)
-        return JsonResponse({"valid": valid, "cards": form.canvas_errors, "fields": {
-            str(form.fields[name].label if name in form.fields else name): whys for name, whys in fields.items()}})
+        fields = {}
+        for name, errors in form.errors.items():
+            whys = [str(m) for m in errors if str(m) != CARDS_MARKED]  # the cards say that themselves
+            if whys:
+                fields[str(form.fields[name].label) if name in form.fields else "The flow"] = whys
+        return JsonResponse({"valid": valid, "cards": form.canvas_errors, "fields": fields})
 
     def send_test_view(self, request):
         """POST template=ID: that email, rendered for one of its store's customers, to the logged-in user."""

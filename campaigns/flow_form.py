@@ -30,6 +30,7 @@ REENTRY_WORDS = [
     (Flow.Reentry.PER_DAYS, "At most once every N days"),
     (Flow.Reentry.EVERY_TIME, "Every time the trigger happens"),
 ]
+CARDS_MARKED = "Some steps need attention: see the cards marked in red."
 CUSTOM = "custom"  # the event list's "a custom event…": its name is typed in ``custom_event``
 DATE_PROPERTIES = [("first_order_at", "Anniversary of the first order"), ("birthday", "Birthday")]
 
@@ -161,7 +162,7 @@ class FlowForm(forms.ModelForm):
             for index, whys in exc.steps.items():
                 self.canvas_errors.setdefault(self.keys[index], []).extend(whys)
             if exc.steps:
-                self.add_error(None, "Some steps need attention: see the cards marked in red.")
+                self.add_error(None, CARDS_MARKED)
 
 
 def _filters_in_words(flow: Flow) -> str:

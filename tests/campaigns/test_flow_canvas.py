@@ -214,3 +214,28 @@ def test_turning_flows_on_from_the_list_goes_through_the_confirmation(store, mak
     off = client.post(f"/admin/campaigns/flow/{cart.pk}/disable/", follow=True)
     assert "“Abandoned cart” is off: nobody new enters" in off.content.decode()
     assert not Flow.objects.filter(enabled=True).exists()
+
+
+def test_removing_a_step_customers_wait_at_is_refused_in_words_while_checking(store, make_user, client):
+    import json
+
+    from django.utils import timezone
+
+    from campaigns.models import Enrollment
+    from shopconnect.timeline.models import Customer
+
+    (flow,) = install_prebuilt_flows(store, ["browse_abandonment"])
+    customer = Customer.objects.create(store=store, email="ana@example.com", created_at=timezone.now())
+    now = timezone.now()
+    Enrollment.objects.create(flow=flow, customer=customer, entry_key="k", position=0, due_at=now, entered_at=now)
+    tree = to_tree(flow.steps.all())
+    tree["steps"] = tree["steps"][1:]  # the marketer deleted the wait card
+    client.force_login(make_user(store))
+    form = {"name": flow.name, "store": store.pk, "trigger": "event", "trigger_event_type": "product.viewed",
+            "trigger_filters": "[]", "reentry": "per_days", "reentry_days": "7", "exit_goal": "any_order",
+            "holdout_percent": "0", "canvas": json.dumps(tree)}
+    answer = client.post(f"/admin/campaigns/flow/check/?flow={flow.pk}", form).json()
+    assert answer["fields"] == {"The flow": [
+        "1 customer(s) are waiting at step “Delay”: it cannot be removed while they are there."]}
+    saved = client.post(f"/admin/campaigns/flow/{flow.pk}/change/", form)
+    assert "it cannot be removed while they are there" in saved.content.decode() and flow.steps.count() == 2

@@ -152,7 +152,7 @@
           const cards = Object.keys(this.o.errors).length;
           const fields = Object.entries(j.fields || {}).filter(([name]) => name !== "The steps could not be read");
           if (j.valid) { this.status.textContent = "✓ Checked: this flow can be saved."; this.status.className = "fc-status fc-ok"; return; }
-          const parts = fields.map(([name, whys]) => name + ": " + whys.join(" "));
+          const parts = fields.map(([name, whys]) => (name === "The flow" ? "" : name + ": ") + whys.join(" "));
           if (cards) parts.push(words(cards, "step needs", "steps need") + " attention (marked in red)");
           this.status.textContent = "Not ready to save: " + (parts.join("; ") || "see the messages on the page") + ".";
           this.status.className = "fc-status fc-bad";
