@@ -24,7 +24,7 @@ from shopconnect.tenancy import StoreScopedAdminMixin, has_role, visible_stores
 from shopconnect.timeline import vocabulary
 
 from .campaign.abtest import flow_step_numbers, probabilities, split_verdict
-from .flow_form import CARDS_MARKED, FlowForm, describe_trigger, overlapping
+from .flow_form import CARDS_MARKED, GOAL_WORDS, REENTRY_WORDS, FlowForm, describe_trigger, overlapping
 from .flows import relevance
 from .flows.canvas import card_numbers
 from .flows.editing import FlowErrors, save_steps, validate_flow
@@ -36,7 +36,8 @@ class FlowAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     change_form_template = "admin/campaigns/flow/change_form.html"
     list_display = ("name", "store", "enabled", "trigger", "trigger_event_type", "active_count", "sent_count")
     list_filter = ("store", "enabled", "trigger")
-    readonly_fields = ("status", "relevance_in_effect", "ab_results")
+    readonly_fields = ("status", "relevance_in_effect", "ab_results", "starts_in_words", "reentry_in_words",
+                       "goal_in_words", "filters_in_words")
     actions = ["enable", "disable"]
     fieldsets = (
         (None, {"fields": ("name", "store", "status")}),
@@ -45,6 +46,15 @@ class FlowAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
             ("reentry", "reentry_days"), "exit_goal")}),
         ("More settings", {"classes": ("collapse",), "fields": (
             "flow_filters", "holdout_percent", "relevance_hours", "relevance_in_effect", "ab_results")}),
+    )
+
+    # what a viewer (no change permission) reads instead of the stored values: the same flow in words
+    read_fieldsets = (
+        (None, {"fields": ("name", "store", "status")}),
+        ("Trigger", {"classes": ("flow-trigger",), "fields": ("starts_in_words", "reentry_in_words",
+                                                             "goal_in_words")}),
+        ("More settings", {"classes": ("collapse",), "fields": (
+            "filters_in_words", "holdout_percent", "relevance_in_effect", "ab_results")}),
     )
 
     class Media:
@@ -73,6 +83,34 @@ class FlowAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     @admin.display(description="Sent", ordering="n_sent")
     def sent_count(self, flow):
         return flow.n_sent
+
+    def get_fieldsets(self, request, obj=None):
+        return self.fieldsets if self.has_change_permission(request, obj) else self.read_fieldsets
+
+    @admin.display(description="Starts")
+    def starts_in_words(self, flow: Flow) -> str:
+        return describe_trigger(flow)[:1].upper() + describe_trigger(flow)[1:] if flow.pk else "-"
+
+    @admin.display(description="A customer may enter")
+    def reentry_in_words(self, flow: Flow) -> str:
+        words = dict(REENTRY_WORDS)[flow.reentry]
+        return words.replace("N days", f"{flow.reentry_days} days") if flow.reentry == Flow.Reentry.PER_DAYS else words
+
+    @admin.display(description="Exit goal")
+    def goal_in_words(self, flow: Flow) -> str:
+        return dict(GOAL_WORDS).get(flow.exit_goal, flow.exit_goal)
+
+    @admin.display(description="Only customers who")
+    def filters_in_words(self, flow: Flow) -> str:
+        if not flow.flow_filters:
+            return "Everyone who enters (no flow filter)."
+        from segments.describe import describe
+        from segments.rules import RuleError, parse
+
+        try:
+            return describe(parse(flow.flow_filters, flow.store))
+        except RuleError as exc:
+            return f"The flow filter needs fixing: {exc}"
 
     @admin.display(description="Status")
     def status(self, flow: Flow) -> str:

@@ -154,6 +154,8 @@ def test_a_viewer_sees_the_canvas_without_saving(store, make_user, client):
     assert page.status_code == 200
     text = page.content.decode()
     assert '"readOnly": true' in text and 'name="_save"' not in text and "Save and turn on" not in text
+    assert "On “Started checkout”" in text and "At most once every 1 days" in text  # the flow in words, no JSON
+    assert "Stop when the customer places" in text and "trigger_filters" not in text
     assert client.get(f"/admin/campaigns/flow/{flow.pk}/enable/").status_code == 404
 
 

@@ -129,6 +129,10 @@
       }
       this.root.replaceChildren(...parts);
       if (window.RuleBuilder) window.RuleBuilder.mountAll(this.root);
+      if (this.o.readOnly) {  // a viewer reads the flow: nothing to type into, nothing to send
+        this.root.classList.add("fc-read-only");
+        for (const e of this.root.querySelectorAll("input, select, textarea, button")) e.disabled = true;
+      }
       if (this.rendered) this.scheduleCheck();
     }
 
