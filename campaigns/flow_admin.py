@@ -14,7 +14,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
@@ -34,7 +34,7 @@ from .models import EmailTemplate, Enrollment, Flow, FlowStep, MessageClass
 class FlowAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     form = FlowForm
     change_form_template = "admin/campaigns/flow/change_form.html"
-    list_display = ("name", "store", "enabled", "trigger", "trigger_event_type", "active_count", "sent_count")
+    list_display = ("name", "store", "enabled", "starts", "active_count", "sent_count")
     list_filter = ("store", "enabled", "trigger")
     readonly_fields = ("status", "relevance_in_effect", "ab_results", "starts_in_words", "reentry_in_words",
                        "goal_in_words", "filters_in_words")
@@ -62,10 +62,20 @@ class FlowAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         js = ("campaigns/flow-canvas.js",)
 
     def get_queryset(self, request):
+        from segments.models import Segment
+
         return super().get_queryset(request).annotate(
             n_active=Count("enrollments", filter=Q(enrollments__status="active"), distinct=True),
             n_sent=Count("messages", filter=Q(messages__state="sent"), distinct=True),
+            segment_name=Subquery(Segment.objects.filter(pk=OuterRef("trigger_segment_id"),
+                                                         store_id=OuterRef("store_id")).values("name")[:1]),
         )
+
+    @admin.display(description="Starts")
+    def starts(self, flow) -> str:
+        """The trigger in words, from the list's own query (the segment's name is annotated: no query per row)."""
+        text = describe_trigger(flow, segment_name=getattr(flow, "segment_name", None) or "a segment")
+        return text[:1].upper() + text[1:]
 
     def get_urls(self):
         view = self.admin_site.admin_view
@@ -89,7 +99,7 @@ class FlowAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Starts")
     def starts_in_words(self, flow: Flow) -> str:
-        return describe_trigger(flow)[:1].upper() + describe_trigger(flow)[1:] if flow.pk else "-"
+        return self.starts(flow) if flow.pk else "-"
 
     @admin.display(description="A customer may enter")
     def reentry_in_words(self, flow: Flow) -> str:
