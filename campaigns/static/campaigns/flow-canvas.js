@@ -203,7 +203,12 @@
         }}, k.icon + " " + k.label));
       }
       const button = h("button", {type: "button", class: "fc-plus", title: "Add a step here", "aria-label": "Add a step here",
-                                  onclick: () => { menu.hidden = !menu.hidden; }}, "+");
+                                  onclick: () => {
+        const open = menu.hidden;
+        for (const m of this.root.querySelectorAll(".fc-menu")) m.hidden = true; // one menu at a time
+        menu.hidden = !open;
+      }}, "+");
+      menu.addEventListener("keydown", (e) => { if (e.key === "Escape") { menu.hidden = true; button.focus(); } });
       wrap.append(button, menu);
       return wrap;
     }
