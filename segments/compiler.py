@@ -12,11 +12,11 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
-from django.db.models import Case, Count, Exists, F, OuterRef, Q, Sum, TextField, Value, When
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum, TextField
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 from django.db.models.lookups import (
@@ -30,6 +30,7 @@ from django.db.models.lookups import (
     LessThanOrEqual,
 )
 
+from shopconnect.timeline.localtime import valid_zone, zone_of
 from shopconnect.timeline.models import Customer, CustomerTag, Event, Store
 
 from .predictions.models import CustomerPrediction
@@ -47,18 +48,17 @@ from .rules.nodes import (
     PropertyFilter,
     Window,
 )
-from .sqlfuncs import LocalPart, SafeNumber
+from .sqlfuncs import SafeNumber
 
-_VALID_TZ = frozenset(available_timezones())
 _CMP = {"eq": Exact, "gt": GreaterThan, "gte": GreaterThanOrEqual, "lt": LessThan, "lte": LessThanOrEqual}
 
 
 def valid_tz(name: str | None) -> bool:
-    return bool(name) and name in _VALID_TZ
+    return valid_zone(name)
 
 
 def store_tz(store: Store) -> str:
-    return store.timezone if valid_tz(store.timezone) else "UTC"
+    return zone_of(None, store.timezone)
 
 
 def top_count(n: int, percent: float) -> int:
@@ -79,14 +79,13 @@ SHARED_TTL = 60.0
 
 @dataclass
 class Context:
-    """``reuse_store_facts``: the real-time path reuses percentile thresholds and the list of time zones
-    for up to a minute (they are store-wide, not about the customer at hand); batch and sweep never do."""
+    """``reuse_store_facts``: the real-time path reuses percentile thresholds for up to a minute (they
+    are store-wide, not about the customer at hand); batch and sweep never do."""
 
     store: Store
     now: datetime
     scope: Sequence[int] | None = None
     reuse_store_facts: bool = False
-    _tz: object = field(default=None, repr=False)
 
     def store_fact(self, what: tuple, compute):
         if not self.reuse_store_facts:
@@ -98,32 +97,6 @@ class Context:
         value = compute()
         _SHARED[key] = (time.monotonic() + SHARED_TTL, value)
         return value
-
-    def tz_expression(self):
-        """The customer's time zone when it is a real one, else the store's (never an invalid name)."""
-        if self._tz is None:
-            names = self.store_fact(
-                ("tz",),
-                lambda: sorted(
-                    t
-                    for t in Customer.objects.filter(store=self.store)
-                    .exclude(timezone="")
-                    .values_list("timezone", flat=True)
-                    .distinct()
-                    if valid_tz(t)
-                ),
-            )
-            default = Value(store_tz(self.store))
-            self._tz = (
-                Case(
-                    When(customer__timezone__in=names, then=F("customer__timezone")),
-                    default=default,
-                    output_field=TextField(),
-                )
-                if names
-                else default
-            )
-        return self._tz
 
 
 def compile_rule(node: Node, ctx: Context) -> Q:
@@ -231,13 +204,16 @@ def _performed(node: Performed, ctx: Context) -> Q:
             qs = qs.filter(occurred_at__gte=start)
         if end is not None:
             qs = qs.filter(**{"occurred_at__lte" if inclusive else "occurred_at__lt": end})
+    # Local hours and weekdays are stored with each event (shopconnect.timeline.localtime): plain
+    # comparisons on indexed integers, NULL (not computed) never matches.
     if node.hours is not None:
-        hour = LocalPart(F("occurred_at"), ctx.tz_expression(), "hour")
         lo, hi = node.hours
-        after, before = Q(GreaterThanOrEqual(hour, lo)), Q(LessThan(hour, hi))
-        qs = qs.filter(after & before if lo < hi else after | before)
+        if lo < hi:
+            qs = qs.filter(local_hour__gte=lo, local_hour__lt=hi)
+        else:  # past midnight: 22:00 to 06:00
+            qs = qs.filter(Q(local_hour__gte=lo) | Q(local_hour__lt=hi))
     if node.weekdays is not None:
-        qs = qs.filter(In(LocalPart(F("occurred_at"), ctx.tz_expression(), "isodow"), sorted(node.weekdays)))
+        qs = qs.filter(local_weekday__in=sorted(node.weekdays))
     for fu in node.not_followed_by:
         later = _events(fu.events, fu.filters, ctx).filter(customer_id=OuterRef("customer_id"))
         later = later.filter(
