@@ -76,7 +76,7 @@ def warnings(store: Store, qs: QuerySet[Customer], count: int, exclude_id: int |
     found = []
     if count < TINY:
         found.append(
-            f"Only {count} customers match: too small to learn from (A/B tests and reports need "
+            f"Only {count} {'customer matches' if count == 1 else 'customers match'}: too small to learn from (A/B tests and reports need "
             f"at least {TINY}). You can still save it."
         )
     others = Segment.objects.filter(store=store).exclude(pk=exclude_id)

@@ -373,7 +373,8 @@
       line.append(select([{value: "performed", label: "Has done"}, {value: "not_performed", label: "Has not done"}], node.type,
         (v) => { node.type = v; redraw(); }, {"aria-label": "has or has not done"}));
       line.append(this.eventPicker(node.event, redraw));
-      this.countInputs(line, node, done, redraw);
+      // "has not done X" reads as "never" unless a number of times was asked for (then: fewer than N)
+      if (node.type === "performed" || node.count) this.countInputs(line, node, done, redraw);
       this.windowInputs(line, node, done, redraw);
       box.append(line);
       const details = h("div", {class: "rb-details"});
@@ -414,6 +415,7 @@
       if (props.length) more.push({value: "where", label: "where a property…"});
       if (props.length && node.same === undefined) more.push({value: "same", label: "for the same product (or other property)"});
       if (props.length && node.distinct === undefined) more.push({value: "distinct", label: "counting different products (or other)"});
+      if (node.type === "not_performed" && !node.count) more.push({value: "count", label: "at least a number of times"});
       if (numbers.length && !node.sum) more.push({value: "sum", label: "adding up a number (time on page, amount…)"});
       if (!node.hour_of_day) more.push({value: "hour", label: "at a time of day"});
       if (!node.day_of_week) more.push({value: "day", label: "on days of the week"});
@@ -427,6 +429,7 @@
           const n = numbers.find((p) => p.name.endsWith(this.vocab.seconds_suffix)) || numbers[0];
           node.sum = {property: n.name, op: "gt", value: n.name.endsWith(this.vocab.seconds_suffix) ? 180 : 100};
         }
+        if (v === "count") node.count = {op: "gte", value: 2};
         if (v === "hour") node.hour_of_day = {from: 9, to: 17};
         if (v === "day") node.day_of_week = [6, 7];
         if (v === "follow") (node.not_followed_by = node.not_followed_by || []).push({event: ["order.placed"]});
@@ -500,9 +503,11 @@
         line.append(numberInput(count.value[0], (v) => { count.value[0] = v; set(); done(); }, {min: 0, step: 1}), word("and"),
           numberInput(count.value[1], (v) => { count.value[1] = v; set(); done(); }, {min: 0, step: 1}));
       } else {
-        line.append(numberInput(count.value, (v) => { count.value = v; set(); done(); }, {min: 0, step: 1, "aria-label": "times"}));
+        line.append(numberInput(count.value, (v) => { count.value = v; set(); times.textContent = v === 1 ? "time" : "times"; done(); },
+          {min: 0, step: 1, "aria-label": "times"}));
       }
-      line.append(word("times"));
+      const times = word(count.op !== "between" && count.value === 1 ? "time" : "times");
+      line.append(times);
     }
 
     windowKind(w) {
