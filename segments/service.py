@@ -76,8 +76,8 @@ def warnings(store: Store, qs: QuerySet[Customer], count: int, exclude_id: int |
     found = []
     if count < TINY:
         found.append(
-            f"Only {count} {'customer matches' if count == 1 else 'customers match'}: too small to learn from (A/B tests and reports need "
-            f"at least {TINY}). You can still save it."
+            f"Only {count} {'customer matches' if count == 1 else 'customers match'}: too small to learn "
+            f"from (A/B tests and reports need at least {TINY}). You can still save it."
         )
     others = Segment.objects.filter(store=store).exclude(pk=exclude_id)
     for other in others:
