@@ -128,6 +128,41 @@ def test_a_weekend_shopper_is_counted_on_their_own_clock(admin_browser, make_use
     assert [m.customer.email for m in current_members(segment)] == ["ann@example.com"]
 
 
+def test_more_than_3_minutes_on_product_pages_in_7_days_in_a_nested_group(admin_browser, make_user, shop):
+    now = timezone.now()
+    spent = [("ann@example.com", "product", 100), ("ann@example.com", "product", 100),
+             ("bob@example.com", "product", 100), ("cat@example.com", "collection", 300)]
+    record_events(shop, [_event("custom.time_on_page", now - timedelta(days=1, minutes=i), email, f"t{i}",
+                                properties={"page_type": kind, "duration_seconds": seconds, "product_id": "p1"})
+                         for i, (email, kind, seconds) in enumerate(spent)])
+    page = _open_add_page(admin_browser, make_user(shop), shop)
+    page.fill("#id_name", "Long product readers")
+    _add(page, "group")
+    group = page.locator(".rb-nested")
+    group.locator("select[aria-label='how conditions combine']").select_option("all")
+    group.locator("select[aria-label='add a condition']").select_option("performed")
+    row = group.locator(".rb-row")
+    row.locator("select[aria-label='event']").select_option(label="Spent time on a page")
+    row.locator("select[aria-label='when']").select_option("last")
+    row.locator(".rb-duration input").fill("7")
+    row.locator("select[aria-label='add a detail']").select_option("where")
+    row.locator("select[aria-label='property']").select_option(label="Kind of page")
+    row.locator(".rb-detail input[aria-label='value']").fill("product")
+    row.locator("select[aria-label='add a detail']").select_option("sum")
+    expect(row.locator("select[aria-label='unit'] option:checked")).to_have_text("minutes")
+    row.locator("input[aria-label='total']").fill("3")
+    expect(_count(page)).to_have_text("1")
+    expect(page.locator(".rb-preview .rb-words")).to_contain_text("adding up to more than 3 minutes")
+    browser.shot(page, "segment-builder-time-on-product-pages")
+    page.click("input[name=_save]")
+    page.wait_for_url("**/admin/segments/segment/")
+    segment = Segment.objects.get(name="Long product readers")
+    rule = segment.definition["rules"][0]["rules"][0]
+    assert rule["sum"] == {"property": "duration_seconds", "op": "gt", "value": 180}
+    assert rule["where"] == [{"property": "page_type", "op": "eq", "value": "product"}]
+    assert [m.customer.email for m in current_members(segment)] == ["ann@example.com"]
+
+
 def test_a_wrong_value_is_marked_on_its_row_and_a_stale_count_is_never_shown(admin_browser, make_user, shop):
     page = _open_add_page(admin_browser, make_user(shop), shop)
     _add(page, "performed")
