@@ -59,13 +59,13 @@ def generate(store: Store, customers: int, events: int) -> None:
             INSERT INTO {c} (store_id, email, external_id, first_name, last_name, phone, country, timezone,
                 device,
                 properties, email_consent, created_at, orders_count, total_spent, average_order_value,
-                emails_received)
+                emails_received, claimed_only)
             SELECT %s, 'c' || g || '@example.com', 'x' || g, '', '', '',
                 (ARRAY['US','FR','DE','GB',''])[1 + g %% 5],
                 (ARRAY['','Europe/Paris','America/New_York','Asia/Tokyo'])[1 + g %% 4],
                 (ARRAY['','desktop','mobile','mobile','tablet'])[1 + g %% 5], '{{}}',
                 (ARRAY['subscribed','subscribed','not_subscribed','unsubscribed'])[1 + g %% 4],
-                now() - (g %% 700) * interval '1 day', 0, 0, 0, 0
+                now() - (g %% 700) * interval '1 day', 0, 0, 0, 0, false
             FROM generate_series(1, %s) g""",
             [store.pk, customers],
         )
