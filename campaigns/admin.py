@@ -11,7 +11,9 @@ import json
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Q
+from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from shopconnect.tenancy import StoreScopedAdminMixin, StoreScopedInlineMixin
@@ -195,9 +197,27 @@ class MessageAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
             "next_attempt_at", "provider_message_id", "trigger_event", "enrollment", "created_at")}),
     )
     readonly_fields = ("customer_link", "source", "sent_copy_view")
+    actions = ["send_again"]
 
     class Media:
         css = {"all": ("workspace/workspace.css",)}
+
+    @admin.action(description="Send again (in doubt or failed)")
+    def send_again(self, request, queryset):
+        """Messages in doubt (the worker stopped while the provider had them) or failed, queued again after
+        a confirmation page that says how many may reach their customer twice."""
+        rows = list(queryset.filter(state__in=[Message.State.UNKNOWN, Message.State.FAILED])
+                    .select_related("customer").order_by("id")[:1000])
+        if request.POST.get("confirm") != "yes":
+            in_doubt = sum(m.state == Message.State.UNKNOWN for m in rows)
+            return TemplateResponse(request, "admin/campaigns/message/send_again.html", {
+                **self.admin_site.each_context(request), "title": "Send again?", "rows": rows,
+                "in_doubt": in_doubt, "failed": len(rows) - in_doubt, "opts": self.model._meta})
+        count = Message.objects.filter(pk__in=[m.pk for m in rows],
+                                       state__in=[Message.State.UNKNOWN, Message.State.FAILED]).update(
+            state=Message.State.QUEUED, attempts=0, next_attempt_at=timezone.now(), claim_token="",
+            note=f"sent again by {request.user.get_username()}"[:300])
+        self.message_user(request, f"{count} message{'s' if count != 1 else ''} queued to be sent again.")
 
     customer_email = admin.display(description="Email", ordering="customer__email")(
         lambda self, obj: obj.customer.email or "-")

@@ -29,11 +29,12 @@ BACKENDS: dict[str, str] = {
     EmailProvider.Kind.MAILGUN: "anymail.backends.mailgun.EmailBackend",
     EmailProvider.Kind.AMAZON_SES: "anymail.backends.amazon_ses.EmailBackend",
     EmailProvider.Kind.BREVO: "anymail.backends.brevo.EmailBackend",
-    EmailProvider.Kind.RESEND: "anymail.backends.resend.EmailBackend",
+    EmailProvider.Kind.RESEND: "campaigns.idempotency.ResendBackend",  # anymail's, sending our Idempotency-Key
     EmailProvider.Kind.MAILJET: "anymail.backends.mailjet.EmailBackend",
     EmailProvider.Kind.SPARKPOST: "anymail.backends.sparkpost.EmailBackend",
 }
-ANYMAIL_KINDS = frozenset(k for k, path in BACKENDS.items() if path.startswith("anymail."))
+ANYMAIL_KINDS = frozenset(k for k, path in BACKENDS.items() if path.startswith("anymail.")) | {
+    EmailProvider.Kind.RESEND}
 # Keyword arguments each backend family accepts; anything else in the credentials is refused.
 SMTP_KWARGS = frozenset({"host", "port", "username", "password", "use_tls", "use_ssl", "timeout"})
 ANYMAIL_KWARGS = frozenset({"api_key", "secret_key", "server_token", "sender_domain", "api_url",
