@@ -58,6 +58,12 @@ class EmailProviderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     list_display = ("store", "kind", "from_email", "rate_limit_per_minute", "smart_sending_hours")
     actions = ["send_test"]
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        provider = self.get_object(request, object_id)
+        if provider is not None and provider.problem and request.method == "GET":
+            self.message_user(request, provider_alert(provider), messages.ERROR)
+        return super().change_view(request, object_id, form_url, extra_context)
+
     @admin.action(description="Send a test email to me")
     def send_test(self, request, queryset):
         if not request.user.email:
@@ -72,6 +78,13 @@ class EmailProviderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
                 self.message_user(request, f"{provider.store}: the provider refused: {exc}", messages.ERROR)
             else:
                 self.message_user(request, f"{provider.store}: test email sent to {request.user.email}.")
+
+
+def provider_alert(provider: EmailProvider) -> str:
+    """The owner's alert while the store's provider fails (``EmailProvider.problem``, set by the sender)."""
+    since = timezone.localtime(provider.problem_at).strftime("%Y-%m-%d %H:%M") if provider.problem_at else "?"
+    return (f"{provider.get_kind_display()} cannot send: {provider.problem} (since {since}). Other stores are not "
+            "affected. Once it is fixed, failed messages can be sent again from Messages (filter by state).")
 
 
 class FlowStepInline(StoreScopedInlineMixin, admin.StackedInline):

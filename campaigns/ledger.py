@@ -31,11 +31,12 @@ class Ledger:
             fields.setdefault("claim_token", "")
         self.pending.append((message.pk, state, fields))
 
-    def hand_over(self, message: Message, now: datetime) -> None:
+    def hand_over(self, message: Message, now: datetime) -> bool:
+        """False when the row is no longer this worker's (its claim was taken as dead): do not send it."""
         with transaction.atomic():
             self._write()
-            Message.objects.filter(pk=message.pk, state=Message.State.SENDING, claim_token=self.token).update(
-                send_started_at=now)
+            return bool(Message.objects.filter(pk=message.pk, state=Message.State.SENDING,
+                                               claim_token=self.token).update(send_started_at=now))
 
     def flush(self) -> None:
         if self.pending:

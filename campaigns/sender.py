@@ -207,7 +207,9 @@ class _StoreBatch:
                     self.ledger.add(message, Message.State.FAILED, note=f"template error: {exc}"[:300])
                     self.counts["failed"] += 1
                     continue
-                self.ledger.hand_over(message, timezone.now())
+                if not self.ledger.hand_over(message, timezone.now()):
+                    log.warning("store %s: this worker's claim was recovered as dead; it stops", self.store.pk)
+                    break  # the rest was queued again by the recovery: another worker sends it
                 try:
                     self.backend.send_messages([email])
                 except Exception as exc:  # noqa: BLE001 - every provider error has a meaning (provider_errors)

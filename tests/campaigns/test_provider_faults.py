@@ -126,3 +126,115 @@ def test_a_viewer_cannot_send_again(shop, subscribe, template, make_user, client
     client.post("/admin/campaigns/message/", {"action": "send_again", "confirm": "yes",
                                                "_selected_action": [Message.objects.get().pk]})
     assert Message.objects.get().state == "unknown"
+
+
+def postmark_ok(request):
+    to = json.loads(request.body)["To"]
+    return 200, {}, json.dumps({"To": to, "MessageID": f"pm-{to}", "ErrorCode": 0, "Message": "OK"})
+
+
+# --- failures contained to the store whose provider fails ---------------------------------------------
+
+@pytest.fixture
+def two_stores(shop, make_store, subscribe):
+    """``shop`` (its provider set by each test) and a healthy second store on the in-memory backend."""
+    other = make_store(platform="woocommerce", url="https://other.example", webhook_secret="s2")
+    EmailProvider.objects.create(store=other, kind=EmailProvider.Kind.LOCMEM, from_email="hi@other.example",
+                                 smart_sending_hours=0)
+    other_template = EmailTemplate.objects.create(store=other, name="T", subject="Other news", html="<p>Hi</p>")
+
+    def run(n_broken=3, n_other=3):
+        with time_machine.travel(T0, tick=False):
+            queue(shop, subscribe, Template.of(shop), n_broken, "b")
+            queue(other, subscribe, other_template, n_other, "o")
+            return send_due_messages()
+    return other, run
+
+
+class Template:
+    @staticmethod
+    def of(store):
+        return EmailTemplate.objects.filter(store=store).first()
+
+
+def states(store):
+    return sorted(Message.objects.filter(store=store).values_list("state", flat=True))
+
+
+def other_sent(other):
+    return states(other) == ["sent"] * 3 and {m.to[0] for m in mail.outbox} == {f"o{i}@example.com" for i in range(3)}
+
+
+def test_a_missing_provider_library_fails_only_that_stores_mail_and_alerts_its_owner(
+        shop, template, two_stores, monkeypatch, make_user, client):
+    other, run = two_stores
+    use(shop, EmailProvider.Kind.AMAZON_SES, '{"access_key_id": "a", "secret_access_key": "b", "region_name": "x"}')
+    monkeypatch.delitem(sys.modules, "anymail.backends.amazon_ses", raising=False)
+    monkeypatch.setitem(sys.modules, "boto3", None)  # boto3 not installed: anymail says AnymailImproperlyInstalled
+    result = run()
+    assert states(shop) == ["failed"] * 3 and other_sent(other)
+    assert result["failed"] == 3 and result["sent"] == 3
+    note = Message.objects.filter(store=shop).first().note
+    assert "library is not installed" in note
+    provider = EmailProvider.objects.get(store=shop)
+    assert "library is not installed" in provider.problem
+    client.force_login(make_user(shop, role="owner"))
+    page = client.get(f"/admin/campaigns/emailprovider/{provider.pk}/change/")
+    assert b"cannot send" in page.content and b"library is not installed" in page.content
+    start = client.get("/admin/")
+    assert b"library is not installed" in start.content
+    assert not EmailProvider.objects.get(store=other).problem
+
+
+@responses.activate
+def test_credentials_refused_fail_the_stores_mail_with_the_reason_and_never_echo_the_body(
+        shop, template, two_stores):
+    other, run = two_stores
+    use(shop, EmailProvider.Kind.POSTMARK, '{"server_token": "bad"}')
+    responses.post(POSTMARK, status=401, json={"ErrorCode": 10, "Message": "Bad token pm-secret-internal"})
+    run()
+    assert states(shop) == ["failed"] * 3 and other_sent(other)
+    assert len(responses.calls) == 1  # the store's other rows are not tried against a provider that refuses
+    for note in Message.objects.filter(store=shop).values_list("note", flat=True):
+        assert "refused the credentials (HTTP 401 Unauthorized)" in note and "pm-secret" not in note
+    assert "HTTP 401" in EmailProvider.objects.get(store=shop).problem
+
+
+@responses.activate
+@pytest.mark.parametrize("failure", [
+    {"status": 503, "json": {"ErrorCode": 500}},
+    {"status": 429, "json": {"ErrorCode": 429}},
+    {"body": requests.ConnectTimeout("connect timed out")},
+    {"body": requests.ConnectionError(NewConnectionError(None, "Connection refused"))},
+], ids=["5xx", "429", "connect-timeout", "refused"])
+def test_a_provider_that_is_down_is_retried_with_backoff_while_other_stores_send(
+        shop, template, two_stores, failure):
+    other, run = two_stores
+    use(shop, EmailProvider.Kind.POSTMARK, '{"server_token": "pm"}')
+    responses.post(POSTMARK, **failure)
+    result = run()
+    assert states(shop) == ["queued"] * 3 and other_sent(other)
+    assert result["retried"] == 3 and len(responses.calls) == 1
+    rows = Message.objects.filter(store=shop)
+    assert all(m.next_attempt_at > T0 for m in rows)
+    assert EmailProvider.objects.get(store=shop).problem
+    with time_machine.travel(T0 + timedelta(seconds=30), tick=False):
+        assert send_due_messages().get("sent", 0) == 0  # backoff: not hammered again at once
+    responses.reset()  # the provider is back
+    responses.add_callback(responses.POST, POSTMARK, callback=postmark_ok)
+    with later(60):
+        assert send_due_messages()["sent"] == 3
+    assert not EmailProvider.objects.get(store=shop).problem  # the alert goes once a send goes through
+
+
+@responses.activate
+def test_a_message_the_provider_refuses_fails_alone_with_the_reason(shop, template, two_stores):
+    other, run = two_stores
+    use(shop, EmailProvider.Kind.POSTMARK, '{"server_token": "pm"}')
+    responses.post(POSTMARK, status=422, json={"ErrorCode": 300, "Message": "Invalid email request"})
+    responses.add_callback(responses.POST, POSTMARK, callback=postmark_ok)
+    run()
+    assert states(shop) == ["failed", "sent", "sent"] and other_sent(other)
+    failed = Message.objects.get(store=shop, state="failed")
+    assert "refused the message (HTTP 422 Unprocessable Entity)" in failed.note
+    assert not EmailProvider.objects.get(store=shop).problem  # one refused message is not an outage
