@@ -23,13 +23,14 @@ import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from .models import Message
 
-STALE_AFTER = timedelta(minutes=5)
+STALE_AFTER = timedelta(seconds=settings.SENDER_STALE_SECONDS)  # default 5 minutes
 
 
 def message_key(*parts: object) -> str:

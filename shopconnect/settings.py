@@ -258,6 +258,9 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 # Seconds an SMTP server may take to answer (Django waits forever by default): a sending worker must
 # hand a message over well within campaigns.outbox.STALE_AFTER, or its claim is taken as dead.
 EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "30"))
+# A sending worker that handed nothing to the provider for this long is taken as dead: its rows are
+# recovered (campaigns.sender). Keep it well above EMAIL_TIMEOUT and anymail's 30 s request timeout.
+SENDER_STALE_SECONDS = int(os.environ.get("SENDER_STALE_SECONDS", "300"))
 ANYMAIL: dict = {}
 
 if not DEBUG:

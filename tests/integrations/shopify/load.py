@@ -9,10 +9,13 @@ from __future__ import annotations
 import json
 import random
 from copy import deepcopy
+from functools import cache
 
 from integrations.models import WebhookDelivery
 
-from .helpers import payload
+from .helpers import payload as _payload
+
+payload = cache(_payload)  # read each file once (the load copies it per delivery)
 
 ORDER_BASE = 6_000_000_000_000
 CUSTOMER_BASE = 7_000_000_000_000
