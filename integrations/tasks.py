@@ -26,7 +26,6 @@ Whatever the arrival order, a batch costs the same:
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import traceback
 from datetime import timedelta
@@ -34,22 +33,22 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db import OperationalError, connection, transaction
-from django.db.models import Exists, F, OuterRef, Value
-from django.db.models.functions import Concat
+from django.db.models import F
 from django.utils import timezone
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
 from shopconnect.inputs import loads
-from shopconnect.timeline.canonical import date_by_delivery, normalize_email
+from shopconnect.timeline.canonical import date_by_delivery
 from shopconnect.timeline.catalog import upsert_products
-from shopconnect.timeline.models import Customer, Event
 from shopconnect.timeline.record import announcements_batched, record_events
 from shopconnect.timeline.vocabulary import ORDER_PLACED
 
 from .base import ActionPending, Normalized, WaitsForOrder
+from .locks import lock_customers
 from .models import WebhookDelivery
 from .registry import get_adapter
+from .waiting import park, release_parked
 
 log = logging.getLogger(__name__)
 
@@ -162,11 +161,14 @@ class _Batch:
                 if expanded is not None:
                     run.append((delivery, expanded))
         steps.append(run)
-        _lock_customers([item for step in steps if isinstance(step, list) for item in step])
+        lock_customers([item for step in steps if isinstance(step, list) for item in step])
         for step in steps:
             if isinstance(step, tuple):
                 delivery, normalized = step
+                mark = len(self.announced)
                 self.statuses[delivery.pk] = _process_one(delivery, manual=self.manual, normalized=normalized)
+                if delivery.status in (WebhookDelivery.Status.FAILED, WebhookDelivery.Status.PARKED):
+                    del self.announced[mark:]  # its savepoint rolled back: nothing of it to announce
             else:
                 self._write_run(step)
         self._apply_set_aside()
@@ -232,7 +234,7 @@ class _Batch:
             try:
                 ready.append((delivery, get_adapter(delivery.platform).expand(delivery, normalized)))
             except WaitsForOrder as waiting:
-                _park(delivery, waiting)
+                park(delivery, waiting)
                 self.statuses[delivery.pk] = delivery.status
             except Exception as exc:  # noqa: BLE001
                 _fail(delivery, exc, manual=self.manual)
@@ -244,66 +246,6 @@ class _Batch:
         for store_id, refs in self.orders.items():
             WebhookDelivery.objects.filter(store_id=store_id, status=WebhookDelivery.Status.PARKED,
                                            waits_for__in=refs).update(status=WebhookDelivery.Status.PENDING)
-
-
-def _lock_customers(items: list[tuple[WebhookDelivery, Normalized]]) -> None:
-    """PostgreSQL: lock every customer the batch will write, in one global order, before writing any:
-    first transaction-scoped advisory locks on the identity keys (so two drainers creating the same new
-    customer do not cross), then the existing customers' rows by id; per store, stores by id."""
-    if connection.vendor != "postgresql" or not items:
-        return
-    by_store: dict[int, list] = {}
-    for delivery, expanded in items:
-        by_store.setdefault(delivery.store_id, []).extend(expanded.events)
-    table = connection.ops.quote_name(Customer._meta.db_table)
-    with connection.cursor() as cursor:
-        for store_id in sorted(by_store):
-            events = by_store[store_id]
-            emails = sorted({normalize_email(e.email) for e in events if e.email} - {None, ""})
-            external = sorted({str(e.external_id) for e in events if e.external_id not in (None, "")})
-            ids = sorted({int(e.customer_id) for e in events if e.customer_id})
-            keys = sorted({_identity_key(store_id, "email", x) for x in emails}
-                          | {_identity_key(store_id, "external", x) for x in external})
-            if keys:
-                cursor.execute("SELECT pg_advisory_xact_lock(k) FROM (SELECT unnest(%s::bigint[]) AS k "
-                               "ORDER BY 1 OFFSET 0) AS ordered", [keys])
-            if emails or external or ids:
-                cursor.execute(f"SELECT id FROM {table} WHERE store_id = %s AND (email = ANY(%s) OR "
-                               "external_id = ANY(%s) OR id = ANY(%s)) ORDER BY id FOR UPDATE",
-                               [store_id, emails, external, ids])
-
-
-def _identity_key(store_id: int, kind: str, value: str) -> int:
-    digest = hashlib.blake2b(f"sc-customer:{store_id}:{kind}:{value}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
-
-
-def _park(delivery: WebhookDelivery, waiting: WaitsForOrder) -> None:
-    delivery.status = WebhookDelivery.Status.PARKED
-    delivery.waits_for = waiting.order_ref[:64]
-    delivery.last_error = f"{waiting} (it arrived before its order)"[:4000]
-    delivery.save(update_fields=["status", "waits_for", "last_error"])
-
-
-def release_parked(now=None) -> dict[str, int]:
-    """The sweep's part: parked deliveries whose order is stored now (it came another way: a backfill,
-    a reconciliation) go back to pending; those parked longer than ``WEBHOOK_PARK_SECONDS`` fail."""
-    now = now or timezone.now()
-    parked = WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PARKED)
-    arrived = Event.objects.filter(store_id=OuterRef("store_id"), order_ref=OuterRef("waits_for"), type=ORDER_PLACED)
-    released = parked.filter(Exists(arrived)).update(status=WebhookDelivery.Status.PENDING)
-    limit = timedelta(seconds=settings.WEBHOOK_PARK_SECONDS)
-    expired = parked.filter(received_at__lt=now - limit).update(
-        status=WebhookDelivery.Status.FAILED, attempts=F("attempts") + 1,
-        last_error=Concat(Value("its order "), F("waits_for"), Value(
-            f" did not arrive within {_duration(limit)}; the delivery was not applied. Reprocess it once the "
-            "order is stored (a backfill brings it).")))
-    return {"released": released, "expired": expired}
-
-
-def _duration(limit: timedelta) -> str:
-    hours = limit.total_seconds() / 3600
-    return f"{hours:g} hour{'s' if hours != 1 else ''}" if hours >= 1 else f"{int(limit.total_seconds())} s"
 
 
 def _meaning(delivery: WebhookDelivery) -> Normalized | None:
@@ -376,7 +318,7 @@ def _process_one(delivery: WebhookDelivery, *, manual: bool, normalized: Normali
             normalized = _meaning(delivery)
         _apply(get_adapter(delivery.platform), delivery, normalized)
     except WaitsForOrder as waiting:
-        _park(delivery, waiting)
+        park(delivery, waiting)
     except OperationalError as exc:
         if _is_deadlock(exc):
             raise  # the whole batch transaction is retried
