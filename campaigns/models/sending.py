@@ -149,7 +149,7 @@ class Message(models.Model):
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
         SKIPPED = "skipped", "Skipped"
-        UNKNOWN = "unknown", "In doubt (worker stopped during send)"
+        UNKNOWN = "unknown", "In doubt"  # the worker stopped while the provider had it (see the note)
 
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="messages")
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="messages")

@@ -96,7 +96,7 @@ def test_a_provider_without_a_key_leaves_marketing_mail_in_doubt_and_the_admin_s
     client.force_login(make_user(shop))
     listing = client.get("/admin/campaigns/message/?state__exact=unknown")
     assert listing.status_code == 200 and b"m0@example.com" in listing.content
-    assert b"In doubt (worker stopped during send)" in listing.content
+    assert b"unknown: no answer from the provider" in listing.content
     picked = {"action": "send_again", "_selected_action": [message.pk]}
     page = client.post("/admin/campaigns/message/", picked)
     assert b"1 in doubt" in page.content and b"twice" in page.content
