@@ -83,7 +83,7 @@ def _ses_topic_allowed(request: HttpRequest) -> bool:
         return True
     try:
         body = json.loads(request.body)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past what the parser takes
         return False
     return isinstance(body, dict) and body.get("TopicArn") in topics
 
@@ -98,7 +98,7 @@ def tracking_view(slug: str):
         if not is_configured(slug):
             log.warning("%s tracking webhook refused: no webhook secret is configured", esp_name)
             return refused(f"{esp_name} tracking webhook refused: no webhook secret or signing key is configured "
-                           "on this server (see README, Connecting an email provider).")
+                           "on this server (see README, Tracking webhooks: which secret to set).")
         if slug == "amazon_ses" and request.method == "POST" and not _ses_topic_allowed(request):
             log.warning("Amazon SES tracking webhook refused: SNS topic not in AMAZON_SES_TOPIC_ARNS")
             return refused("Amazon SES tracking webhook refused: unknown SNS topic.")
