@@ -5,7 +5,8 @@ provider, which checks the credential (basic auth, or the provider's signature) 
 ``tracking`` signal that ``campaigns.feedback`` maps. Anymail itself accepts unauthenticated posts when
 no ``WEBHOOK_SECRET`` is set (with a warning), and answers 500 for Mailgun without a signing key; here a
 provider whose credential is not configured is refused with 403 before anymail's view is built, so a
-tracking event is never trusted without proof.
+tracking event is never trusted without proof, and a JSON body is read through ``shopconnect.inputs``
+first (malformed or nested past its limit: 400, where anymail's own parsing would answer 500).
 
 What counts as configured, per provider (anymail's setting names; ``shopconnect/settings.py`` reads them
 from the environment as ``ANYMAIL_<NAME>``):
