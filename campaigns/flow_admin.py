@@ -14,7 +14,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
@@ -24,7 +24,7 @@ from shopconnect.tenancy import StoreScopedAdminMixin, has_role, visible_stores
 from shopconnect.timeline import vocabulary
 
 from .campaign.abtest import flow_step_numbers, probabilities, split_verdict
-from .flow_form import CARDS_MARKED, FlowForm, describe_trigger, overlapping
+from .flow_form import CARDS_MARKED, GOAL_WORDS, REENTRY_WORDS, FlowForm, describe_trigger, overlapping
 from .flows import relevance
 from .flows.canvas import card_numbers
 from .flows.editing import FlowErrors, save_steps, validate_flow
@@ -34,9 +34,10 @@ from .models import EmailTemplate, Enrollment, Flow, FlowStep, MessageClass
 class FlowAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     form = FlowForm
     change_form_template = "admin/campaigns/flow/change_form.html"
-    list_display = ("name", "store", "enabled", "trigger", "trigger_event_type", "active_count", "sent_count")
+    list_display = ("name", "store", "enabled", "starts", "active_count", "sent_count")
     list_filter = ("store", "enabled", "trigger")
-    readonly_fields = ("status", "relevance_in_effect", "ab_results")
+    readonly_fields = ("status", "relevance_in_effect", "ab_results", "starts_in_words", "reentry_in_words",
+                       "goal_in_words", "filters_in_words")
     actions = ["enable", "disable"]
     fieldsets = (
         (None, {"fields": ("name", "store", "status")}),
@@ -47,15 +48,34 @@ class FlowAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
             "flow_filters", "holdout_percent", "relevance_hours", "relevance_in_effect", "ab_results")}),
     )
 
+    # what a viewer (no change permission) reads instead of the stored values: the same flow in words
+    read_fieldsets = (
+        (None, {"fields": ("name", "store", "status")}),
+        ("Trigger", {"classes": ("flow-trigger",), "fields": ("starts_in_words", "reentry_in_words",
+                                                             "goal_in_words")}),
+        ("More settings", {"classes": ("collapse",), "fields": (
+            "filters_in_words", "holdout_percent", "relevance_in_effect", "ab_results")}),
+    )
+
     class Media:
         css = {"all": ("workspace/workspace.css", "campaigns/flow-canvas.css")}
         js = ("campaigns/flow-canvas.js",)
 
     def get_queryset(self, request):
+        from segments.models import Segment
+
         return super().get_queryset(request).annotate(
             n_active=Count("enrollments", filter=Q(enrollments__status="active"), distinct=True),
             n_sent=Count("messages", filter=Q(messages__state="sent"), distinct=True),
+            segment_name=Subquery(Segment.objects.filter(pk=OuterRef("trigger_segment_id"),
+                                                         store_id=OuterRef("store_id")).values("name")[:1]),
         )
+
+    @admin.display(description="Starts")
+    def starts(self, flow) -> str:
+        """The trigger in words, from the list's own query (the segment's name is annotated: no query per row)."""
+        text = describe_trigger(flow, segment_name=getattr(flow, "segment_name", None) or "a segment")
+        return text[:1].upper() + text[1:]
 
     def get_urls(self):
         view = self.admin_site.admin_view
@@ -73,6 +93,34 @@ class FlowAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     @admin.display(description="Sent", ordering="n_sent")
     def sent_count(self, flow):
         return flow.n_sent
+
+    def get_fieldsets(self, request, obj=None):
+        return self.fieldsets if self.has_change_permission(request, obj) else self.read_fieldsets
+
+    @admin.display(description="Starts")
+    def starts_in_words(self, flow: Flow) -> str:
+        return self.starts(flow) if flow.pk else "-"
+
+    @admin.display(description="A customer may enter")
+    def reentry_in_words(self, flow: Flow) -> str:
+        words = dict(REENTRY_WORDS)[flow.reentry]
+        return words.replace("N days", f"{flow.reentry_days} days") if flow.reentry == Flow.Reentry.PER_DAYS else words
+
+    @admin.display(description="Exit goal")
+    def goal_in_words(self, flow: Flow) -> str:
+        return dict(GOAL_WORDS).get(flow.exit_goal, flow.exit_goal)
+
+    @admin.display(description="Only customers who")
+    def filters_in_words(self, flow: Flow) -> str:
+        if not flow.flow_filters:
+            return "Everyone who enters (no flow filter)."
+        from segments.describe import describe
+        from segments.rules import RuleError, parse
+
+        try:
+            return describe(parse(flow.flow_filters, flow.store))
+        except RuleError as exc:
+            return f"The flow filter needs fixing: {exc}"
 
     @admin.display(description="Status")
     def status(self, flow: Flow) -> str:

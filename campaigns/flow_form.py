@@ -180,14 +180,14 @@ def _filters_in_words(flow: Flow) -> str:
     return " where " + text.split(" where ", 1)[1] if " where " in text else ""
 
 
-def describe_trigger(flow: Flow) -> str:
+def describe_trigger(flow: Flow, segment_name: str | None = None) -> str:
     """How customers enter, in words: on “Started checkout” where ..., when they enter the segment “X”."""
     if flow.trigger == Flow.Trigger.EVENT:
         return f"on “{vocabulary.label(flow.trigger_event_type)}”{_filters_in_words(flow)}"
     if flow.trigger in (Flow.Trigger.SEGMENT_ENTERED, Flow.Trigger.SEGMENT_EXITED):
         from segments.models import Segment
 
-        name = Segment.objects.filter(pk=flow.trigger_segment_id, store_id=flow.store_id).values_list(
+        name = segment_name or Segment.objects.filter(pk=flow.trigger_segment_id, store_id=flow.store_id).values_list(
             "name", flat=True).first() or "a segment"
         verb = "enter" if flow.trigger == Flow.Trigger.SEGMENT_ENTERED else "leave"
         return f"when they {verb} the segment “{name}”"

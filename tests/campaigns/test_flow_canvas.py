@@ -154,6 +154,8 @@ def test_a_viewer_sees_the_canvas_without_saving(store, make_user, client):
     assert page.status_code == 200
     text = page.content.decode()
     assert '"readOnly": true' in text and 'name="_save"' not in text and "Save and turn on" not in text
+    assert "On “Started checkout”" in text and "At most once every 1 days" in text  # the flow in words, no JSON
+    assert "Stop when the customer places" in text and "trigger_filters" not in text
     assert client.get(f"/admin/campaigns/flow/{flow.pk}/enable/").status_code == 404
 
 
@@ -239,3 +241,28 @@ def test_removing_a_step_customers_wait_at_is_refused_in_words_while_checking(st
         "1 customer(s) are waiting at step “Delay”: it cannot be removed while they are there."]}
     saved = client.post(f"/admin/campaigns/flow/{flow.pk}/change/", form)
     assert "it cannot be removed while they are there" in saved.content.decode() and flow.steps.count() == 2
+
+
+def test_the_flow_list_says_how_each_flow_starts_without_a_query_per_flow(store, make_user, client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from segments.models import Segment
+
+    rule = {"version": 1, "type": "and", "rules": [{"type": "attribute", "field": "orders_count", "op": "gte",
+                                                    "value": 1}]}
+    buyers = Segment.objects.create(store=store, name="Buyers", definition=rule)
+    install_prebuilt_flows(store, ["abandoned_cart"])
+    client.force_login(make_user(store))
+
+    def page():
+        with CaptureQueriesContext(connection) as queries:
+            text = client.get("/admin/campaigns/flow/").content.decode()
+        return text, len(queries)
+
+    Flow.objects.create(store=store, name="New buyers", trigger="segment_entered", trigger_segment_id=buyers.pk)
+    text, few = page()
+    assert "On “Started checkout”" in text and "When they enter the segment “Buyers”" in text
+    for n in range(5):
+        Flow.objects.create(store=store, name=f"More {n}", trigger="segment_entered", trigger_segment_id=buyers.pk)
+    assert page()[1] == few

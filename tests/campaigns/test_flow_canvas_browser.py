@@ -206,3 +206,17 @@ def test_every_kind_of_card_reads_as_a_sentence(admin_browser, make_store, make_
     more = page.locator("fieldset.collapse")
     assert "Only customers who" in more.inner_text() and more.locator(".rule-builder").count() == 1
     more.screenshot(path=str(browser.shot(page, "flow-canvas-more-settings")))
+
+
+def test_a_viewer_reads_the_flow_in_words_on_the_canvas(admin_browser, make_store, make_user):
+    store = make_store(name="Linen & Co")
+    (flow,) = install_prebuilt_flows(store, ["abandoned_cart"])
+    page = admin_browser(make_user(store, role="viewer"))
+    _open(page, admin_browser, flow)
+    text = page.inner_text(".fc-trigger-card")
+    assert "On “Started checkout”" in text and "At most once every 1 days" in text
+    assert page.locator(".fc-plus").count() == 0 and page.locator("input[name=_save]").count() == 0
+    assert page.locator(".fc-card select.fc-template").first.is_disabled()
+    assert not page.locator(".fc-test").first.is_visible()  # a viewer cannot send tests
+    browser.assert_fits(page)
+    browser.shot(page, "flow-canvas-viewer")

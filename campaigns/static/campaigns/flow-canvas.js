@@ -129,6 +129,10 @@
       }
       this.root.replaceChildren(...parts);
       if (window.RuleBuilder) window.RuleBuilder.mountAll(this.root);
+      if (this.o.readOnly) {  // a viewer reads the flow: nothing to type into, nothing to send
+        this.root.classList.add("fc-read-only");
+        for (const e of this.root.querySelectorAll("input, select, textarea, button")) e.disabled = true;
+      }
       if (this.rendered) this.scheduleCheck();
     }
 
@@ -199,7 +203,12 @@
         }}, k.icon + " " + k.label));
       }
       const button = h("button", {type: "button", class: "fc-plus", title: "Add a step here", "aria-label": "Add a step here",
-                                  onclick: () => { menu.hidden = !menu.hidden; }}, "+");
+                                  onclick: () => {
+        const open = menu.hidden;
+        for (const m of this.root.querySelectorAll(".fc-menu")) m.hidden = true; // one menu at a time
+        menu.hidden = !open;
+      }}, "+");
+      menu.addEventListener("keydown", (e) => { if (e.key === "Escape") { menu.hidden = true; button.focus(); } });
       wrap.append(button, menu);
       return wrap;
     }
