@@ -24,7 +24,7 @@ from .campaign.abtest import flow_step_numbers, probabilities, split_verdict
 from .flows import relevance
 from .frequency_admin import FrequencyCapAdmin  # noqa: F401 (registers it)
 from .models import EmailProvider, Enrollment, Flow, FlowDecision, FlowStep, Message, Suppression
-from .providers import ProviderNotConfigured, send_test_email
+from .providers import development_kinds_allowed, failure_summary, send_test_email
 
 
 class EmailProviderForm(forms.ModelForm):
@@ -37,6 +37,11 @@ class EmailProviderForm(forms.ModelForm):
     class Meta:
         model = EmailProvider
         fields = "__all__"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not development_kinds_allowed() and "kind" in self.fields:  # the file kind exists only with DEBUG
+            self.fields["kind"].choices = [c for c in self.fields["kind"].choices if c[0] != EmailProvider.Kind.FILE]
 
     def clean_credentials(self):
         value = self.cleaned_data.get("credentials") or ""
@@ -72,10 +77,8 @@ class EmailProviderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         for provider in queryset:
             try:
                 send_test_email(provider, request.user.email)
-            except (ProviderNotConfigured, ValueError) as exc:
-                self.message_user(request, f"{provider.store}: {exc}", messages.ERROR)
-            except Exception as exc:  # the provider's own error, shown to the person who asked
-                self.message_user(request, f"{provider.store}: the provider refused: {exc}", messages.ERROR)
+            except Exception as exc:  # ours say why; the provider's own answer is never echoed
+                self.message_user(request, f"{provider.store}: not sent: {failure_summary(exc)}", messages.ERROR)
             else:
                 self.message_user(request, f"{provider.store}: test email sent to {request.user.email}.")
 

@@ -77,7 +77,15 @@ def _never_connected(exc: BaseException) -> bool:
 
 def classify(exc: BaseException, *, handed_over: bool) -> Fault:  # noqa: PLR0911, C901 - one table of cases
     """``handed_over``: the exception came from sending a message (not from opening the connection)."""
+    from .providers import ProviderNotConfigured
+
     name = type(exc).__name__
+    if isinstance(exc, ProviderNotConfigured):  # our own refusal (unknown kind, a host not allowed): says why
+        return Fault(STORE, f"the provider cannot be used: {exc}"[:300])
+    from shopconnect.outbound import OutboundBlocked
+
+    if isinstance(exc, OutboundBlocked):  # the host resolved to a private address at connect time: DNS can change
+        return Fault(TRANSIENT, f"the provider's address was refused: {exc}"[:300])
     if isinstance(exc, ImportError):  # anymail's AnymailImproperlyInstalled is one
         return Fault(STORE, f"the provider's library is not installed ({name}); ask the operator to install it")
     if isinstance(exc, ImproperlyConfigured):

@@ -48,7 +48,7 @@ from .ledger import Ledger
 from .links import track
 from .models import HOLDOUT, CampaignVariant, EmailProvider, Message
 from .provider_errors import IN_DOUBT, MESSAGE, STORE, TRANSIENT, Fault, classify
-from .providers import connection_for, sending_budget
+from .providers import TRACKING_SWITCH_KINDS, connection_for, sending_budget
 from .rendering import Rendered, TemplateProblem, render_email
 from .tokens import unsubscribe_url
 
@@ -56,10 +56,6 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 BATCH_SIZE = 200
 WORKER_STOPPED = "unknown: worker stopped during send"
-# Providers whose API has no per-message tracking switch (anymail refuses the attribute, so nothing could
-# be sent): their open and click tracking is set in the provider's dashboard (keep it off there).
-NO_TRACKING_SWITCH = frozenset({EmailProvider.Kind.RESEND, EmailProvider.Kind.BREVO, EmailProvider.Kind.AMAZON_SES})
-
 
 def backoff(attempts: int) -> timedelta:
     return timedelta(minutes=2 ** min(attempts, 8))
@@ -398,9 +394,10 @@ def build_email(
     email = EmailMultiAlternatives(subject=rendered.subject, body=rendered.text, from_email=from_header,
                                    to=[message.customer.email], headers=headers, connection=connection)
     email.attach_alternative(html, "text/html")
-    # anymail: map provider webhooks back to this row; we track opens and clicks ourselves.
-    email.metadata = {"message_id": str(message.pk), "store_id": str(message.store_id)}
-    if provider.kind not in NO_TRACKING_SWITCH:
+    # anymail: provider webhooks find this row by its random reference (campaigns.feedback), never by its
+    # sequential id; we track opens and clicks ourselves.
+    email.metadata = {"sc_ref": message.reference}
+    if provider.kind in TRACKING_SWITCH_KINDS:  # the others refuse the switch (campaigns.providers)
         email.track_opens = False
         email.track_clicks = False
     add_key(email, provider.kind, provider_key(message))
