@@ -8,7 +8,8 @@ HTTP backends, a missing library) into a ``Fault``:
   Providers that take our idempotency key are asked again with it; for the others the store's
   ``in_doubt`` setting decides (``campaigns.sender``).
 - ``TRANSIENT``: nothing was accepted and later can work (connection refused, connect timeout, HTTP 429
-  and 5xx, SMTP 4xx): retried with backoff; the store's other rows in the batch wait as well.
+  and 5xx, SMTP 4xx, and our own refusals: a host the outbound check refuses, a provider not
+  configured, told in our words): retried with backoff; the store's other rows in the batch wait as well.
 - ``MESSAGE``: the provider refused this message (other HTTP 4xx, a refused recipient, SMTP 5xx to the
   data): failed with the provider's reason; the batch goes on.
 - ``STORE``: the store's provider cannot send at all (its library is not installed, credentials
@@ -77,15 +78,13 @@ def _never_connected(exc: BaseException) -> bool:
 
 def classify(exc: BaseException, *, handed_over: bool) -> Fault:  # noqa: PLR0911, C901 - one table of cases
     """``handed_over``: the exception came from sending a message (not from opening the connection)."""
-    from .providers import ProviderNotConfigured
-
     name = type(exc).__name__
-    if isinstance(exc, ProviderNotConfigured):  # our own refusal (unknown kind, a host not allowed): says why
-        return Fault(STORE, f"the provider cannot be used: {exc}"[:300])
     from shopconnect.outbound import OutboundBlocked
 
-    if isinstance(exc, OutboundBlocked):  # the host resolved to a private address at connect time: DNS can change
-        return Fault(TRANSIENT, f"the provider's address was refused: {exc}"[:300])
+    from .providers import ProviderNotConfigured
+
+    if isinstance(exc, (OutboundBlocked, ProviderNotConfigured)):  # our own words: the owner can fix it, then it goes
+        return Fault(TRANSIENT, f"the provider cannot be used: {str(exc)[:200]}")
     if isinstance(exc, ImportError):  # anymail's AnymailImproperlyInstalled is one
         return Fault(STORE, f"the provider's library is not installed ({name}); ask the operator to install it")
     if isinstance(exc, ImproperlyConfigured):

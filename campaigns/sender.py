@@ -57,6 +57,7 @@ MAX_ATTEMPTS = 5
 BATCH_SIZE = 200
 WORKER_STOPPED = "unknown: worker stopped during send"
 
+
 def backoff(attempts: int) -> timedelta:
     return timedelta(minutes=2 ** min(attempts, 8))
 

@@ -255,9 +255,11 @@ EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+# Seconds an SMTP server may take to answer (Django waits forever by default): a sending worker must
+# hand a message over well within campaigns.outbox.STALE_AFTER, or its claim is taken as dead.
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "30"))
 # A sending worker that handed nothing to the provider for this long is taken as dead: its rows are
-# recovered (campaigns.sender). Keep it well above the SMTP timeout (campaigns.providers.SMTP_TIMEOUT)
-# and anymail's 30 s request timeout.
+# recovered (campaigns.sender). Keep it well above EMAIL_TIMEOUT and anymail's 30 s request timeout.
 SENDER_STALE_SECONDS = int(os.environ.get("SENDER_STALE_SECONDS", "300"))
 # Provider tracking webhooks (campaigns/webhooks.py): django-anymail's settings, from the environment as
 # ANYMAIL_<NAME>. A provider whose secret is not set has its tracking webhook refused (README: Connecting
