@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("SHOPIFY_API_SECRET", "bench-secret")
 os.environ.setdefault("SENDER_STALE_SECONDS", "3")
+os.environ.setdefault("OUTBOUND_ALLOW_HOSTS", "127.0.0.1")  # the bench's SMTP server is a relay on loopback
 os.environ.pop("REDIS_URL", None)
 
 from bench._setup import fresh_database  # noqa: E402
