@@ -50,7 +50,7 @@ def _engagement(store: Store, customers: QuerySet[Customer] | None) -> QuerySet[
                 default=ExtractHour("occurred_at", tzinfo=default), output_field=IntegerField())
     weight = Case(When(type="email.clicked", then=Value(CLICK_WEIGHT)), When(properties__machine=True, then=Value(0)),
                   default=Value(1), output_field=IntegerField())
-    return events.order_by().annotate(local_hour=hour, weight=weight)
+    return events.order_by().annotate(engaged_hour=hour, weight=weight)  # (Event.local_hour is the stored one)
 
 
 def _best(rows) -> dict:
@@ -65,16 +65,16 @@ def _best(rows) -> dict:
 
 
 def store_best_hour(store: Store) -> int:
-    rows = _engagement(store, None).values("local_hour").annotate(score=Sum("weight")).values_list(
-        "local_hour", "score")
+    rows = _engagement(store, None).values("engaged_hour").annotate(score=Sum("weight")).values_list(
+        "engaged_hour", "score")
     best = _best((None, hour, score) for hour, score in rows)
     return best.get(None, DEFAULT_HOUR)
 
 
 def best_hours(store: Store, customers: QuerySet[Customer]) -> tuple[dict[int, int], int]:
     """Each customer's best local hour (those with history) and the store's best hour for the rest."""
-    rows = (_engagement(store, customers).values("customer_id", "local_hour").annotate(score=Sum("weight"))
-            .values_list("customer_id", "local_hour", "score"))
+    rows = (_engagement(store, customers).values("customer_id", "engaged_hour").annotate(score=Sum("weight"))
+            .values_list("customer_id", "engaged_hour", "score"))
     return _best(rows), store_best_hour(store)
 
 
