@@ -1,7 +1,6 @@
-"""Admin: email provider (send test email), flows (steps in
-order, enable/disable, per-step counts, A/B split results), enrollments (with the decision log), the
-outbox (with the copy of each sent email) and the suppression list; campaigns live in
-``campaigns/campaign/admin.py`` and templates (the editor) in ``campaigns/template_admin.py``. Every view is
+"""Admin: email provider (send test email), flows (the canvas, in ``campaigns/flow_admin.py``), enrollments
+(with the decision log), the outbox (with the copy of each sent email) and the suppression list; campaigns
+live in ``campaigns/campaign/admin.py`` and templates (the editor) in ``campaigns/template_admin.py``. Every view is
 scoped to the user's stores (``StoreScopedAdminMixin``)."""
 
 from __future__ import annotations
@@ -10,18 +9,18 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count, Q
+from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.html import format_html, format_html_join
+from django.utils import timezone
+from django.utils.html import format_html
 
 from shopconnect.tenancy import StoreScopedAdminMixin, StoreScopedInlineMixin
 
 from . import template_admin  # noqa: F401 (registers EmailTemplateAdmin: the editor with its live preview)
 from .campaign import admin as campaign_admin  # noqa: F401 (registers CampaignAdmin)
-from .campaign.abtest import flow_step_numbers, probabilities, split_verdict
-from .flows import relevance
+from .flow_admin import FlowAdmin
 from .frequency_admin import FrequencyCapAdmin  # noqa: F401 (registers it)
-from .models import EmailProvider, Enrollment, Flow, FlowDecision, FlowStep, Message, Suppression
+from .models import EmailProvider, Enrollment, Flow, FlowDecision, Message, Suppression
 from .providers import development_kinds_allowed, failure_summary, send_test_email
 
 
@@ -61,6 +60,12 @@ class EmailProviderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     list_display = ("store", "kind", "from_email", "rate_limit_per_minute", "smart_sending_hours")
     actions = ["send_test"]
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        provider = self.get_object(request, object_id)
+        if provider is not None and provider.problem and request.method == "GET":
+            self.message_user(request, provider_alert(provider), messages.ERROR)
+        return super().change_view(request, object_id, form_url, extra_context)
+
     @admin.action(description="Send a test email to me")
     def send_test(self, request, queryset):
         if not request.user.email:
@@ -75,81 +80,14 @@ class EmailProviderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
                 self.message_user(request, f"{provider.store}: test email sent to {request.user.email}.")
 
 
-class FlowStepInline(StoreScopedInlineMixin, admin.StackedInline):
-    model = FlowStep
-    extra = 0
-    ordering = ["position"]
-    fields = ("position", "kind", "name", "template", "message_class", "config")
+admin.site.register(Flow, FlowAdmin)  # the flow canvas: campaigns/flow_admin.py
 
 
-@admin.register(Flow)
-class FlowAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
-    list_display = ("name", "store", "enabled", "trigger", "trigger_event_type", "active_count", "sent_count")
-    list_filter = ("store", "enabled", "trigger")
-    inlines = [FlowStepInline]
-    readonly_fields = ("relevance_in_effect", "step_counts", "ab_results")
-    actions = ["enable", "disable"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(
-            n_active=Count("enrollments", filter=Q(enrollments__status="active"), distinct=True),
-            n_sent=Count("messages", filter=Q(messages__state="sent"), distinct=True),
-        )
-
-    @admin.display(description="Active", ordering="n_active")
-    def active_count(self, flow):
-        return flow.n_active
-
-    @admin.display(description="Sent", ordering="n_sent")
-    def sent_count(self, flow):
-        return flow.n_sent
-
-    @admin.display(description="Relevance window in effect")
-    def relevance_in_effect(self, flow: Flow) -> str:
-        return relevance.describe(flow) if flow.pk else "Save the flow to see its window."
-
-    @admin.display(description="Per-step counts")
-    def step_counts(self, flow: Flow) -> str:
-        if not flow.pk:
-            return "-"
-        at_step = dict(Enrollment.objects.filter(flow=flow, status="active").values("position")
-                       .annotate(n=Count("id")).values_list("position", "n"))
-        by_state: dict[int, dict[str, int]] = {}
-        for step_id, state, n in (Message.objects.filter(flow=flow).values("step_id", "state")
-                                  .annotate(n=Count("id")).values_list("step_id", "state", "n")):
-            by_state.setdefault(step_id, {})[state] = n
-        rows = [(str(step), at_step.get(step.position, 0), ", ".join(f"{k} {v}" for k, v in
-                                                                     sorted(by_state.get(step.pk, {}).items())) or "-")
-                for step in flow.steps.order_by("position")]
-        body = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", rows)
-        return format_html("<table><tr><th>Step</th><th>Waiting here</th><th>Messages</th></tr>{}</table>", body)
-
-    @admin.display(description="A/B splits")
-    def ab_results(self, flow: Flow) -> str:
-        """Each A/B split step's variants: recipients, opens, clicks, orders and win probability."""
-        if not flow.pk:
-            return "-"
-        tables = []
-        for step in flow.steps.filter(kind=FlowStep.Kind.AB_SPLIT).order_by("position"):
-            metric = (step.config or {}).get("metric") or "order_rate"
-            numbers = flow_step_numbers(flow, step)
-            chance = probabilities(numbers, metric)
-            rows = [(n.label, n.recipients, n.opens, n.clicks, n.buyers, f"{n.revenue:.2f}",
-                     f"{chance.get(n.label, 0):.1%}") for n in numbers]
-            tables.append(format_html(
-                "<p>{} (win probability by {})</p><table><tr><th>Variant</th><th>Recipients</th><th>Opens</th>"
-                "<th>Clicks</th><th>Orders</th><th>Revenue</th><th>Win probability</th></tr>{}</table><p><strong>"
-                "{}</strong></p>", str(step), metric.replace("_", " "),
-                format_html_join("", "<tr>" + "<td>{}</td>" * 7 + "</tr>", rows), split_verdict(flow, step)))
-        return format_html_join("", "{}", ((t,) for t in tables)) if tables else "No A/B split step."
-
-    @admin.action(description="Enable")
-    def enable(self, request, queryset):
-        queryset.update(enabled=True)
-
-    @admin.action(description="Disable (enrolled customers pause)")
-    def disable(self, request, queryset):
-        queryset.update(enabled=False)
+def provider_alert(provider: EmailProvider) -> str:
+    """The owner's alert while the store's provider fails (``EmailProvider.problem``, set by the sender)."""
+    since = timezone.localtime(provider.problem_at).strftime("%Y-%m-%d %H:%M") if provider.problem_at else "?"
+    return (f"{provider.get_kind_display()} cannot send: {provider.problem} (since {since}). Other stores are not "
+            "affected. Once it is fixed, failed messages can be sent again from Messages (filter by state).")
 
 
 class DecisionInline(StoreScopedInlineMixin, admin.TabularInline):
@@ -198,9 +136,27 @@ class MessageAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
             "next_attempt_at", "provider_message_id", "trigger_event", "enrollment", "created_at")}),
     )
     readonly_fields = ("customer_link", "source", "sent_copy_view")
+    actions = ["send_again"]
 
     class Media:
         css = {"all": ("workspace/workspace.css",)}
+
+    @admin.action(description="Send again (in doubt or failed)")
+    def send_again(self, request, queryset):
+        """Messages in doubt (the worker stopped while the provider had them) or failed, queued again after
+        a confirmation page that says how many may reach their customer twice."""
+        rows = list(queryset.filter(state__in=[Message.State.UNKNOWN, Message.State.FAILED])
+                    .select_related("customer").order_by("id")[:1000])
+        if request.POST.get("confirm") != "yes":
+            in_doubt = sum(m.state == Message.State.UNKNOWN for m in rows)
+            return TemplateResponse(request, "admin/campaigns/message/send_again.html", {
+                **self.admin_site.each_context(request), "title": "Send again?", "rows": rows,
+                "in_doubt": in_doubt, "failed": len(rows) - in_doubt, "opts": self.model._meta})
+        count = Message.objects.filter(pk__in=[m.pk for m in rows],
+                                       state__in=[Message.State.UNKNOWN, Message.State.FAILED]).update(
+            state=Message.State.QUEUED, attempts=0, next_attempt_at=timezone.now(), claim_token="",
+            note=f"sent again by {request.user.get_username()}"[:300])
+        self.message_user(request, f"{count} message{'s' if count != 1 else ''} queued to be sent again.")
 
     customer_email = admin.display(description="Email", ordering="customer__email")(
         lambda self, obj: obj.customer.email or "-")

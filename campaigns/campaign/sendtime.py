@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db.models import Case, IntegerField, QuerySet, Sum, Value, When
-from django.db.models.functions import ExtractHour
 
 from shopconnect.timeline.models import Customer, Event, Store
 
@@ -44,13 +43,10 @@ def _engagement(store: Store, customers: QuerySet[Customer] | None) -> QuerySet[
     events = Event.objects.filter(store=store, type__in=ENGAGEMENT, customer__isnull=False)
     if customers is not None:
         events = events.filter(customer_id__in=customers.order_by().values("id"))
-    zones = {z for z in events.order_by().values_list("customer__timezone", flat=True).distinct() if _zone(z)}
-    default = store_zone(store)
-    hour = Case(*[When(customer__timezone=z, then=ExtractHour("occurred_at", tzinfo=ZoneInfo(z))) for z in zones],
-                default=ExtractHour("occurred_at", tzinfo=default), output_field=IntegerField())
+    # Each event's local hour is stored with it, in the customer's zone else the store's (timeline.localtime).
     weight = Case(When(type="email.clicked", then=Value(CLICK_WEIGHT)), When(properties__machine=True, then=Value(0)),
                   default=Value(1), output_field=IntegerField())
-    return events.order_by().annotate(engaged_hour=hour, weight=weight)  # (Event.local_hour is the stored one)
+    return events.filter(local_hour__isnull=False).order_by().annotate(weight=weight)
 
 
 def _best(rows) -> dict:
@@ -65,16 +61,16 @@ def _best(rows) -> dict:
 
 
 def store_best_hour(store: Store) -> int:
-    rows = _engagement(store, None).values("engaged_hour").annotate(score=Sum("weight")).values_list(
-        "engaged_hour", "score")
+    rows = _engagement(store, None).values("local_hour").annotate(score=Sum("weight")).values_list(
+        "local_hour", "score")
     best = _best((None, hour, score) for hour, score in rows)
     return best.get(None, DEFAULT_HOUR)
 
 
 def best_hours(store: Store, customers: QuerySet[Customer]) -> tuple[dict[int, int], int]:
     """Each customer's best local hour (those with history) and the store's best hour for the rest."""
-    rows = (_engagement(store, customers).values("customer_id", "engaged_hour").annotate(score=Sum("weight"))
-            .values_list("customer_id", "engaged_hour", "score"))
+    rows = (_engagement(store, customers).values("customer_id", "local_hour").annotate(score=Sum("weight"))
+            .values_list("customer_id", "local_hour", "score"))
     return _best(rows), store_best_hour(store)
 
 
