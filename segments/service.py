@@ -74,7 +74,7 @@ def preview(
 
 def warnings(store: Store, qs: QuerySet[Customer], count: int, exclude_id: int | None = None) -> list[str]:
     found = []
-    if count < TINY:
+    if 0 < count < TINY:  # (nobody at all is said by the count itself)
         found.append(
             f"Only {count} {'customer matches' if count == 1 else 'customers match'}: too small to learn "
             f"from (A/B tests and reports need at least {TINY}). You can still save it."

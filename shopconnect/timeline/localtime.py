@@ -144,8 +144,9 @@ def relocalize_store(store_id: int, *, event_model=None, customer_model=None, st
 
 
 def _own_zones(customer_model, store_id: int) -> list[str]:
-    names = customer_model.objects.filter(store_id=store_id).exclude(timezone="")
-    return sorted(z for z in names.values_list("timezone", flat=True).distinct() if valid_zone(z))
+    names = customer_model.objects.filter(store_id=store_id).exclude(timezone="").order_by()  # (ordering by
+    # id would make DISTINCT return one row per customer)
+    return sorted({z for z in names.values_list("timezone", flat=True).distinct() if valid_zone(z)})
 
 
 def localize_store_events(store_id: int, *, event_model=None, customer_model=None, store_model=None) -> None:

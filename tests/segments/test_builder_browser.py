@@ -202,6 +202,7 @@ def test_every_built_in_template_opens_row_by_row(admin_browser, make_user, shop
     page.goto(admin_browser.url(f"/admin/segments/segment/{segment.pk}/change/"))
     expect(page.locator(".rb-preview .rb-count-number, .rb-preview .rb-problem")).to_have_count(1)
     assert page.locator(".rb-preview .rb-problem").count() == 0
+    assert "null" not in page.inner_text(".rb-preview")
     rows = page.locator(".rb-root .rb-row")
     assert rows.count() >= 1
     assert "cannot show" not in page.inner_text(".rb-root")

@@ -75,16 +75,20 @@ def test_a_new_store_time_zone_moves_the_events_that_use_the_stores_clock(store,
 
 
 def test_the_migration_fills_events_recorded_before_it(store, make_event):
-    record_events(store, [_profile(make_event, "paris@example.com", "Europe/Paris"),
-                          make_event("product.viewed", AT, email="paris@example.com"),
+    parisians = [f"paris{i}@example.com" for i in range(3)]
+    record_events(store, [*[_profile(make_event, email, "Europe/Paris") for email in parisians],
+                          *[make_event("product.viewed", AT, email=email) for email in parisians],
                           make_event("product.viewed", AT, email="nozone@example.com")])
     Event.objects.update(local_hour=None, local_weekday=None)
     assert not matching_customers(store, LUNCH).exists()  # unknown local time never matches
 
-    backfill(Event, Customer, Store)
+    with CaptureQueriesContext(connection) as queries:
+        backfill(Event, Customer, Store)
 
-    assert _local("paris@example.com") == [(13, 6)] and _local("nozone@example.com") == [(12, 6)]
-    assert matching_customers(store, LUNCH).count() == 2
+    assert _local("paris0@example.com") == [(13, 6)] and _local("nozone@example.com") == [(12, 6)]
+    assert matching_customers(store, LUNCH).count() == 4
+    updates = [q for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
+    assert len(updates) == 2  # the store's clock, then one per zone in use: never one per customer
 
 
 def test_time_of_day_and_weekday_compile_to_plain_comparisons(store):

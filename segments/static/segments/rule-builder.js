@@ -287,14 +287,14 @@
       const rows = j.sample.map((c) => h("tr", {},
         h("td", {}, c.url ? h("a", {href: c.url}, c.name || c.email || "customer " + c.id) : (c.name || "")),
         h("td", {}, c.email || "")));
-      this.previewBox.replaceChildren(
+      this.previewBox.replaceChildren(...[
         h("p", {class: "rb-count"}, h("strong", {class: "rb-count-number"}, String(j.count)),
           j.count === 1 ? " customer matches now" : " customers match now"),
         h("p", {class: "rb-words"}, j.rule_text),
         ...j.warnings.map((w) => h("p", {class: "rb-warning"}, w)),
         rows.length ? h("table", {class: "rb-sample"}, h("caption", {}, "Some of them"),
           h("thead", {}, h("tr", {}, h("th", {}, "Name"), h("th", {}, "Email"))), h("tbody", {}, rows)) : null,
-      );
+      ].filter(Boolean));  // (replaceChildren would print a null as the text "null")
     }
 
     // -- rendering --------------------------------------------------------------------------------------------
