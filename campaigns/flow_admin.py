@@ -59,7 +59,7 @@ class FlowAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 
     class Media:
         css = {"all": ("workspace/workspace.css", "campaigns/flow-canvas.css")}
-        js = ("campaigns/flow-canvas.js",)
+        js = ("segments/rule-builder.js", "campaigns/flow-canvas.js")  # the canvas uses the builder and its h()
 
     def get_queryset(self, request):
         from segments.models import Segment

@@ -10,46 +10,17 @@
 (function () {
   "use strict";
 
-  function h(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (v === undefined || v === null || v === false) continue;
-      if (k === "class") node.className = v;
-      else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-      else if (k === "text") node.textContent = v;
-      else if (k === "value") node.value = v;
-      else node.setAttribute(k, v === true ? "" : v);
-    }
-    for (const c of children.flat()) {
-      if (c === null || c === undefined || c === false) continue;
-      node.append(typeof c === "string" ? document.createTextNode(c) : c);
-    }
-    return node;
-  }
+  // The DOM helpers are the segment builder's (RuleBuilder.dom, segments/rule-builder.js, loaded first).
+  const dom = () => window.RuleBuilder.dom;
+  function h(...args) { return dom().h(...args); }
   function select(options, current, onchange, attrs) {
-    const s = h("select", attrs || {});
-    const groups = {};
-    for (const o of options) {
-      const opt = h("option", {value: String(o.value)}, o.label);
-      if (String(o.value) === String(current)) opt.selected = true;
-      if (o.group) {
-        if (!groups[o.group]) { groups[o.group] = h("optgroup", {label: o.group}); s.append(groups[o.group]); }
-        groups[o.group].append(opt);
-      } else s.append(opt);
-    }
-    s.addEventListener("change", () => onchange(s.value));
-    return s;
+    return dom().select(options, current, onchange, Object.assign({class: ""}, attrs || {}));
   }
   function number(value, oninput, attrs) {
-    const i = h("input", Object.assign({type: "number", class: "fc-number", min: "0", step: "1",
-                                        value: value === undefined || value === null ? "" : String(value)}, attrs || {}));
-    i.addEventListener("input", () => oninput(i.value === "" ? null : Number(i.value)));
-    return i;
+    return dom().numberInput(value, oninput, Object.assign({class: "fc-number", min: "0", step: "1"}, attrs || {}));
   }
   function text(value, oninput, attrs) {
-    const i = h("input", Object.assign({type: "text", class: "fc-text", value: value || ""}, attrs || {}));
-    i.addEventListener("input", () => oninput(i.value));
-    return i;
+    return dom().textInput(value, oninput, Object.assign({class: "fc-text"}, attrs || {}));
   }
   function clone(x) { return JSON.parse(JSON.stringify(x)); }
   function csrf() { const c = document.querySelector("[name=csrfmiddlewaretoken]"); return c ? c.value : ""; }

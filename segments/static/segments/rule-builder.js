@@ -27,7 +27,7 @@
     return cache[key];
   }
 
-  // -- small DOM helpers ----------------------------------------------------------------------------------
+  // -- small DOM helpers (shared as RuleBuilder.dom with the flow canvas) ---------------------------
   function h(tag, attrs, ...children) {
     const node = document.createElement(tag);
     for (const [k, v] of Object.entries(attrs || {})) {
@@ -35,6 +35,7 @@
       if (k === "class") node.className = v;
       else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
       else if (k === "text") node.textContent = v;
+      else if (k === "value") { node.setAttribute("value", v); node.value = v; }
       else node.setAttribute(k, v === true ? "" : v);
     }
     for (const c of children.flat()) {
@@ -723,6 +724,7 @@
       return Array.from((root || document).querySelectorAll(".rule-builder")).map((e) => RuleBuilder.mount(e));
     },
     toTree, fromTree,
+    dom: {h, select, numberInput, textInput},  // shared with the flow canvas (campaigns/flow-canvas.js)
   };
   window.RuleBuilder = RuleBuilder;
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", () => RuleBuilder.mountAll());
