@@ -108,13 +108,15 @@ def load_demo(customers: int = 500, seed: int = 7, now: datetime | None = None, 
         for done, story in enumerate(stories, 1):
             if progress is not None and (done % 50 == 0 or done == len(stories)):
                 progress(done, len(stories))
-            for topic, event_id, payload in story.webhooks:
-                counts["webhooks_new"] += _post_webhook(client, store, secret, topic, event_id, payload)
-                counts["webhooks"] += 1
+            # The storefront first: the visitor signs up on the store (a claim, shopconnect.timeline.record),
+            # then Shopify's signed customers/create makes that profile known, with its browsing on it.
             events = sorted(story.storefront, key=lambda e: e["timestamp"])
             for start in range(0, len(events), 50):
                 _post_batch(client, store, story.user_agent, events[start : start + 50])
                 counts["batches"] += 1
+            for topic, event_id, payload in story.webhooks:
+                counts["webhooks_new"] += _post_webhook(client, store, secret, topic, event_id, payload)
+                counts["webhooks"] += 1
         for story in stories:
             counts["events_direct"] += record_events(store, story.emails).inserted
     return {"store": store.pk, **counts}
