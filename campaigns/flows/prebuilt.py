@@ -63,9 +63,10 @@ PREBUILT: dict[str, tuple[str, dict, list]] = {
         _send("Welcome customer", "Welcome to the {{ store.name }} family",
               "<p>Thanks for your order and for subscribing.</p>"),
     ]),
+    # Exits when this checkout becomes an order (``goals``: the order carries its checkout or cart).
     "abandoned_cart": ("Abandoned cart", {
         "trigger_event_type": "checkout.started", "reentry": "per_days", "reentry_days": 1,
-        "exit_goal": "any_order"}, [
+        "exit_goal": "order_for_trigger"}, [
         _delay(hours=1),
         _send("Reminder", "You left something in your cart", "<p>Your cart is waiting:</p>" + ITEMS + CART_LINK),
         _delay(hours=23),
@@ -76,6 +77,17 @@ PREBUILT: dict[str, tuple[str, dict, list]] = {
               discount_code="COMEBACK10"),
         _delay(days=4),
         _send("Alternatives", "Still looking? These might fit", "<p>Not quite right?</p>" + RECS),
+    ]),
+    # Added to cart, never started a checkout: a checkout within the hour ends it (the abandoned cart flow
+    # takes over from there), so does any order; its email shares the cart's first-reminder intent.
+    "added_to_cart": ("Added to cart, no checkout", {
+        "trigger_event_type": "cart.updated", "reentry": "per_days", "reentry_days": 1, "exit_goal": "any_order",
+        # the storefront says "added"; Shopify's carts/update webhooks say "updated"
+        "trigger_filters": [{"property": "action", "op": "in", "value": ["added", "updated"]}]}, [
+        ("wait_for_event", "No checkout in 1 hour", {"event_types": ["checkout.started"], "timeout_hours": 1,
+                                                      "on_event": None, "on_timeout": 1}, None),
+        _send("Still in your cart", "Still thinking it over?",
+              "<p>You added this to your cart:</p>" + ITEMS + SHOP),
     ]),
     "browse_abandonment": ("Browse abandonment", {
         "trigger_event_type": "product.viewed", "reentry": "per_days", "reentry_days": 7, "exit_goal": "any_order"}, [
