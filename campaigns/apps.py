@@ -7,10 +7,11 @@ class CampaignsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import address_change, feedback, tasks
+        from . import address_change, coupons, feedback, tasks
         from .reports import tasks as report_tasks
 
         tasks.connect()
         address_change.connect()
         feedback.connect()
+        coupons.connect()
         report_tasks.connect()
