@@ -4,6 +4,7 @@
   which then loads ``GET /collect/<collect_key>/forms.js`` (the renderer) when there is any;
 - ``POST /collect/<collect_key>/forms/<form>/view``: counts a view and hands out a signed "shown at" token;
 - ``POST /collect/<collect_key>/forms/<form>/submit``: a signup (``<form>`` is a form id or ``checkout``);
+- ``POST /collect/<collect_key>/back-in-stock/``: a back-in-stock request (``stock``);
 - ``GET``/``POST /signup/confirm/<token>/``: the double opt-in link. A GET only shows a page with a
   button (mail scanners follow links: a GET never subscribes anyone); the button's POST confirms.
 
@@ -86,7 +87,10 @@ def forms_config(request: HttpRequest, collect_key: str) -> HttpResponse:
     forms = [f.storefront_config() for f in SignupForm.objects.filter(store_id=store_id, enabled=True)]
     options = _options(store_id)
     checkout = {"label": options.checkout_optin_label} if options.checkout_optin else None
-    response = _answer(200, {"forms": forms, "checkout": checkout})
+    from .stock import TEXTS
+
+    # back_in_stock: the wording of the form a sold-out product page gets (stock.py)
+    response = _answer(200, {"forms": forms, "checkout": checkout, "back_in_stock": TEXTS})
     response["Cache-Control"] = "public, max-age=60"
     return response
 
