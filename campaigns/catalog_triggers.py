@@ -72,9 +72,19 @@ def notify_back_in_stock(store: Store, product_ids: Sequence[str]) -> int:
     from integrations.storefront.signup.stock import variant_available
 
     products = {p.external_id: p for p in Product.objects.filter(store=store, external_id__in=list(product_ids))}
-    waiting = list(StockRequest.objects.filter(store=store, product_id__in=list(products), notified_at__isnull=True)
-                   .order_by("id")[:CHUNK * 10])
-    back = [r for r in waiting if variant_available(products[r.product_id], r.variant_id)]
+    waiting = StockRequest.objects.filter(store=store, product_id__in=list(products), notified_at__isnull=True)
+    total, after = 0, 0
+    while True:  # in chunks of requests, oldest first
+        chunk = list(waiting.filter(id__gt=after).order_by("id")[:CHUNK])
+        if not chunk:
+            return total
+        after = chunk[-1].pk
+        total += _tell(store, products, [r for r in chunk if variant_available(products[r.product_id], r.variant_id)])
+
+
+def _tell(store: Store, products: dict, back: list) -> int:
+    from integrations.storefront.signup.models import StockRequest
+
     if not back:
         return 0
     customers = dict(Customer.objects.filter(store=store, email__in={r.email for r in back}, deleted_at__isnull=True)
@@ -92,8 +102,7 @@ def notify_back_in_stock(store: Store, product_ids: Sequence[str]) -> int:
                 **catalog_fields(product), "product_id": product.external_id, "variant_id": request.variant_id,
                 "variant_title": request.variant_title}))
         done.append(request.pk)
-    for start in range(0, len(events), CHUNK):
-        record_events(store, events[start:start + CHUNK])
+    record_events(store, events)
     StockRequest.objects.filter(pk__in=done, notified_at__isnull=True).update(notified_at=now)
     return len(done)
 

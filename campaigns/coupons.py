@@ -99,6 +99,8 @@ def code_for(message: Message, template: EmailTemplate | None) -> str | None:
         except DiscountCodeError as exc:
             UniqueCode.objects.filter(pk=row.pk).update(note=str(exc)[:300])
             raise CodeUnavailable(f"unique code not created: {exc}", transient=exc.transient) from None
+        except Exception as exc:  # noqa: BLE001 - an answer nobody expected stays with this message (retried)
+            raise CodeUnavailable(f"unique code not created: {type(exc).__name__}", transient=True) from None
         row.state, row.issued_at, row.note = UniqueCode.State.CREATED, timezone.now(), ""
         row.save(update_fields=["state", "issued_at", "platform_id", "note"])
     message.context = {**(message.context or {}), "discount_code": row.code}
@@ -148,6 +150,6 @@ def code_rows(store_id: int, *, by: str, dates=None, **filters) -> list[dict]:
     grouped = (rows.values(by).order_by(by).annotate(
         issued=Count("id"), redeemed=Count("id", filter=Q(redeemed_at__isnull=False)),
         revenue=Sum("order_total", filter=Q(redeemed_at__isnull=False))))
-    return [{"group": row[by] or "", "issued": row["issued"], "redeemed": row["redeemed"],
+    return [{"group": row[by] or "(all recipients)", "issued": row["issued"], "redeemed": row["redeemed"],
              "redemption_rate": row["redeemed"] / row["issued"] if row["issued"] else None,
              "revenue": row["revenue"] or 0} for row in grouped]

@@ -194,6 +194,7 @@ class StockRequest(models.Model):
 
     class Meta:
         ordering = ["-requested_at", "-id"]
+        verbose_name = "back-in-stock request"
         constraints = [models.UniqueConstraint(
             fields=["store", "email", "product_id", "variant_id"], condition=models.Q(notified_at__isnull=True),
             name="stockrequest_open_uniq")]
