@@ -8,7 +8,8 @@
 Measures: a full recompute of every built-in segment (each, and all), first as a new segment's first
 build (every member written) and then as the recompute action on current membership, the incremental path (one event in
 through record_events, then the re-evaluation of 50 segments for that customer), the time sweep, and the
-compiled query against a hand-written SQL query for three segments.
+compiled query against a hand-written SQL query for five segments (two with time-of-day and
+day-of-week conditions, whose hand-written versions convert each event's time in SQL).
 
 Data is generated with set-based SQL (generate_series) straight into the timeline tables, not through
 record_events: 2M events through the ORM would take longer than the measurements. Aggregates are then
@@ -42,6 +43,7 @@ from segments.realtime import on_events_recorded  # noqa: E402
 from segments.tasks import reevaluate_customers, sweep_segments  # noqa: E402
 from segments.templates import BY_KEY, TEMPLATES, create_from_template  # noqa: E402
 from shopconnect.timeline.canonical import CanonicalEvent  # noqa: E402
+from shopconnect.timeline.localtime import localize_store_events  # noqa: E402
 from shopconnect.timeline.models import Customer, Event, Store  # noqa: E402
 from shopconnect.timeline.record import events_recorded, record_events  # noqa: E402
 
@@ -57,13 +59,13 @@ def generate(store: Store, customers: int, events: int) -> None:
             INSERT INTO {c} (store_id, email, external_id, first_name, last_name, phone, country, timezone,
                 device,
                 properties, email_consent, created_at, orders_count, total_spent, average_order_value,
-                emails_received)
+                emails_received, claimed_only)
             SELECT %s, 'c' || g || '@example.com', 'x' || g, '', '', '',
                 (ARRAY['US','FR','DE','GB',''])[1 + g %% 5],
                 (ARRAY['','Europe/Paris','America/New_York','Asia/Tokyo'])[1 + g %% 4],
                 (ARRAY['','desktop','mobile','mobile','tablet'])[1 + g %% 5], '{{}}',
                 (ARRAY['subscribed','subscribed','not_subscribed','unsubscribed'])[1 + g %% 4],
-                now() - (g %% 700) * interval '1 day', 0, 0, 0, 0
+                now() - (g %% 700) * interval '1 day', 0, 0, 0, 0, false
             FROM generate_series(1, %s) g""",
             [store.pk, customers],
         )
@@ -113,10 +115,17 @@ def generate(store: Store, customers: int, events: int) -> None:
             WHERE cu.id = a.customer_id""",
             [store.pk],
         )
+    localize_store_events(store.pk)  # the local hours / weekdays record_events would have stored
+    with connection.cursor() as cur:
         cur.execute(f"ANALYZE {c}; ANALYZE {e};")
     print(f"generated {customers:,} customers / {events:,} events in {time.monotonic() - t:.1f}s")
 
 
+LUNCH_BROWSERS = {  # hour of day in the customer's zone (stored with each event)
+    "version": 1, "type": "performed", "event": "product.viewed", "hour_of_day": {"from": 11, "to": 14},
+    "window": {"last": {"days": 30}},
+}
+WEEKEND_BUYERS = {"version": 1, "type": "performed", "event": "order.placed", "day_of_week": [6, 7]}
 EXTRA = [  # 27 more segments so that the incremental path runs against 50
     *[
         {
@@ -134,14 +143,17 @@ EXTRA = [  # 27 more segments so that the incremental path runs against 50
         for n in (1, 2, 3, 4, 5, 6)
     ],
     *[{"type": "attribute", "field": "country", "op": "eq", "value": c} for c in ("US", "FR", "DE")],
-    {
-        "type": "performed",
-        "event": "product.viewed",
-        "hour_of_day": {"from": 11, "to": 14},
-        "window": {"last": {"days": 30}},
-    },
-    {"type": "performed", "event": "order.placed", "day_of_week": [6, 7]},
+    LUNCH_BROWSERS,
+    WEEKEND_BUYERS,
 ]
+
+COMPARED = {
+    "recent_purchasers": BY_KEY["recent_purchasers"].definition,
+    "cart_abandoners": BY_KEY["cart_abandoners"].definition,
+    "repeated_product_viewers": BY_KEY["repeated_product_viewers"].definition,
+    "lunch_browsers (hour of day)": LUNCH_BROWSERS,
+    "weekend_buyers (day of week)": WEEKEND_BUYERS,
+}
 
 HAND = {
     "recent_purchasers": """SELECT count(*) FROM timeline_customer c WHERE c.store_id = %(s)s
@@ -159,6 +171,19 @@ HAND = {
         AND c.deleted_at IS NULL AND c.id IN (SELECT customer_id FROM timeline_event WHERE store_id = %(s)s
             AND type = 'product.viewed' AND occurred_at >= now() - interval '30 days'
             GROUP BY customer_id, properties->>'product_id' HAVING count(*) >= 3)""",
+    # the hand-written versions convert each event's time in SQL, as the compiler once did
+    "lunch_browsers (hour of day)": """SELECT count(*) FROM timeline_customer c JOIN timeline_store s
+        ON s.id = c.store_id WHERE c.store_id = %(s)s AND c.deleted_at IS NULL
+        AND EXISTS (SELECT 1 FROM timeline_event e WHERE e.customer_id = c.id AND e.store_id = %(s)s
+            AND e.type = 'product.viewed' AND e.occurred_at >= now() - interval '30 days'
+            AND EXTRACT(HOUR FROM e.occurred_at AT TIME ZONE COALESCE(NULLIF(c.timezone, ''), s.timezone))
+                BETWEEN 11 AND 13)""",
+    "weekend_buyers (day of week)": """SELECT count(*) FROM timeline_customer c JOIN timeline_store s
+        ON s.id = c.store_id WHERE c.store_id = %(s)s AND c.deleted_at IS NULL
+        AND EXISTS (SELECT 1 FROM timeline_event e WHERE e.customer_id = c.id AND e.store_id = %(s)s
+            AND e.type = 'order.placed'
+            AND EXTRACT(ISODOW FROM e.occurred_at AT TIME ZONE COALESCE(NULLIF(c.timezone, ''), s.timezone))
+                IN (6, 7))""",
 }
 
 
@@ -283,14 +308,14 @@ def main() -> None:
 
     for key, hand_sql in HAND.items():
         started = time.monotonic()
-        qs = matching_customers(store, BY_KEY[key].definition).order_by().values("id")
+        qs = matching_customers(store, COMPARED[key]).order_by().values("id")
         sql, params = qs.query.sql_with_params()
         built = time.monotonic() - started
         compiled_sql = f"SELECT count(*) FROM ({sql}) m"
         compiled = best(lambda q=compiled_sql, p=params: run(q, p))
         handwritten = best(lambda q=hand_sql: run(q, {"s": store.pk}))
         print(
-            f"  {key:28s} compiled {compiled:6.3f}s  hand {handwritten:6.3f}s"
+            f"  {key:30s} compiled {compiled:6.3f}s  hand {handwritten:6.3f}s"
             f"  ratio {compiled / handwritten:4.2f}  (building the query: {built * 1000:.1f} ms;"
             f" counts {run(compiled_sql, params):,} / {run(hand_sql, {'s': store.pk}):,})"
         )

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from shopconnect.inputs import query_id
 from shopconnect.tenancy import StoreScopedSerializer, visible_stores
 
+from .flows.editing import FlowErrors, save_steps, validate_flow
 from .models import Campaign, CampaignVariant, EmailTemplate, Flow, FlowStep, Message
 
 
@@ -37,11 +38,15 @@ class TemplateSerializer(StoreScopedSerializer):
 
 
 class StepSerializer(serializers.ModelSerializer):
+    """A step; on write, ``id`` names the existing step it edits (kept in place with its reports)."""
+
+    id = serializers.IntegerField(required=False)
+
     class Meta:
         model = FlowStep
         fields = ("id", "position", "kind", "name", "template", "message_class", "config", "decided_variant",
                   "decision_reason")
-        read_only_fields = ("id", "decided_variant", "decision_reason")
+        read_only_fields = ("decided_variant", "decision_reason")
 
 
 class FlowSerializer(StoreScopedSerializer):
@@ -58,32 +63,27 @@ class FlowSerializer(StoreScopedSerializer):
     def validate(self, data):
         fields = {k: v for k, v in data.items() if k != "steps"}
         flow = Flow(**{**({f.name: getattr(self.instance, f.name) for f in Flow._meta.concrete_fields
-                           if f.name != "id"} if self.instance else {}), **fields})
+                           } if self.instance else {}), **fields})
         try:
-            flow.clean()
-            for step in data.get("steps") or []:
-                FlowStep(flow=flow, **step).clean()
-        except DjangoValidationError as exc:
-            raise _django_errors(exc) from exc
-        positions = [s["position"] for s in data.get("steps") or []]
-        if len(positions) != len(set(positions)):
-            raise serializers.ValidationError({"steps": "positions must be unique"})
+            validate_flow(flow, data.get("steps"))
+        except FlowErrors as exc:
+            raise serializers.ValidationError(exc.as_dict()) from exc
         return data
 
     @transaction.atomic
     def create(self, validated):
         steps = validated.pop("steps", [])
         flow = Flow.objects.create(**validated)
-        FlowStep.objects.bulk_create([FlowStep(flow=flow, **s) for s in steps])
+        save_steps(flow, steps)
         return flow
 
     @transaction.atomic
     def update(self, flow, validated):
+        """Steps are edited in place by ``id`` (history kept); steps left out are removed."""
         steps = validated.pop("steps", None)
         flow = super().update(flow, validated)
         if steps is not None:
-            flow.steps.all().delete()
-            FlowStep.objects.bulk_create([FlowStep(flow=flow, **s) for s in steps])
+            save_steps(flow, steps)
         return flow
 
 

@@ -9,7 +9,7 @@ anymail type   timeline event      side effect
 delivered      email.delivered     soft-bounce streak reset
 opened         email.opened        (machine: provider user agent heuristic)
 clicked        email.clicked
-bounced        email.bounced hard  suppressed at once (soft when the raw event says so)
+bounced        email.bounced hard  suppressed at once (soft if is_soft_bounce says so)
 deferred       email.bounced soft  suppressed after more than 7 soft bounces in a row
 rejected       email.bounced hard  suppressed at once (the provider refuses the address)
 complained     email.complained    suppressed and unsubscribed
@@ -17,7 +17,8 @@ unsubscribed   email.unsubscribed  unsubscribed (provider's own unsubscribe link
 anything else  (ignored)
 =============  ==================  ==================================================
 
-The message is found from the metadata we attach (``message_id``) or the provider's message id.
+The message is found by the random reference we attach (metadata ``sc_ref``, ``Message.reference``) or
+the provider's own message id, and only when the event's recipient is that message's customer.
 """
 
 from __future__ import annotations
@@ -48,30 +49,65 @@ EVENT_TYPES = {
 }
 
 
-SOFT_ESP_TYPES = frozenset({"SoftBounce", "Transient", "DnsError", "temporary"})
+# What each provider's raw event says when anymail calls a temporary failure "bounced" (anymail already
+# reports Postmark Transient/DnsError, Mailgun severity "temporary", Mailjet greylisting, SendGrid
+# "deferred", SparkPost "delay" and Resend "delivery_delayed" as "deferred").
+SOFT_ESP_TYPES = frozenset({
+    "SoftBounce", "Transient", "DnsError",  # Postmark Type
+    "temporary",  # Mailgun severity
+    "soft_bounce",  # Brevo event
+})
+SOFT_BOUNCE_TYPES = frozenset({"Transient", "Undetermined"})  # Amazon SES bounce.bounceType; Resend data.bounce.type
+# SparkPost bounce_class in its "Soft" category (20 soft bounce, 21 DNS failure, 22 mailbox full, 23 too large,
+# 24 timeout, 40 generic, 70 transient); 10, 25, 30 and the blocks (50-54) are hard.
+SPARKPOST_SOFT_CLASSES = frozenset({"20", "21", "22", "23", "24", "40", "70"})
+
+
+def _dict(value) -> dict:
+    return value if isinstance(value, dict) else {}
 
 
 def is_soft_bounce(event) -> bool:
-    """Anymail calls some temporary failures "bounced"; the provider's raw event says which are soft
-    (Postmark ``Type``, Amazon SES ``bounce.bounceType``, Mailgun ``severity``)."""
+    """Anymail calls some temporary failures "bounced"; the provider's raw event says which are soft:
+    Postmark ``Type``, Mailgun ``severity``, Brevo ``event: soft_bounce``, Amazon SES
+    ``bounce.bounceType``, Resend ``data.bounce.type``, Mailjet ``hard_bounce: false``, SendGrid
+    ``type: blocked`` (or a 4.x.x status), SparkPost ``bounce_class``."""
     if event.event_type == "deferred":
         return True
-    raw = event.esp_event if isinstance(event.esp_event, dict) else {}
-    bounce = raw.get("bounce") if isinstance(raw.get("bounce"), dict) else {}
-    return bool({raw.get("Type"), raw.get("severity"), bounce.get("bounceType")} & SOFT_ESP_TYPES)
+    raw = _dict(event.esp_event)
+    if {raw.get("Type"), raw.get("severity"), raw.get("event")} & SOFT_ESP_TYPES:
+        return True
+    if {_dict(raw.get("bounce")).get("bounceType"), _dict(_dict(raw.get("data")).get("bounce")).get("type")} \
+            & SOFT_BOUNCE_TYPES:
+        return True
+    if raw.get("event") == "bounce" and raw.get("hard_bounce") is False:
+        return True  # Mailjet (anymail reports only its greylisting as deferred)
+    if raw.get("event") == "bounce" and (raw.get("type") == "blocked" or str(raw.get("status", "")).startswith("4")):
+        return True  # SendGrid
+    sparkpost = _dict(_dict(raw.get("msys")).get("message_event"))
+    return str(sparkpost.get("bounce_class", "")) in SPARKPOST_SOFT_CLASSES
 
 
 def find_message(event) -> Message | None:
-    metadata = getattr(event, "metadata", None) or {}
-    raw = str(metadata.get("message_id") or "")
+    """The message an (authenticated) provider event is about: by the random reference we sent with it
+    (metadata ``sc_ref``), else by the provider's own message id for providers that do not echo
+    metadata in every event (SES or Resend without the original headers); and only if the event's
+    recipient is the message's customer. Never by our sequential row id."""
+    recipient = (event.recipient or "").strip().lower()
+    if not recipient:
+        return None
+    metadata = event.metadata if isinstance(getattr(event, "metadata", None), dict) else {}
+    reference = str(metadata.get("sc_ref") or "")
     qs = Message.objects.select_related("store", "customer")
-    if raw.isdigit():
-        message = qs.filter(pk=int(raw)).first()
-        if message is not None:
-            return message
-    if event.message_id:
-        return qs.filter(provider_message_id=str(event.message_id)).first()
-    return None
+    if reference:
+        message = qs.filter(reference=reference).first()
+    elif event.message_id:
+        message = qs.filter(provider_message_id=str(event.message_id)).exclude(provider_message_id="").first()
+    else:
+        return None
+    if message is None or (message.customer.email or "").strip().lower() != recipient:
+        return None
+    return message
 
 
 def tracking_event_key(event) -> str:

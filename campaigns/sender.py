@@ -30,7 +30,7 @@ from .copies import copy_of, keep_copies
 from .links import track
 from .models import HOLDOUT, CampaignVariant, EmailProvider, EmailTemplate, Message
 from .outbox import claim_batch, fail_stale_claims
-from .providers import ProviderNotConfigured, connection_for, sending_budget
+from .providers import TRACKING_SWITCH_KINDS, ProviderNotConfigured, connection_for, sending_budget
 from .rendering import Rendered, TemplateProblem, render_email
 from .tokens import unsubscribe_url
 
@@ -296,8 +296,10 @@ def build_email(
     email = EmailMultiAlternatives(subject=rendered.subject, body=rendered.text, from_email=from_header,
                                    to=[message.customer.email], headers=headers, connection=connection)
     email.attach_alternative(html, "text/html")
-    # anymail: map provider webhooks back to this row; we track opens and clicks ourselves.
-    email.metadata = {"message_id": str(message.pk), "store_id": str(message.store_id)}
-    email.track_opens = False
-    email.track_clicks = False
+    # anymail: provider webhooks find this row by its random reference (campaigns.feedback), never by its
+    # sequential id; we track opens and clicks ourselves.
+    email.metadata = {"sc_ref": message.reference}
+    if provider.kind in TRACKING_SWITCH_KINDS:  # the others refuse the switch (campaigns.providers)
+        email.track_opens = False
+        email.track_clicks = False
     return email, rendered, links

@@ -15,12 +15,12 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from shopconnect.tenancy import StoreScopedAdminMixin, visible_stores
-from shopconnect.timeline.models import Customer
+from shopconnect.tenancy import StoreScopedAdminMixin, require_role, visible_stores
+from shopconnect.timeline.models import Customer, StoreMembership
 
 from . import editor
 from .models import EmailTemplate
-from .providers import ProviderNotConfigured
+from .providers import ProviderNotConfigured, failure_summary
 from .rendering import TemplateProblem
 
 MAX_SOURCE = 200_000  # characters of template source a preview request may carry
@@ -157,14 +157,15 @@ class EmailTemplateAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         if not self.has_change_permission(request):
             raise Http404("No permission")
         store = self._store(request, request.POST.get("store"))
+        require_role(request.user, store, StoreMembership.Role.MARKETER)
         customer = self._customer(store, request.POST.get("customer"))
         if not request.user.email:
             return JsonResponse({"error": "Your user has no email address: add one under Settings → Users."},
                                 status=400)
         try:
             message = editor.send_test(store, customer, self._source(request), request.user.email)
-        except (ValidationError, ProviderNotConfigured, TemplateProblem, ValueError) as exc:
+        except (ValidationError, ProviderNotConfigured, TemplateProblem) as exc:  # ours: they say why
             return JsonResponse({"error": f"Not sent: {exc}"}, status=400)
-        except Exception as exc:  # the provider's own error, shown to the person who asked
-            return JsonResponse({"error": f"The provider refused the test: {type(exc).__name__}: {exc}"}, status=502)
+        except Exception as exc:  # the provider's or the network's error: never echoed (campaigns.providers)
+            return JsonResponse({"error": f"Not sent: {failure_summary(exc)}"}, status=502)
         return JsonResponse({"sent": message})

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from shopconnect.timeline.localtime import LOCAL_TIME_CHANGED
+
 from .rules import Attribute, Node, Percentile, Performed, Prediction, walk
 from .rules import vocab as w
 
@@ -35,6 +37,8 @@ def dependencies(node: Node) -> Dependencies:
             for fu in n.not_followed_by:
                 deps.types.update(fu.events)
             deps.time |= n.window is not None and n.window.relative
+            if n.hours is not None or n.weekdays is not None:
+                deps.types.add(LOCAL_TIME_CHANGED)  # a new time zone moves their events' local times
         elif isinstance(n, Attribute):
             types = w.ATTRIBUTE_DEPENDS.get(n.field, frozenset({w.ANY}))
             deps.any_event |= w.ANY in types

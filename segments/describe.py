@@ -33,7 +33,7 @@ _DAYS = ["", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
 def span(d: timedelta) -> str:
     seconds = int(d.total_seconds())
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
         if seconds % size == 0:
             n = seconds // size
             return f"{n} {unit}{'s' if n != 1 else ''}"
@@ -124,7 +124,12 @@ def _performed(node: Performed, verb: str) -> str:
         )
     if node.total is not None:
         words = {"gt": "more than", "gte": "at least", "lt": "less than", "lte": "at most"}[node.total.op]
-        text += f" adding up to {words} {node.total.value:g} ({_prop(node.events, node.total.name)})"
+        amount = (
+            span(timedelta(seconds=node.total.value))
+            if node.total.name.endswith("_seconds") and float(node.total.value).is_integer()
+            else f"{node.total.value:g}"
+        )
+        text += f" adding up to {words} {amount} ({_prop(node.events, node.total.name)})"
     if node.count_distinct:
         text += f" (counting different {_prop(node.events, node.count_distinct)})"
     if node.group_by:

@@ -10,10 +10,10 @@ from django.core.exceptions import EmptyResultSet
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from shopconnect.timeline.models import Customer, Store
+from shopconnect.timeline.models import Customer, Event, Store
 
 from .compiler import Context, compile_rule
-from .rules import Node, parse
+from .rules import Node, parse, parse_where
 
 
 def matching_customers(
@@ -49,3 +49,13 @@ def member_ids_sql(qs: QuerySet[Customer]) -> tuple[str, list]:
         table = Customer._meta.db_table
         return f"SELECT id FROM {table} WHERE 1 = 0", []
     return sql, list(params)
+
+
+def matching_events(events: QuerySet[Event], event_type: str, where) -> QuerySet[Event]:
+    """The events of ``events`` that pass property filters ``where`` (``parse_where``: a flow trigger's
+    filters), compiled exactly as a ``performed`` condition's ``where``. Raises ``RuleError`` when invalid."""
+    from .compiler import _property_q
+
+    for f in parse_where(where, event_type):
+        events = events.filter(_property_q(f))
+    return events

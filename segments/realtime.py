@@ -11,3 +11,9 @@ def on_events_recorded(sender, store, result, **kwargs) -> None:
         return
     payload = {str(cid): sorted(types) for cid, types in result.types_by_customer.items()}
     async_task("segments.tasks.reevaluate_customers", store.pk, payload, task_name="segments.reevaluate")
+
+
+def on_local_times_changed(sender, store_id, **kwargs) -> None:
+    """A store's time zone changed: every segment of the store is recomputed (rare, and hour-of-day or
+    weekday conditions may now match other customers)."""
+    async_task("segments.tasks.recompute_store", store_id, task_name="segments.recompute_store")

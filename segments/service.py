@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django_q.tasks import async_task
 
 from shopconnect.timeline.models import Customer, Store
@@ -76,18 +76,23 @@ def warnings(store: Store, qs: QuerySet[Customer], count: int, exclude_id: int |
     found = []
     if count < TINY:
         found.append(
-            f"Only {count} customers match: too small to learn from (A/B tests and reports need "
-            f"at least {TINY}). You can still save it."
+            f"Only {count} {'customer matches' if count == 1 else 'customers match'}: too small to learn "
+            f"from (A/B tests and reports need at least {TINY}). You can still save it."
         )
-    others = Segment.objects.filter(store=store).exclude(pk=exclude_id)
-    for other in others:
-        current = SegmentMembership.objects.filter(segment=other, exited_at__isnull=True)
-        size = current.count()
-        if not size and not count:
-            continue
-        overlap = current.filter(customer_id__in=qs.values("id")).count()
+    # Every other segment's size and its overlap with this rule, in one query (not two per segment).
+    current = SegmentMembership.objects.filter(segment__store=store, exited_at__isnull=True)
+    if exclude_id is not None:
+        current = current.exclude(segment_id=exclude_id)
+    rows = (
+        current.order_by()
+        .values("segment_id", "segment__name")
+        .annotate(size=Count("id"), overlap=Count("id", filter=Q(customer_id__in=qs.order_by().values("id"))))
+        .order_by("segment__name")
+    )
+    for row in rows:
+        size, overlap = row["size"], row["overlap"]
         if overlap / (size + count - overlap) >= SIMILAR:
-            found.append(f"Nearly identical to “{other.name}” ({overlap} shared of {count} and {size}).")
+            found.append(f"Nearly identical to “{row['segment__name']}” ({overlap} shared of {count} and {size}).")
     return found
 
 

@@ -251,7 +251,19 @@ EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
-ANYMAIL: dict = {}
+# Provider tracking webhooks (campaigns/webhooks.py): django-anymail's settings, from the environment as
+# ANYMAIL_<NAME>. A provider whose secret is not set has its tracking webhook refused (README: Connecting
+# an email provider). WEBHOOK_SECRET is "user:password" (comma-separated to rotate: old and new).
+ANYMAIL: dict = {name: value for name, value in {
+    "WEBHOOK_SECRET": env_list("ANYMAIL_WEBHOOK_SECRET", []),
+    "MAILGUN_WEBHOOK_SIGNING_KEY": os.environ.get("ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY", ""),
+    "SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY": os.environ.get(
+        "ANYMAIL_SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY", ""),
+    "RESEND_SIGNING_SECRET": os.environ.get("ANYMAIL_RESEND_SIGNING_SECRET", ""),
+    "AMAZON_SES_AUTO_CONFIRM_SNS_SUBSCRIPTIONS": env_bool("ANYMAIL_AMAZON_SES_AUTO_CONFIRM_SNS_SUBSCRIPTIONS", True),
+}.items() if value not in ("", [])}
+# SNS topics whose messages the SES tracking webhook accepts (empty: any topic that passes basic auth).
+AMAZON_SES_TOPIC_ARNS = env_list("AMAZON_SES_TOPIC_ARNS", [])
 
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

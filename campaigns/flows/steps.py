@@ -90,10 +90,10 @@ def validate_step(step) -> None:
         if hour is not None and not (isinstance(hour, int) and 0 <= hour <= 23):
             raise ValidationError({"config": "until_hour is an hour from 0 to 23"})
         if not config.get("until_hour") and duration(config) == timedelta(0) and hour is None:
-            raise ValidationError({"config": "give a duration (days/hours/minutes) or until_hour"})
+            raise ValidationError({"config": "wait some time (days, hours or minutes) or until a time of day"})
     elif kind == "send_email":
         if step.template_id is None:
-            raise ValidationError({"template": "a send-email step needs a template"})
+            raise ValidationError({"template": "choose the email this step sends (it has no template)"})
         purpose = config.get("purpose")
         if purpose is not None and not (isinstance(purpose, str) and PURPOSE.fullmatch(purpose)):
             raise ValidationError({"config": "purpose is a short name: lowercase letters, digits, - and _"})

@@ -1,6 +1,7 @@
-"""Entering flows: event triggers (with property filters), segment entered/exited, date properties;
-the relevance window (``relevance``), the re-entry rule, flow filters, the exit goal checked at entry,
-and exit goals applied the moment an order arrives (``goals``: SQL over the whole timeline).
+"""Entering flows: event triggers (with property filters in the rule language, checked in SQL), segment
+entered/exited, date properties; the relevance window (``relevance``), the re-entry rule, flow filters,
+the exit goal checked at entry, and exit goals applied the moment an order arrives
+(``goals``: SQL over the whole timeline).
 
 Called from the ``events_recorded`` and segment signals through tasks that take ids
 (``campaigns.tasks``). Re-entry is enforced by the database: ``entry_key`` is "once" for once-ever
@@ -24,45 +25,36 @@ from ..models import Enrollment, Flow, FlowDecision, Message
 from . import relevance
 from .goals import reached_for_enrollments, reached_for_triggers
 
-OPS = ("eq", "neq", "exists", "not_exists", "gt", "gte", "lt", "lte", "contains", "in")
 
+def validate_filters(flow: Flow) -> None:
+    """An event trigger's filters are rule-language property conditions on its event
+    (``segments.rules.parse_where``: the same properties, operators and errors as a segment's "where")."""
+    from segments.rules import RuleError, parse_where
 
-def validate_filters(filters) -> None:
-    if not isinstance(filters, list):
-        raise ValidationError({"trigger_filters": "must be a list of {property, op, value}"})
-    for item in filters:
-        if not isinstance(item, dict) or not isinstance(item.get("property"), str) or item.get("op") not in OPS:
-            raise ValidationError({"trigger_filters": f"each filter needs a property and an op in {', '.join(OPS)}"})
-
-
-def _compare(op: str, actual, expected) -> bool:
-    if op == "exists":
-        return actual not in (None, "")
-    if op == "not_exists":
-        return actual in (None, "")
-    if op == "eq":
-        return str(actual) == str(expected) if actual is not None else expected is None
-    if op == "neq":
-        return str(actual) != str(expected)
-    if op == "contains":
-        return actual is not None and str(expected).lower() in str(actual).lower()
-    if op == "in":
-        return isinstance(expected, list) and str(actual) in [str(e) for e in expected]
+    if flow.trigger != Flow.Trigger.EVENT or not flow.trigger_event_type:
+        return
     try:
-        a, e = float(actual), float(expected)
-    except (TypeError, ValueError):
-        return False  # fail closed: a non-number never passes a numeric filter
-    return {"gt": a > e, "gte": a >= e, "lt": a < e, "lte": a <= e}[op]
+        parse_where(flow.trigger_filters, flow.trigger_event_type, path="filters")
+    except RuleError as exc:
+        raise ValidationError({"trigger_filters": str(exc)}, code="invalid_rule") from exc
 
 
-def filters_pass(filters: Sequence[dict], properties: dict) -> bool:
-    for item in filters or []:
-        value = properties
-        for part in item["property"].split("."):
-            value = value.get(part) if isinstance(value, dict) else None
-        if not _compare(item["op"], value, item.get("value")):
-            return False
-    return True
+def passing_events(flow: Flow, events: Sequence[Event]) -> list[Event]:
+    """The flow's trigger events among ``events`` that pass its filters, checked in SQL by the rule
+    language's one evaluator (``segments.evaluate.matching_events``). Invalid stored filters let
+    nothing through (fail closed: never mail everyone)."""
+    mine = [e for e in events if e.type == flow.trigger_event_type]
+    if not flow.trigger_filters or not mine:
+        return mine
+    from segments.evaluate import matching_events
+    from segments.rules import RuleError
+
+    try:
+        passed = set(matching_events(Event.objects.filter(id__in=[e.pk for e in mine]), flow.trigger_event_type,
+                                     flow.trigger_filters).values_list("id", flat=True))
+    except RuleError:
+        return []
+    return [e for e in mine if e.pk in passed]
 
 
 def flow_filters_match(flow: Flow, customer_id: int) -> tuple[bool, str]:
@@ -177,8 +169,7 @@ def enrol_from_events(store_id: int, event_ids: Sequence[int]) -> int:
     for flow in flows:
         entries = [Entry(e.customer_id, f"event:{e.pk}", e.pk, checkout_ref(e.properties or {}), e.occurred_at,
                          e.type)
-                   for e in events if e.type == flow.trigger_event_type
-                   and filters_pass(flow.trigger_filters, e.properties or {})]
+                   for e in passing_events(flow, events)]
         total += enrol(flow, entries)
     return total
 

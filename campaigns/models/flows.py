@@ -81,7 +81,7 @@ class Flow(models.Model):
                 raise ValidationError({"trigger_segment_id": f"no segment with id {self.trigger_segment_id}"})
         if self.trigger == self.Trigger.DATE_PROPERTY and not self.date_property:
             raise ValidationError({"date_property": "a date trigger needs a property"})
-        validate_filters(self.trigger_filters)
+        validate_filters(self)
         if self.flow_filters:
             from segments.rules import validate
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -69,10 +70,16 @@ class EmailProvider(models.Model):
         return data
 
     def clean(self) -> None:
+        from campaigns.providers import ProviderNotConfigured, check_credentials  # (providers imports models)
+
         try:
-            self.credential_dict()
+            credentials = self.credential_dict()
         except ValueError as exc:
             raise ValidationError({"credentials": f"not valid JSON: {exc}"}) from exc
+        try:  # the hosts the credentials name are public addresses; the file kind only with DEBUG
+            check_credentials(self.kind, credentials)
+        except ProviderNotConfigured as exc:
+            raise ValidationError({"kind" if self.kind == self.Kind.FILE else "credentials": str(exc)}) from None
         for name in ("quiet_hours_start", "quiet_hours_end"):
             value = getattr(self, name)
             if value is not None and not 0 <= value <= 23:
@@ -158,6 +165,12 @@ class MessageClass(models.TextChoices):
     CAMPAIGN = "campaign", "Campaign (broadcast)"
 
 
+def new_reference() -> str:
+    """The unguessable reference a message carries to its provider (anymail metadata ``sc_ref``), by
+    which a provider's tracking event finds it; never the row's sequential id."""
+    return secrets.token_urlsafe(18)
+
+
 class Message(models.Model):
     """One email in the outbox. ``idempotency_key`` is unique: a retry or a crashed worker cannot
     create or send a second copy. States: queued -> sending -> sent | failed; or skipped (with reason)."""
@@ -198,6 +211,8 @@ class Message(models.Model):
     claim_token = models.CharField(max_length=32, blank=True, default="")
     claimed_at = models.DateTimeField(null=True, blank=True)
     provider_message_id = models.CharField(max_length=255, blank=True, default="", db_index=True)
+    reference = models.CharField(max_length=32, default=new_reference, editable=False, db_index=True,
+                                 help_text="Random token sent with the email; provider events find it by this.")
     sent_at = models.DateTimeField(null=True, blank=True)
     subject = models.CharField(max_length=300, blank=True, default="")
     links = models.JSONField(default=list, blank=True, help_text="Tracked link targets, by index.")

@@ -16,7 +16,7 @@ from shopconnect.timeline import vocabulary as v
 
 from . import limits
 from . import vocab as w
-from .parser import VERSION
+from .parser import SUM_OPS, VERSION
 
 OP_LABELS = {
     "eq": "is",
@@ -47,6 +47,9 @@ COUNT_LABELS = {
     "lt": "fewer than",
     "between": "between",
 }
+SUM_LABELS = {"gt": "more than", "gte": "at least", "lt": "less than", "lte": "at most"}
+#: number properties measured in seconds: the builder lets a marketer type minutes or hours instead
+SECONDS_SUFFIX = "_seconds"
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 KINDS = (
     ("performed", "What someone has done"),
@@ -126,6 +129,8 @@ def document(segments: list[dict] | None = None) -> dict:
         },
         "property_operators": {kind: _ops(kind, ops) for kind, ops in w.PROPERTY_OPS.items()},
         "count_operators": [{"op": op, "label": COUNT_LABELS[op]} for op in w.COUNT_OPS],
+        "sum_operators": [{"op": op, "label": SUM_LABELS[op]} for op in SUM_OPS],
+        "seconds_suffix": SECONDS_SUFFIX,
         "windows": [{"kind": k, "label": label} for k, label in WINDOWS],
         "units": [{"unit": u, "max": w.MAX_UNITS[u]} for u in w.UNITS],
         "weekdays": [{"value": i, "label": name} for i, name in enumerate(WEEKDAYS, start=1)],

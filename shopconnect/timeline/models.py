@@ -230,6 +230,9 @@ class Event(models.Model):
     dedupe_key = models.CharField(max_length=255)
     order_ref = models.CharField(max_length=64, blank=True, default="")
     amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    # The customer's clock when it happened (their zone, else the store's): see timeline.localtime.
+    local_hour = models.PositiveSmallIntegerField(null=True, blank=True, help_text="0-23, local time")
+    local_weekday = models.PositiveSmallIntegerField(null=True, blank=True, help_text="ISO: 1 Monday .. 7 Sunday")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["store", "dedupe_key"], name="event_store_dedupe_uniq")]
@@ -239,6 +242,8 @@ class Event(models.Model):
             models.Index(fields=["customer", "occurred_at"], name="event_customer_time_idx"),
             # "all events of type X since T"
             models.Index(fields=["store", "type", "occurred_at"], name="event_store_type_time_idx"),
+            # "events of type X on a weekend / between 12:00 and 14:00" (segments' time-of-day conditions)
+            models.Index(fields=["store", "type", "local_weekday", "local_hour"], name="event_store_type_local_idx"),
             # partial indexes: most events are not order events and most have no anonymous visitor,
             # so these stay small and cheap to maintain on the hot insert path
             models.Index(fields=["store", "order_ref"], name="event_store_order_idx", condition=~Q(order_ref="")),

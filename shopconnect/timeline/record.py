@@ -36,7 +36,7 @@ from django.utils import timezone
 
 from shopconnect.inputs import clamp_event_time
 
-from . import emails
+from . import emails, localtime
 from . import vocabulary as v
 from .aggregates import refresh_after_insert
 from .binary import execute_binary
@@ -80,7 +80,8 @@ def record_events(store: Store, events: Iterable[CanonicalEvent]) -> RecordResul
     with transaction.atomic():
         resolver = _Resolver(store, batch)
         owners = resolver.resolve()
-        inserted = _insert_events(store, batch, owners)
+        zones = [localtime.zone_of(resolver.zone(cid), store.timezone) for cid, _visitor in owners]
+        inserted = _insert_events(store, batch, owners, zones)
         result.inserted = len(inserted)
         result.duplicates = len(batch) - len(inserted)
         result.event_ids = sorted(inserted.values())
@@ -91,10 +92,13 @@ def record_events(store: Store, events: Iterable[CanonicalEvent]) -> RecordResul
             if event.dedupe_key in inserted and customer_id is not None:
                 touched[customer_id].add(event.type)
                 new_events.append((event, customer_id))
-        rehomed = _apply_profiles(new_events)  # customers whose history moved with an email change
+        rehomed, retimed = _apply_profiles(new_events)  # history moved with an email change; zone changed
         merged = resolver.move_visitor_history() | rehomed
         for customer_id in merged:
             touched[customer_id].add("visitor.merged")
+        for customer_id in retimed:
+            touched[customer_id].add(localtime.LOCAL_TIME_CHANGED)
+        localtime.relocalize_customers(merged | retimed)  # their events' local hours follow their zone
         refresh_after_insert(new_events, merged)
         result.types_by_customer = dict(touched)
         when = _when_to_announce() if result.types_by_customer or result.inserted else None
@@ -165,22 +169,23 @@ def _validate(events: Iterable[CanonicalEvent]) -> list[CanonicalEvent]:
 
 
 # What identity resolution reads of a customer; the rest of the row is loaded only where needed.
-IDENTITY_FIELDS = ("id", "email", "external_id", "created_at", "claimed_only")
+IDENTITY_FIELDS = ("id", "email", "external_id", "created_at", "claimed_only", "timezone")
 
 
 class _Known:
     """A stored customer as identity resolution sees it (a full model instance costs more to build)."""
 
-    __slots__ = ("pk", "email", "external_id", "created_at", "claimed_only")
+    __slots__ = ("pk", "email", "external_id", "created_at", "claimed_only", "timezone")
 
     def __init__(self, pk: int, email: str | None, external_id: str | None, created_at: datetime,
-                 claimed_only: bool = False):
+                 claimed_only: bool = False, timezone: str = ""):
         self.pk, self.email, self.external_id, self.created_at = pk, email, external_id, created_at
-        self.claimed_only = claimed_only
+        self.claimed_only, self.timezone = claimed_only, timezone
 
 
 _FIND_SQL = " UNION ".join(
-    f"SELECT id, email, external_id, created_at, claimed_only FROM {{table}} WHERE store_id = %s AND {column} = ANY(%s)"
+    f"SELECT id, email, external_id, created_at, claimed_only, timezone FROM {{table}} "
+    f"WHERE store_id = %s AND {column} = ANY(%s)"
     for column in ("email", "external_id", "id")
 )
 
@@ -229,6 +234,11 @@ class _Resolver:
             else {}
         )
         self.linked_visitors: dict[int, int] = {}  # visitor pk -> customer pk, linked by this batch
+
+    def zone(self, customer_id: int | None) -> str:
+        """The stored time zone of a customer of this batch ("" for none or a visitor's event)."""
+        known = self.by_id.get(customer_id) if customer_id else None
+        return getattr(known, "timezone", "") or ""
 
     def _index(self, customer: Customer | _Known) -> None:
         if customer.pk:
@@ -367,18 +377,21 @@ class _Resolver:
 
 _EVENT_COLUMNS = (
     "store_id", "customer_id", "visitor_id", "type", "occurred_at", "received_at", "source", "properties",
-    "dedupe_key", "order_ref", "amount",
+    "dedupe_key", "order_ref", "amount", "local_hour", "local_weekday",
 )
 # PostgreSQL: one array parameter per column (unnest) instead of one parameter per value: far less
 # adaptation and parsing work for a 500-row batch.
 _PG_ARRAY_TYPES = (
     "bigint[]", "bigint[]", "bigint[]", "text[]", "timestamptz[]", "timestamptz[]", "text[]", "text[]", "text[]",
-    "text[]", "numeric[]",
+    "text[]", "numeric[]", "smallint[]", "smallint[]",
 )
 
 
 def _insert_events(
-    store: Store, batch: Sequence[CanonicalEvent], owners: Sequence[tuple[int | None, int | None]]
+    store: Store,
+    batch: Sequence[CanonicalEvent],
+    owners: Sequence[tuple[int | None, int | None]],
+    zones: Sequence[str],
 ) -> dict[str, int]:
     """Insert, skipping dedupe keys already stored; returns {dedupe_key: id} of the rows really inserted.
 
@@ -397,8 +410,9 @@ def _insert_events(
             ops.adapt_datetimefield_value(now), event.source, json.dumps(event.properties or {}, cls=encoder),
             event.dedupe_key, event.order_ref or "",
             None if event.amount is None else ops.adapt_decimalfield_value(event.amount, 14, 2),
+            *localtime.local_parts(event.occurred_at, zone),
         )
-        for event, (customer_id, visitor_id) in zip(batch, owners, strict=True)
+        for event, (customer_id, visitor_id), zone in zip(batch, owners, zones, strict=True)
     ]
     inserted: dict[str, int] = {}
     conflict = "ON CONFLICT (store_id, dedupe_key) DO NOTHING RETURNING id, dedupe_key"
@@ -421,19 +435,21 @@ def _insert_events(
     return inserted
 
 
-def _apply_profiles(new_events: list[tuple[CanonicalEvent, int]]) -> set[int]:
+def _apply_profiles(new_events: list[tuple[CanonicalEvent, int]]) -> tuple[set[int], set[int]]:
     """Apply profile fields, email changes, tags, consent and deletion from newly inserted events, newest
-    wins (tag deltas apply in time order); returns the customers whose history moved (``emails``)."""
+    wins (tag deltas apply in time order); returns the customers whose history moved (``emails``) and
+    those whose time zone changed."""
     relevant = [
         (e, cid) for e, cid in new_events
         if e.profile or e.type in (v.CONSENT_CHANGED, v.CUSTOMER_DELETED) or e.device
     ]
     if not relevant:
-        return set()
+        return set(), set()
     rehomed: set[int] = set()
     tag_changes: dict[int, list[tuple[str, list[str]]]] = defaultdict(list)
     # Whole rows of just these customers (the resolver holds only their identity fields), in one query.
     customers = Customer.objects.in_bulk({cid for _, cid in relevant})
+    zones_before = {cid: c.timezone for cid, c in customers.items()}
     changed: dict[int, Customer] = {}
     update_fields: set[str] = set()
     for event, cid in sorted(relevant, key=lambda pair: pair[0].occurred_at):
@@ -486,7 +502,8 @@ def _apply_profiles(new_events: list[tuple[CanonicalEvent, int]]) -> set[int]:
         Customer.objects.bulk_update(list(changed.values()), sorted(update_fields))
     if tag_changes:
         _apply_tags(tag_changes)
-    return rehomed
+    retimed = {cid for cid, c in changed.items() if c.timezone != zones_before[cid]}
+    return rehomed, retimed
 
 
 TAG_DELTAS = frozenset({"add_tags", "remove_tags"})

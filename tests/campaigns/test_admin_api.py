@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import time_machine
 from django.core import mail
 
@@ -103,7 +105,11 @@ def test_flow_editor_shows_per_step_counts_and_enrollment_log(shop, post_webhook
         post_webhook(shop, "checkouts/create", checkout_payload("ana@example.com"))
     client.force_login(make_user(shop))
     page = client.get(f"/admin/campaigns/flow/{flow.pk}/change/")
-    assert page.status_code == 200 and b"Waiting here" in page.content
+    assert page.status_code == 200
+    cards = json.loads(page.content.decode().split('id="flow-canvas-options" type="application/json">')[1]
+                       .split("</script>")[0])["numbers"]
+    first_wait = flow.steps.get(position=0)
+    assert cards[str(first_wait.pk)] == {"waiting": 1, "sent": 0}  # the card of the first wait says who is there
     enrollment = Enrollment.objects.get()
     page = client.get(f"/admin/campaigns/enrollment/{enrollment.pk}/change/")
     assert b"trigger matched" in page.content and b"until 2026-03-02 16:00 UTC" in page.content

@@ -58,9 +58,10 @@ def test_a_flow_page_shows_its_relevance_window_and_email_classes(admin_browser,
     page.goto(admin_browser.url("/admin/campaigns/flow/"))
     page.click("#result_list a:has-text('Post-purchase')")
     browser.shot(page, "automation-flow-relevance-classes")
+    page.click("text=More settings")
     text = page.inner_text("#content-main")
     assert "Relevance window in effect" in text and "24 h (default: 0 min before the first email + 24 h)." in text
-    first = page.locator("#id_steps-0-message_class")
+    first = page.locator("#flow-canvas .fc-card.fc-send_email select[aria-label='email class']").first
     assert first.evaluate("el => el.options[el.selectedIndex].text") == (
         "Order follow-up (thank-you, shipping, review request)")
     browser.assert_fits(page)

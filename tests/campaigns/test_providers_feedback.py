@@ -48,7 +48,7 @@ def test_postmark_backend_sends_with_decrypted_token_and_records_provider_id(sho
     body = json.loads(request.body)
     headers = {h["Name"]: h["Value"] for h in body["Headers"]}
     assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    assert body["Metadata"]["message_id"] == str(Message.objects.get().pk)
+    assert body["Metadata"] == {"sc_ref": Message.objects.get().reference}  # never the sequential id
     assert Message.objects.get().provider_message_id == "pm-abc-123"
 
 
@@ -97,13 +97,13 @@ def test_soft_bounces_suppress_after_more_than_seven_in_a_row(shop, subscribe, t
     def soft(n):
         return {"RecordType": "Bounce", "ID": n, "Type": "SoftBounce", "TypeCode": 4096, "MessageID": "x",
                 "Email": "ana@example.com", "BouncedAt": f"2026-03-02T15:{n:02d}:00Z", "Description": "Mailbox full",
-                "Metadata": {"message_id": str(message.pk)}}
+                "Metadata": {"sc_ref": message.reference}}
 
     for n in range(7):
         assert postmark(soft(n)).status_code == 200
     assert not Suppression.objects.exists()
     postmark({"RecordType": "Delivery", "ID": 99, "MessageID": "x", "Recipient": "ana@example.com",
-              "DeliveredAt": "2026-03-02T16:00:00Z", "Metadata": {"message_id": str(message.pk)}})
+              "DeliveredAt": "2026-03-02T16:00:00Z", "Metadata": {"sc_ref": message.reference}})
     assert Event.objects.filter(type="email.delivered", customer=customer).exists()
     for n in range(10, 17):
         postmark(soft(n))

@@ -91,6 +91,7 @@ def test_a_viewer_sees_admin_pages_read_only_and_cannot_add_change_delete_or_lau
     assert b"launch_campaigns" not in listing.content  # no actions offered
     with time_machine.travel(T0, tick=False):
         client.post("/admin/campaigns/campaign/", {"action": "launch_campaigns", "_selected_action": [campaign.pk]})
+        assert client.post(f"/admin/campaigns/campaign/{campaign.pk}/launch/").status_code in (403, 404)
     campaign.refresh_from_db()
     template.refresh_from_db()
     assert campaign.status == "draft" and template.name == "Plain" and Flow.objects.filter(pk=flow.pk).exists()
@@ -105,7 +106,10 @@ def test_a_marketer_edits_and_launches_in_the_admin_but_cannot_change_the_provid
     client.force_login(marketer)
     assert client.get("/admin/campaigns/emailtemplate/add/").status_code == 200
     with time_machine.travel(T0, tick=False):
-        client.post("/admin/campaigns/campaign/", {"action": "launch_campaigns", "_selected_action": [campaign.pk]})
+        review = client.post("/admin/campaigns/campaign/", {"action": "launch_campaigns",
+                                                           "_selected_action": [campaign.pk]}, follow=True)
+        assert b"Review and launch" in review.content
+        client.post(f"/admin/campaigns/campaign/{campaign.pk}/launch/")
     campaign.refresh_from_db()
     assert campaign.status != "draft"
     provider = shop.email_provider

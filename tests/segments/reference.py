@@ -10,7 +10,8 @@ from segments.compiler import store_tz, top_count, valid_tz, window_bounds
 from segments.predictions.models import CustomerPrediction
 from segments.rules import And, Attribute, InSegment, Not, Or, Percentile, Performed, Prediction
 from segments.rules import vocab as w
-from segments.sqlfuncs import local_part, safe_number
+from segments.sqlfuncs import safe_number
+from shopconnect.timeline.localtime import local_part
 from shopconnect.timeline.models import Customer, CustomerTag, Event
 
 

@@ -139,3 +139,23 @@ def test_recompute_command(shop):
         call_command("recompute_segments", "--store", str(shop.pk), stdout=out)
     assert "1 segments recomputed" in out.getvalue()
     assert Segment.objects.get().memberships.filter(exited_at__isnull=True).count() == 1
+
+
+def test_preview_warns_when_another_segment_has_nearly_the_same_members(shop, make_user, api_client_for):
+    from segments.service import preview
+    from segments.tasks import recompute_segment
+
+    client = api_client_for(make_user(shop))
+    with time_machine.travel(NOW, tick=False):
+        repeat = Segment.objects.create(store=shop, name="Repeat buyers", definition=REPEAT)
+        other = Segment.objects.create(store=shop, name="Win-back", definition=BY_KEY["win_back"].definition)
+        recompute_segment(repeat.pk)
+        recompute_segment(other.pk)
+        same = {**REPEAT, "rules": [{"type": "attribute", "field": "orders_count", "op": "gt", "value": 1}]}
+        body = client.post("/api/v1/segments/preview/", {"store": shop.pk, "definition": same}, format="json").json()
+        own = preview(shop, same, segment_id=repeat.pk)  # editing that segment itself (the admin's builder)
+    size = repeat.memberships.filter(exited_at__isnull=True).count()
+    assert size >= 1
+    assert [w for w in body["warnings"] if "Nearly identical" in w] == [
+        f"Nearly identical to “Repeat buyers” ({size} shared of {size} and {size})."]
+    assert not [w for w in own.warnings if "Nearly identical" in w]  # not to itself

@@ -7,6 +7,8 @@ sidebars list only the user's stores' objects.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from campaigns.models import EmailTemplate, Flow, FlowStep, Message
@@ -54,7 +56,7 @@ def test_the_visitor_admin_refuses_another_stores_customer(client, two, make_use
     assert visitor.customer is None
 
 
-def test_the_flow_admin_inline_refuses_another_stores_template(client, two, make_user):
+def test_the_flow_canvas_refuses_another_stores_template(client, two, make_user):
     a, b = two
     flow = Flow.objects.create(store=a, name="F", trigger_event_type="order.placed")
     theirs = template_of(b, "Theirs")
@@ -63,11 +65,10 @@ def test_the_flow_admin_inline_refuses_another_stores_template(client, two, make
     assert b"Theirs" not in page.content  # not even offered
     data = {"store": a.pk, "name": "F", "trigger": "event", "trigger_event_type": "order.placed",
             "trigger_filters": "[]", "flow_filters": "", "reentry": "once", "reentry_days": "30", "exit_goal": "",
-            "holdout_percent": "0", "steps-TOTAL_FORMS": "1", "steps-INITIAL_FORMS": "0",
-            "steps-0-position": "0", "steps-0-kind": "send_email", "steps-0-name": "x",
-            "steps-0-template": theirs.pk, "steps-0-config": "{}"}
+            "holdout_percent": "0", "canvas": json.dumps({"steps": [
+                {"key": "n1", "kind": "send_email", "name": "x", "template": theirs.pk, "config": {}}]})}
     response = client.post(f"/admin/campaigns/flow/{flow.pk}/change/", data)
-    assert b"Select a valid choice. That choice is not one of the available choices." in response.content
+    assert f"no email template with id {theirs.pk}".encode() in response.content  # as if it did not exist
     assert not FlowStep.objects.filter(flow=flow).exists()
 
 

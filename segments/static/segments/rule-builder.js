@@ -373,7 +373,8 @@
       line.append(select([{value: "performed", label: "Has done"}, {value: "not_performed", label: "Has not done"}], node.type,
         (v) => { node.type = v; redraw(); }, {"aria-label": "has or has not done"}));
       line.append(this.eventPicker(node.event, redraw));
-      this.countInputs(line, node, done, redraw);
+      // "has not done X" reads as "never" unless a number of times was asked for (then: fewer than N)
+      if (node.type === "performed" || node.count) this.countInputs(line, node, done, redraw);
       this.windowInputs(line, node, done, redraw);
       box.append(line);
       const details = h("div", {class: "rb-details"});
@@ -406,12 +407,16 @@
         details.append(this.detail("on", path + ".day_of_week", [h("span", {class: "rb-days"}, days), word("in their time zone")],
           () => { delete node.day_of_week; redraw(); }));
       }
+      const numbers = props.filter((p) => p.type === "number");
+      if (node.sum) details.append(this.sumLine(node, numbers, path + ".sum", done, redraw));
       (node.not_followed_by || []).forEach((f, i) => details.append(this.followLine(f, path + ".not_followed_by[" + i + "]",
         () => { node.not_followed_by.splice(i, 1); redraw(); }, done, redraw)));
       const more = [{value: "", label: "+ Add a detail…"}];
       if (props.length) more.push({value: "where", label: "where a property…"});
       if (props.length && node.same === undefined) more.push({value: "same", label: "for the same product (or other property)"});
       if (props.length && node.distinct === undefined) more.push({value: "distinct", label: "counting different products (or other)"});
+      if (node.type === "not_performed" && !node.count) more.push({value: "count", label: "at least a number of times"});
+      if (numbers.length && !node.sum) more.push({value: "sum", label: "adding up a number (time on page, amount…)"});
       if (!node.hour_of_day) more.push({value: "hour", label: "at a time of day"});
       if (!node.day_of_week) more.push({value: "day", label: "on days of the week"});
       more.push({value: "follow", label: "and then did not do…"});
@@ -420,12 +425,46 @@
         if (v === "where") (node.where = node.where || []).push(this.newFilter(first));
         if (v === "same") node.same = first.name;
         if (v === "distinct") node.distinct = first.name;
+        if (v === "sum") {
+          const n = numbers.find((p) => p.name.endsWith(this.vocab.seconds_suffix)) || numbers[0];
+          node.sum = {property: n.name, op: "gt", value: n.name.endsWith(this.vocab.seconds_suffix) ? 180 : 100};
+        }
+        if (v === "count") node.count = {op: "gte", value: 2};
         if (v === "hour") node.hour_of_day = {from: 9, to: 17};
         if (v === "day") node.day_of_week = [6, 7];
         if (v === "follow") (node.not_followed_by = node.not_followed_by || []).push({event: ["order.placed"]});
         if (v) redraw();
       }, {class: "rb-select rb-add", "aria-label": "add a detail"})));
       box.append(details);
+    }
+    // "adding up [Seconds on the page] to [more than] [3] [minutes]" (seconds typed as minutes or hours)
+    sumLine(node, numbers, path, done, redraw) {
+      const sum = node.sum;
+      const prop = numbers.find((p) => p.name === sum.property);
+      const opts = numbers.map((p) => ({value: p.name, label: p.label}));
+      if (!prop) opts.unshift({value: sum.property, label: sum.property || "(choose)"});
+      const inputs = [
+        select(opts, sum.property, (v) => { sum.property = v; redraw(); }, {"aria-label": "number to add up"}),
+        word("to"),
+        select(this.vocab.sum_operators.map((o) => ({value: o.op, label: o.label})), sum.op,
+          (v) => { sum.op = v; done(); }, {"aria-label": "total comparison"}),
+      ];
+      if (sum.property.endsWith(this.vocab.seconds_suffix)) {
+        const units = [{value: 1, label: "seconds"}, {value: 60, label: "minutes"}, {value: 3600, label: "hours"}];
+        if (!this.sumUnits) this.sumUnits = new WeakMap();
+        let factor = this.sumUnits.get(sum) || [3600, 60, 1].find((f) => sum.value % f === 0) || 1;
+        const num = numberInput(sum.value / factor, (v) => { sum.value = v === null ? v : v * factor; done(); },
+          {min: 0, "aria-label": "total"});
+        const unit = select(units, factor, (v) => {
+          factor = Number(v); this.sumUnits.set(sum, factor);
+          sum.value = num.value === "" ? null : Number(num.value) * factor; done();
+        }, {"aria-label": "unit"});
+        inputs.push(num, unit);
+      } else {
+        inputs.push(numberInput(sum.value, (v) => { sum.value = v; done(); }, {"aria-label": "total"}));
+      }
+      inputs.push(word("in total"));
+      return this.detail("adding up", path, inputs, () => { delete node.sum; redraw(); });
     }
     detail(label, path, inputs, onremove) {
       return h("div", {class: "rb-line rb-detail", "data-path": path}, word(label), inputs, removeButton("remove " + label, onremove));
@@ -464,9 +503,11 @@
         line.append(numberInput(count.value[0], (v) => { count.value[0] = v; set(); done(); }, {min: 0, step: 1}), word("and"),
           numberInput(count.value[1], (v) => { count.value[1] = v; set(); done(); }, {min: 0, step: 1}));
       } else {
-        line.append(numberInput(count.value, (v) => { count.value = v; set(); done(); }, {min: 0, step: 1, "aria-label": "times"}));
+        line.append(numberInput(count.value, (v) => { count.value = v; set(); times.textContent = v === 1 ? "time" : "times"; done(); },
+          {min: 0, step: 1, "aria-label": "times"}));
       }
-      line.append(word("times"));
+      const times = word(count.op !== "between" && count.value === 1 ? "time" : "times");
+      line.append(times);
     }
 
     windowKind(w) {

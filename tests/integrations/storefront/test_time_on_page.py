@@ -47,7 +47,7 @@ def test_time_on_product_pages_adds_up_in_a_rule(db, store, post_batch):
     assert customer_matches(store, THREE_MINUTES_ON_PRODUCTS, ann.pk, now=NOW)  # the real-time path agrees
     less = {**THREE_MINUTES_ON_PRODUCTS, "sum": {"property": "duration_seconds", "op": "lte", "value": 180}}
     assert set(matching_customers(store, less, now=NOW).values_list("email", flat=True)) == {"bob@example.com"}
-    assert "adding up to more than 180" in describe(parse(THREE_MINUTES_ON_PRODUCTS))
+    assert "adding up to more than 3 minutes (seconds on the page)" in describe(parse(THREE_MINUTES_ON_PRODUCTS))
 
 
 def test_only_a_number_property_can_be_added_up():
