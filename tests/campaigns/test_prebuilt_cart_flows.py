@@ -67,3 +67,13 @@ def test_the_abandoned_cart_flow_ends_only_with_the_order_for_its_checkout(shop,
     assert [m.to for m in mail.outbox] == [["ana@example.com"]]
     ben = Enrollment.objects.get(flow=flow, customer__email="ben@example.com")
     assert ben.status == "exited" and ben.exit_reason == "goal reached: order 9002 for this checkout or cart"
+
+
+def test_every_prebuilt_flow_saves_unchanged_on_the_flow_page(shop):
+    """The new flows' trigger filters (cart action, days since interest) are valid rule-language filters."""
+    flows = {f.prebuilt_key: f for f in install_prebuilt_flows(shop)}
+    assert {"added_to_cart", "back_in_stock", "price_drop"} <= set(flows)
+    for flow in flows.values():
+        flow.full_clean()
+        for step in flow.steps.all():
+            step.full_clean()
