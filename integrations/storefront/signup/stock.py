@@ -15,11 +15,7 @@ Answers: 202 accepted (also for a repeated request), 400 with what is wrong, 404
 
 from __future__ import annotations
 
-import json
-
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -27,7 +23,6 @@ from django.views.decorators.csrf import csrf_exempt
 from django_q.tasks import async_task
 
 from integrations.storefront.views import _answer, _store_id, client_address, rate_limited
-from shopconnect.timeline.canonical import normalize_email
 from shopconnect.timeline.models import Product, Store
 
 from .models import SignupSettings, StockRequest, Submission
@@ -61,18 +56,11 @@ def _variant(product: Product, variant_id: str) -> dict | None:
 
 
 def _parse(body: bytes) -> tuple[dict, dict]:
-    try:
-        data = json.loads(body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        return {}, {"body": "not JSON"}
-    if not isinstance(data, dict):
-        return {}, {"body": "not a JSON object"}
-    errors = {}
-    email = normalize_email(str(data.get("email") or ""))
-    try:
-        validate_email(email or "")
-    except ValidationError:
-        errors["email"] = "Enter a valid email address."
+    from .views import read_body
+
+    data, email, errors = read_body(body)
+    if data is None:
+        return {}, errors
     if data.get("consent") is not True:
         errors["consent"] = "Tick the box to get the email."
     return {"email": email, "product_id": str(data.get("product_id") or "")[:64],

@@ -140,20 +140,29 @@ def _shown_long_enough(token: str, store_id: int, form_ref: str) -> bool:
     return time.time() * 1000 - value[2] >= settings.SIGNUP_MIN_FILL_SECONDS * 1000
 
 
-def _parse(body: bytes, form: SignupForm | None) -> tuple[dict, dict]:
-    """The submission's fields, or the errors to show the visitor."""
+def read_body(body: bytes) -> tuple[dict | None, str, dict[str, str]]:
+    """A storefront form's JSON object (None when it is not one), its email normalized, and the errors
+    to show the visitor (signups here, back-in-stock requests in ``stock``)."""
     try:
         data = json.loads(body or b"{}")
     except (ValueError, UnicodeDecodeError):
-        return {}, {"body": "not JSON"}
+        return None, "", {"body": "not JSON"}
     if not isinstance(data, dict):
-        return {}, {"body": "not a JSON object"}
+        return None, "", {"body": "not a JSON object"}
     errors: dict[str, str] = {}
     email = normalize_email(str(data.get("email") or ""))
     try:
         validate_email(email or "")
     except ValidationError:
         errors["email"] = "Enter a valid email address."
+    return data, email, errors
+
+
+def _parse(body: bytes, form: SignupForm | None) -> tuple[dict, dict]:
+    """The submission's fields, or the errors to show the visitor."""
+    data, email, errors = read_body(body)
+    if data is None:
+        return {}, errors
     fields = {}
     extra = data.get("fields") if isinstance(data.get("fields"), dict) else {}
     for key in (form.fields if form else []):
