@@ -102,7 +102,8 @@ PREBUILT: dict[str, tuple[str, dict, list]] = {
         _send("Back in stock", "{{ event.title }} is back in stock",
               '<p>Good news: <a href="{{ event.url|default:store.url }}">{{ event.title }}</a>'
               "{% if event.variant_title %} ({{ event.variant_title }}){% endif %} is back.</p>" + PRODUCT
-              + '<p><a class="btn" href="{{ event.url|default:store.url }}">Get it before it is gone</a></p>'),
+              + '<p><a class="btn" href="{{ event.url|default:store.url }}">Get it before it is gone</a></p>',
+              skip_smart_sending=True),  # they asked for this one: another email today does not hold it back
     ]),
     "price_drop": ("Price drop", {
         "trigger_event_type": "product.price_dropped", "reentry": "per_days", "reentry_days": 7,

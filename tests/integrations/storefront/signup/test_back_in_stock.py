@@ -5,6 +5,7 @@ the variant is back, the prebuilt flow sends once, with the product from the syn
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from django.core import mail
@@ -84,6 +85,9 @@ def test_a_request_on_a_sold_out_variant_sends_once_when_the_product_webhook_say
     # A price or title change with XL still at 0 tells nobody.
     send_due_messages()
     assert mail.outbox == []
+    # Lena got a flow email an hour ago: smart sending (16 h) does not hold back what she asked for.
+    Message.objects.create(store=zoe, customer=lena, state="sent", sent_at=timezone.now() - timedelta(hours=1),
+                           idempotency_key="earlier-flow-email", next_attempt_at=timezone.now())
 
     _shopify_product(client, shopify.raw("products_update"), "ev-restock")  # the real file: XL has 5 again
     _shopify_product(client, shopify.raw("products_update"), "ev-restock-again")  # redelivered under a new id
@@ -93,7 +97,7 @@ def test_a_request_on_a_sold_out_variant_sends_once_when_the_product_webhook_say
     assert email.to == ["lena@example.com"] and email.subject == "Merino-Pullover „Fjäll“ is back in stock"
     html = email.alternatives[0][0]
     assert "(XL)" in html and "cdn.shopify.com/s/files/1/0612/3456/7890/products/fjall.jpg" in html
-    sent = Message.objects.get(customer__email="lena@example.com")
+    sent = Message.objects.get(customer__email="lena@example.com", flow=flow)
     assert {link.split("?")[0] for link in sent.links} == {f"https://{shopify.SHOP}/products/merino-pullover-fjall"}
     request.refresh_from_db()
     assert request.notified_at is not None
