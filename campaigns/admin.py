@@ -9,7 +9,9 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
+from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from shopconnect.tenancy import StoreScopedAdminMixin, StoreScopedInlineMixin
@@ -58,6 +60,12 @@ class EmailProviderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     list_display = ("store", "kind", "from_email", "rate_limit_per_minute", "smart_sending_hours")
     actions = ["send_test"]
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        provider = self.get_object(request, object_id)
+        if provider is not None and provider.problem and request.method == "GET":
+            self.message_user(request, provider_alert(provider), messages.ERROR)
+        return super().change_view(request, object_id, form_url, extra_context)
+
     @admin.action(description="Send a test email to me")
     def send_test(self, request, queryset):
         if not request.user.email:
@@ -73,6 +81,13 @@ class EmailProviderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 
 
 admin.site.register(Flow, FlowAdmin)  # the flow canvas: campaigns/flow_admin.py
+
+
+def provider_alert(provider: EmailProvider) -> str:
+    """The owner's alert while the store's provider fails (``EmailProvider.problem``, set by the sender)."""
+    since = timezone.localtime(provider.problem_at).strftime("%Y-%m-%d %H:%M") if provider.problem_at else "?"
+    return (f"{provider.get_kind_display()} cannot send: {provider.problem} (since {since}). Other stores are not "
+            "affected. Once it is fixed, failed messages can be sent again from Messages (filter by state).")
 
 
 class DecisionInline(StoreScopedInlineMixin, admin.TabularInline):
@@ -121,9 +136,27 @@ class MessageAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
             "next_attempt_at", "provider_message_id", "trigger_event", "enrollment", "created_at")}),
     )
     readonly_fields = ("customer_link", "source", "sent_copy_view")
+    actions = ["send_again"]
 
     class Media:
         css = {"all": ("workspace/workspace.css",)}
+
+    @admin.action(description="Send again (in doubt or failed)")
+    def send_again(self, request, queryset):
+        """Messages in doubt (the worker stopped while the provider had them) or failed, queued again after
+        a confirmation page that says how many may reach their customer twice."""
+        rows = list(queryset.filter(state__in=[Message.State.UNKNOWN, Message.State.FAILED])
+                    .select_related("customer").order_by("id")[:1000])
+        if request.POST.get("confirm") != "yes":
+            in_doubt = sum(m.state == Message.State.UNKNOWN for m in rows)
+            return TemplateResponse(request, "admin/campaigns/message/send_again.html", {
+                **self.admin_site.each_context(request), "title": "Send again?", "rows": rows,
+                "in_doubt": in_doubt, "failed": len(rows) - in_doubt, "opts": self.model._meta})
+        count = Message.objects.filter(pk__in=[m.pk for m in rows],
+                                       state__in=[Message.State.UNKNOWN, Message.State.FAILED]).update(
+            state=Message.State.QUEUED, attempts=0, next_attempt_at=timezone.now(), claim_token="",
+            note=f"sent again by {request.user.get_username()}"[:300])
+        self.message_user(request, f"{count} message{'s' if count != 1 else ''} queued to be sent again.")
 
     customer_email = admin.display(description="Email", ordering="customer__email")(
         lambda self, obj: obj.customer.email or "-")

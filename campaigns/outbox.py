@@ -7,8 +7,14 @@ Claiming moves due ``queued`` rows to ``sending`` under a fresh claim token, in 
 PostgreSQL the candidate rows are locked with ``SELECT ... FOR UPDATE SKIP LOCKED`` so concurrent
 senders take disjoint batches; on SQLite (where a write transaction locks the whole database, and the
 project opens transactions with BEGIN IMMEDIATE) the conditional ``UPDATE ... WHERE state='queued'``
-is the guard. A row in ``sending`` is never put back to ``queued``: if a worker dies mid-batch its
-rows are failed as "interrupted" after ``STALE_AFTER`` (at most once, never twice).
+is the guard.
+
+A worker that dies leaves its rows in ``sending``. A claim is dead when none of its rows was handed to
+the provider for ``STALE_AFTER`` (a live worker hands one over at least every provider timeout: SMTP
+``EMAIL_TIMEOUT`` and anymail's 30 s are far below it). ``dead_claims`` tells apart, by
+``send_started_at`` (committed before the hand-over), the rows never handed over, which go back to
+``queued``, from the one the provider had when the worker died, which is in doubt (``campaigns.sender``
+decides what happens to it).
 """
 
 from __future__ import annotations
@@ -17,12 +23,14 @@ import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from .models import Message
 
-STALE_AFTER = timedelta(minutes=15)
+STALE_AFTER = timedelta(seconds=settings.SENDER_STALE_SECONDS)  # default 5 minutes
 
 
 def message_key(*parts: object) -> str:
@@ -54,7 +62,7 @@ def claim_batch(size: int, now: datetime | None = None) -> list[Message]:
         if not ids:
             return []
         Message.objects.filter(id__in=ids, state=Message.State.QUEUED).update(
-            state=Message.State.SENDING, claim_token=token, claimed_at=now
+            state=Message.State.SENDING, claim_token=token, claimed_at=now, send_started_at=None
         )
     return list(
         Message.objects.filter(claim_token=token, state=Message.State.SENDING)
@@ -63,10 +71,35 @@ def claim_batch(size: int, now: datetime | None = None) -> list[Message]:
     )
 
 
-def fail_stale_claims(now: datetime | None = None) -> int:
-    """Rows stuck in ``sending`` (their worker died): failed, never retried, so never sent twice."""
+def _dead(now: datetime) -> Q:
+    cutoff = now - STALE_AFTER
+    live = Message.objects.filter(claim_token=OuterRef("claim_token"), send_started_at__gte=cutoff)
+    return Q(claimed_at__lt=cutoff) & ~Q(claim_token="") & ~Exists(live)
+
+
+def requeue_unstarted(now: datetime | None = None) -> int:
+    """Rows of dead claims that were never handed to the provider: queued again (nobody has them)."""
     now = now or timezone.now()
-    return Message.objects.filter(state=Message.State.SENDING, claimed_at__lt=now - STALE_AFTER).update(
-        state=Message.State.FAILED,
-        note="worker stopped while sending; not retried so that it cannot be sent twice",
-    )
+    return Message.objects.filter(_dead(now), state=Message.State.SENDING, send_started_at__isnull=True).update(
+        state=Message.State.QUEUED, claim_token="", next_attempt_at=now,
+        note="queued again: its sending worker stopped before handing it to the provider")
+
+
+def in_doubt(now: datetime | None = None) -> list[Message]:
+    """Rows of dead claims that the provider had when the worker died (at most one per dead worker)."""
+    now = now or timezone.now()
+    return list(Message.objects.filter(_dead(now), state=Message.State.SENDING, send_started_at__isnull=False)
+                .select_related("store__email_provider").order_by("id"))
+
+
+def unrecorded_sends(now: datetime | None = None) -> list[Message]:
+    """Rows a dead worker marked sent but whose ``email.sent`` event it did not record (it clears the
+    claim token once recorded)."""
+    now = now or timezone.now()
+    return list(Message.objects.filter(_dead(now), state=Message.State.SENT).order_by("store_id", "id"))
+
+
+def release(ids: list[int], note: str = "") -> int:
+    """Give back claimed rows this worker has not handed to the provider (out of time, provider down)."""
+    return Message.objects.filter(id__in=ids, state=Message.State.SENDING, send_started_at__isnull=True).update(
+        state=Message.State.QUEUED, claim_token="", note=note[:300])

@@ -41,7 +41,7 @@ BACKENDS: dict[str, str] = {
     EmailProvider.Kind.MAILGUN: "anymail.backends.mailgun.EmailBackend",
     EmailProvider.Kind.AMAZON_SES: "anymail.backends.amazon_ses.EmailBackend",
     EmailProvider.Kind.BREVO: "anymail.backends.brevo.EmailBackend",
-    EmailProvider.Kind.RESEND: "anymail.backends.resend.EmailBackend",
+    EmailProvider.Kind.RESEND: "campaigns.idempotency.ResendBackend",  # anymail's, sending our Idempotency-Key
     EmailProvider.Kind.MAILJET: "anymail.backends.mailjet.EmailBackend",
     EmailProvider.Kind.SPARKPOST: "anymail.backends.sparkpost.EmailBackend",
 }
@@ -49,7 +49,8 @@ BACKENDS: dict[str, str] = {
 # anymail refuses the switch for the others (Amazon SES, Brevo, Resend): turn their tracking off at the provider.
 TRACKING_SWITCH_KINDS = frozenset({EmailProvider.Kind.SENDGRID, EmailProvider.Kind.POSTMARK, EmailProvider.Kind.MAILGUN,
                                    EmailProvider.Kind.MAILJET, EmailProvider.Kind.SPARKPOST})
-ANYMAIL_KINDS = frozenset(k for k, path in BACKENDS.items() if path.startswith("anymail."))
+ANYMAIL_KINDS = frozenset(k for k, path in BACKENDS.items() if path.startswith("anymail.")) | {
+    EmailProvider.Kind.RESEND}
 # Keyword arguments each backend family accepts; anything else in the credentials is refused.
 SMTP_TIMEOUT = 20  # seconds, unless the credentials say otherwise
 SMTP_KWARGS = frozenset({"host", "port", "username", "password", "use_tls", "use_ssl", "timeout"})

@@ -5,7 +5,8 @@ provider, which checks the credential (basic auth, or the provider's signature) 
 ``tracking`` signal that ``campaigns.feedback`` maps. Anymail itself accepts unauthenticated posts when
 no ``WEBHOOK_SECRET`` is set (with a warning), and answers 500 for Mailgun without a signing key; here a
 provider whose credential is not configured is refused with 403 before anymail's view is built, so a
-tracking event is never trusted without proof.
+tracking event is never trusted without proof, and a JSON body is read through ``shopconnect.inputs``
+first (malformed or nested past its limit: 400, where anymail's own parsing would answer 500).
 
 What counts as configured, per provider (anymail's setting names; ``shopconnect/settings.py`` reads them
 from the environment as ``ANYMAIL_<NAME>``):
@@ -22,7 +23,6 @@ postmark, brevo, mailjet, sparkpost   ``WEBHOOK_SECRET`` (basic auth)
 
 from __future__ import annotations
 
-import json
 import logging
 
 from anymail.utils import get_anymail_setting
@@ -32,6 +32,8 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import path
 from django.utils.module_loading import import_string
 from django.views.decorators.csrf import csrf_exempt
+
+from shopconnect import inputs
 
 log = logging.getLogger(__name__)
 
@@ -75,17 +77,11 @@ def refused(text: str, status: int = 403) -> HttpResponse:
     return HttpResponse(text, status=status, content_type="text/plain; charset=utf-8")
 
 
-def _ses_topic_allowed(request: HttpRequest) -> bool:
+def _ses_topic_allowed(body) -> bool:
     """With ``AMAZON_SES_TOPIC_ARNS`` set, only SNS messages from those topics (notifications and
     subscription confirmations alike) reach anymail."""
     topics = set(getattr(settings, "AMAZON_SES_TOPIC_ARNS", ()) or ())
-    if not topics:
-        return True
-    try:
-        body = json.loads(request.body)
-    except ValueError:
-        return False
-    return isinstance(body, dict) and body.get("TopicArn") in topics
+    return not topics or (isinstance(body, dict) and body.get("TopicArn") in topics)
 
 
 def tracking_view(slug: str):
@@ -98,8 +94,14 @@ def tracking_view(slug: str):
         if not is_configured(slug):
             log.warning("%s tracking webhook refused: no webhook secret is configured", esp_name)
             return refused(f"{esp_name} tracking webhook refused: no webhook secret or signing key is configured "
-                           "on this server (see README, Connecting an email provider).")
-        if slug == "amazon_ses" and request.method == "POST" and not _ses_topic_allowed(request):
+                           "on this server (see README, Tracking webhooks: which secret to set).")
+        body = None
+        if request.method == "POST" and (slug == "amazon_ses" or request.content_type == "application/json"):
+            try:  # bounded before anymail parses it (deep nesting would be a 500 there)
+                body = inputs.loads(request.body)
+            except inputs.BadInput as exc:
+                return refused(f"{esp_name} tracking webhook refused: {exc}", status=400)
+        if slug == "amazon_ses" and request.method == "POST" and not _ses_topic_allowed(body):
             log.warning("Amazon SES tracking webhook refused: SNS topic not in AMAZON_SES_TOPIC_ARNS")
             return refused("Amazon SES tracking webhook refused: unknown SNS topic.")
         return import_string(view_path).as_view()(request, *args, **kwargs)

@@ -43,6 +43,17 @@ class ActionPending(Exception):  # noqa: N818 - not an error: the delivery waits
     this message; the action itself is responsible for finishing (and for the delivery)."""
 
 
+class WaitsForOrder(LookupError):
+    """Raised by ``expand`` when a delivery needs an order that is not stored yet (a refund that arrives
+    before its order: platforms do not order their deliveries). The drain sets the delivery aside and
+    applies it after the rest of its batch; if the order is still missing, the delivery is parked until
+    the order arrives (``integrations.tasks``)."""
+
+    def __init__(self, order_ref: str, message: str = "") -> None:
+        super().__init__(message or f"order {order_ref} is not known yet")
+        self.order_ref = str(order_ref)
+
+
 @dataclass
 class Normalized:
     """What one delivery means: canonical events, catalog entries, and named side effects."""
@@ -156,7 +167,8 @@ class PlatformAdapter:
 
     def expand(self, delivery: WebhookDelivery, normalized: Normalized) -> Normalized:
         """The events and products to write, completed with what the database knows (may read, may
-        raise: the delivery then fails and is retried). Actions are not run here."""
+        raise: the delivery then fails and is retried; ``WaitsForOrder`` when it needs an order not stored
+        yet). Actions are not run here."""
         return normalized
 
     def apply(self, delivery: WebhookDelivery, normalized: Normalized) -> int:

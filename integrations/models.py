@@ -16,6 +16,7 @@ class WebhookDelivery(models.Model):
         IGNORED = "ignored", "Ignored (topic not handled)"
         FAILED = "failed", "Failed"
         WAITING = "waiting", "Waiting (its action is still running)"
+        PARKED = "parked", "Waiting for its order (arrived before it)"
 
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="webhook_deliveries")
     platform = models.CharField(max_length=32)
@@ -31,12 +32,16 @@ class WebhookDelivery(models.Model):
     last_error = models.TextField(blank=True, default="")
     processed_at = models.DateTimeField(null=True, blank=True)
     events_inserted = models.PositiveIntegerField(default=0)
+    #: the order a parked delivery waits for (``integrations.base.WaitsForOrder``)
+    waits_for = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["store", "topic", "delivery_key"], name="delivery_store_topic_key_uniq")
         ]
-        indexes = [models.Index(fields=["status", "received_at"], name="delivery_status_idx")]
+        indexes = [models.Index(fields=["status", "received_at"], name="delivery_status_idx"),
+                   models.Index(fields=["store", "waits_for"], name="delivery_parked_idx",
+                                condition=models.Q(status="parked"))]
         ordering = ["-received_at"]
         verbose_name_plural = "webhook deliveries"
 

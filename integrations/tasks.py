@@ -6,6 +6,22 @@ batches, one transaction per batch, so a burst of webhooks costs a few tasks and
 one task and several commits each. A scheduled sweep (``drain_pending``, every minute) picks up anything
 a race left behind. Concurrent drainers never process the same delivery twice: rows are locked with
 ``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite serializes writers.
+
+Whatever the arrival order, a batch costs the same:
+
+- a delivery that needs an order not stored yet (a refund before its order: ``base.WaitsForOrder``) is
+  set aside and applied after the rest of the batch; if its order is still missing it is *parked*, and
+  put back to pending as soon as a batch (or the sweep) sees the order, with no timed retry; after
+  ``WEBHOOK_PARK_SECONDS`` without its order it fails with the reason;
+- a failing delivery is found by halving its group (a few savepoints), never by writing the whole batch
+  delivery by delivery;
+- ``events_recorded`` is announced once per store and batch (``record.announcements_batched``), so the
+  follow-up tasks (segments, reports, flows) grow with batches, not deliveries;
+- on PostgreSQL a batch locks its customers first, in one global order (identity keys, then customer
+  ids), so two drainers sharing customers wait for each other instead of deadlocking; a deadlock victim
+  anyway retries its whole batch transaction (its locks are gone with it);
+- drain tasks go to their own queue when ``WEBHOOK_QUEUE`` names one (a separate ``qcluster``: README,
+  deployment), so they never wait behind follow-up tasks.
 """
 
 from __future__ import annotations
@@ -25,11 +41,14 @@ from django_q.tasks import async_task
 from shopconnect.inputs import loads
 from shopconnect.timeline.canonical import date_by_delivery
 from shopconnect.timeline.catalog import upsert_products
-from shopconnect.timeline.record import record_events
+from shopconnect.timeline.record import announcements_batched, record_events
+from shopconnect.timeline.vocabulary import ORDER_PLACED
 
-from .base import ActionPending, Normalized
+from .base import ActionPending, Normalized, WaitsForOrder
+from .locks import lock_customers
 from .models import WebhookDelivery
 from .registry import get_adapter
+from .waiting import park, release_parked
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +70,15 @@ def release_enqueue() -> None:
     cache.delete(COALESCE_KEY)
 
 
+def task_queue() -> dict:
+    """Where drain tasks go: their own queue (a ``qcluster`` started with ``Q_CLUSTER_NAME``) when
+    ``WEBHOOK_QUEUE`` names one, so they never wait behind follow-up tasks; else the default queue."""
+    return {"cluster": settings.WEBHOOK_QUEUE} if settings.WEBHOOK_QUEUE else {}
+
+
 def enqueue_delivery(delivery_id: int) -> None:
     """Queue processing of a stored delivery (after ``claim_enqueue`` said so)."""
-    async_task("integrations.tasks.process_delivery", delivery_id, group="webhooks")
+    async_task("integrations.tasks.process_delivery", delivery_id, group="webhooks", **task_queue())
 
 
 def process_delivery(delivery_id: int, *, manual: bool = False) -> str:
@@ -78,6 +103,7 @@ def drain_pending(max_batches: int = 100) -> int:
     Each batch takes the oldest pending deliveries no other drainer holds (``SKIP LOCKED``), so two
     workers draining at once split the backlog instead of waiting for each other's rows.
     """
+    release_parked()
     done = 0
     for _ in range(max_batches):
         processed = len(_process_batch(None, retrying=False, manual=False))
@@ -88,38 +114,138 @@ def drain_pending(max_batches: int = 100) -> int:
 
 
 def _process_batch(ids: list[int] | None, *, retrying: bool, manual: bool) -> dict[int, str]:
-    """One transaction: lock the deliveries still to do and process them in arrival order.
+    """One transaction (retried whole when it is a deadlock's victim); see ``_batch``."""
+    for attempt in range(DEADLOCK_RETRIES + 1):
+        try:
+            with transaction.atomic(), announcements_batched() as announced:
+                return _Batch(announced, manual=manual).run(_lock_deliveries(ids, retrying))
+        except OperationalError as exc:
+            if attempt == DEADLOCK_RETRIES or not _is_deadlock(exc):
+                raise
+            log.warning("drain batch was a deadlock victim; running it again (attempt %s)", attempt + 2)
+    return {}  # pragma: no cover - the loop returns or raises
 
-    Consecutive deliveries that are plain events and products (``PlatformAdapter.expand``) are written
-    together, one ``record_events`` call per store; deliveries with side effects (uninstall, compliance)
-    run on their own. If a group's write fails, each of its deliveries is tried alone, so one bad
-    delivery never holds back the others and its own error is recorded on it.
-    """
+
+def _lock_deliveries(ids: list[int] | None, retrying: bool) -> list[WebhookDelivery]:
     wanted = [WebhookDelivery.Status.PENDING] + ([WebhookDelivery.Status.FAILED] if retrying else [])
-    statuses: dict[int, str] = {}
-    with transaction.atomic():
-        qs = WebhookDelivery.objects.select_related("store").filter(status__in=wanted).order_by("pk")
-        qs = qs.filter(pk__in=ids) if ids is not None else qs
-        if connection.features.has_select_for_update_skip_locked:
-            qs = qs.select_for_update(skip_locked=True, of=("self",))
-        deliveries = list(qs if ids is not None else qs[:DRAIN_BATCH])
-        if not deliveries:
-            return {}
-        if len(deliveries) == 1:
-            return {deliveries[0].pk: _process_one(deliveries[0], manual=manual)}
+    qs = WebhookDelivery.objects.select_related("store").filter(status__in=wanted).order_by("pk")
+    qs = qs.filter(pk__in=ids) if ids is not None else qs
+    if connection.features.has_select_for_update_skip_locked:
+        qs = qs.select_for_update(skip_locked=True, of=("self",))
+    return list(qs if ids is not None else qs[:DRAIN_BATCH])
+
+
+class _Batch:
+    """The deliveries of one batch, in arrival order: runs of plain deliveries (events and products,
+    ``PlatformAdapter.expand``) written together per store, deliveries with side effects (uninstall,
+    compliance) on their own between them, then the deliveries set aside for their order."""
+
+    def __init__(self, announced: list, *, manual: bool) -> None:
+        self.announced, self.manual = announced, manual
+        self.statuses: dict[int, str] = {}
+        self.set_aside: list[tuple[WebhookDelivery, Normalized]] = []
+        self.orders: dict[int, set[str]] = {}  # store id -> order refs this batch wrote
+
+    def run(self, deliveries: list[WebhookDelivery]) -> dict[int, str]:
+        steps: list[list | tuple] = []  # runs: [(delivery, expanded)], or (delivery, normalized) alone
         run: list[tuple[WebhookDelivery, Normalized]] = []
         for delivery in deliveries:
-            normalized = _normalize(delivery, manual=manual)
+            normalized = _normalize(delivery, manual=self.manual)
             if normalized is None:  # ignored or failed: already recorded
-                statuses[delivery.pk] = delivery.status
+                self.statuses[delivery.pk] = delivery.status
             elif get_adapter(delivery.platform).runs_alone(normalized):
-                statuses.update(_write_run(run, manual=manual))
+                steps.extend([run, (delivery, normalized)])
                 run = []
-                statuses[delivery.pk] = _process_one(delivery, manual=manual, normalized=normalized)
             else:
-                run.append((delivery, normalized))
-        statuses.update(_write_run(run, manual=manual))
-    return statuses
+                expanded = self._expand(delivery, normalized)
+                if expanded is not None:
+                    run.append((delivery, expanded))
+        steps.append(run)
+        lock_customers([item for step in steps if isinstance(step, list) for item in step])
+        for step in steps:
+            if isinstance(step, tuple):
+                delivery, normalized = step
+                mark = len(self.announced)
+                self.statuses[delivery.pk] = _process_one(delivery, manual=self.manual, normalized=normalized)
+                if delivery.status in (WebhookDelivery.Status.FAILED, WebhookDelivery.Status.PARKED):
+                    del self.announced[mark:]  # its savepoint rolled back: nothing of it to announce
+            else:
+                self._write_run(step)
+        self._apply_set_aside()
+        self._unpark()
+        return self.statuses
+
+    def _expand(self, delivery: WebhookDelivery, normalized: Normalized) -> Normalized | None:
+        try:
+            return get_adapter(delivery.platform).expand(delivery, normalized)
+        except WaitsForOrder:
+            self.set_aside.append((delivery, normalized))
+        except Exception as exc:  # noqa: BLE001 - recorded on the delivery, never lost
+            _fail(delivery, exc, manual=self.manual)
+            self.statuses[delivery.pk] = delivery.status
+        return None
+
+    def _write_run(self, run: list[tuple[WebhookDelivery, Normalized]]) -> None:
+        by_store: dict[int, list[tuple[WebhookDelivery, Normalized]]] = {}
+        for delivery, expanded in run:
+            by_store.setdefault(delivery.store_id, []).append((delivery, expanded))
+        for items in by_store.values():
+            self._write(items)
+
+    def _write(self, items: list[tuple[WebhookDelivery, Normalized]]) -> None:
+        """One savepoint for the items; if it fails, each half is written again (a bad delivery costs a
+        few savepoints, not one write per delivery), down to the delivery that fails, which records why."""
+        if not items:
+            return
+        mark = len(self.announced)
+        try:
+            with transaction.atomic():
+                _write_group(items)
+        except OperationalError as exc:
+            if _is_deadlock(exc):
+                raise  # the whole batch is retried: this savepoint's locks are not its only ones
+            del self.announced[mark:]
+            self._split(items, exc)
+        except Exception as exc:  # noqa: BLE001 - narrowed down below, recorded on the delivery
+            del self.announced[mark:]
+            self._split(items, exc)
+        else:
+            for delivery, expanded in items:
+                delivery.status = WebhookDelivery.Status.PROCESSED
+                self.statuses[delivery.pk] = delivery.status
+                refs = {e.order_ref for e in expanded.events if e.type == ORDER_PLACED and e.order_ref}
+                if refs:
+                    self.orders.setdefault(delivery.store_id, set()).update(refs)
+
+    def _split(self, items: list[tuple[WebhookDelivery, Normalized]], exc: Exception) -> None:
+        if len(items) == 1:
+            delivery = items[0][0]
+            _fail(delivery, exc, manual=self.manual)
+            self.statuses[delivery.pk] = delivery.status
+            return
+        half = len(items) // 2
+        self._write(items[:half])
+        self._write(items[half:])
+
+    def _apply_set_aside(self) -> None:
+        """The deliveries that needed an order: their orders may have come in this batch."""
+        ready: list[tuple[WebhookDelivery, Normalized]] = []
+        for delivery, normalized in self.set_aside:
+            try:
+                ready.append((delivery, get_adapter(delivery.platform).expand(delivery, normalized)))
+            except WaitsForOrder as waiting:
+                park(delivery, waiting)
+                self.statuses[delivery.pk] = delivery.status
+            except Exception as exc:  # noqa: BLE001
+                _fail(delivery, exc, manual=self.manual)
+                self.statuses[delivery.pk] = delivery.status
+        self._write_run(ready)
+
+    def _unpark(self) -> None:
+        """Deliveries parked for an order this batch wrote: pending again, for the next batch of the drain."""
+        for store_id, refs in self.orders.items():
+            WebhookDelivery.objects.filter(store_id=store_id, status=WebhookDelivery.Status.PARKED,
+                                           waits_for__in=refs).update(status=WebhookDelivery.Status.PENDING)
 
 
 def _meaning(delivery: WebhookDelivery) -> Normalized | None:
@@ -134,19 +260,8 @@ def _meaning(delivery: WebhookDelivery) -> Normalized | None:
 
 
 def _is_deadlock(exc: Exception) -> bool:
-    """Two workers writing the same customers in opposite orders: PostgreSQL aborts one of them. Its
-    savepoint is rolled back (its locks released), so trying again goes through."""
+    """Two transactions waiting for each other's locks: PostgreSQL aborts one of them (the victim)."""
     return isinstance(exc, OperationalError) and getattr(exc.__cause__, "sqlstate", None) == DEADLOCK
-
-
-def _retrying_deadlocks(write) -> None:
-    """Run ``write`` (which opens its own savepoint), again at once if it was a deadlock's victim."""
-    for attempt in range(DEADLOCK_RETRIES + 1):
-        try:
-            return write()
-        except OperationalError as exc:
-            if attempt == DEADLOCK_RETRIES or not _is_deadlock(exc):
-                raise
 
 
 def _normalize(delivery: WebhookDelivery, *, manual: bool) -> Normalized | None:
@@ -162,45 +277,18 @@ def _normalize(delivery: WebhookDelivery, *, manual: bool) -> Normalized | None:
     return normalized
 
 
-def _write_run(run: list[tuple[WebhookDelivery, Normalized]], *, manual: bool) -> dict[int, str]:
-    """Write consecutive plain deliveries: per store, one products upsert and one record_events call.
-    A store's group that fails is written again delivery by delivery, each recording its own outcome."""
-    by_store: dict[int, list[tuple[WebhookDelivery, Normalized]]] = {}
-    for delivery, normalized in run:
-        by_store.setdefault(delivery.store_id, []).append((delivery, normalized))
-    statuses: dict[int, str] = {}
-    for items in by_store.values():
-        if len(items) == 1 or not _write_together(items):
-            for delivery, normalized in items:
-                statuses[delivery.pk] = _process_one(delivery, manual=manual, normalized=normalized)
-        else:
-            statuses.update((delivery.pk, delivery.status) for delivery, _ in items)
-    return statuses
-
-
-def _write_together(items: list[tuple[WebhookDelivery, Normalized]]) -> bool:
-    """One savepoint for the group (retried when it is a deadlock victim); False if it failed."""
-    try:
-        _retrying_deadlocks(lambda: _write_group(items))
-    except Exception:  # noqa: BLE001 - the deliveries are then written one by one
-        return False
-    for delivery, _ in items:
-        delivery.status = WebhookDelivery.Status.PROCESSED
-    return True
-
-
-@transaction.atomic
 def _write_group(items: list[tuple[WebhookDelivery, Normalized]]) -> None:
+    """Write expanded deliveries of one store: one products upsert (in key order, so two drainers lock
+    products in the same order), one ``record_events`` call, one status update per distinct count."""
     store = items[0][0].store
-    expanded = [(delivery, get_adapter(delivery.platform).expand(delivery, n)) for delivery, n in items]
-    products = [p for _, x in expanded for p in x.products]
+    products = sorted((p for _, x in items for p in x.products), key=lambda p: p.external_id)
     if products:
         upsert_products(store, products)
-    events = [e for _, x in expanded for e in x.events]
+    events = [e for _, x in items for e in x.events]
     inserted = record_events(store, events).inserted_keys if events else set()
     counted: set[str] = set()
     by_count: dict[int, list[int]] = {}
-    for delivery, x in expanded:
+    for delivery, x in items:
         keys = {e.dedupe_key for e in x.events if e.dedupe_key in inserted} - counted
         counted |= keys
         by_count.setdefault(len(keys), []).append(delivery.pk)
@@ -208,7 +296,7 @@ def _write_group(items: list[tuple[WebhookDelivery, Normalized]]) -> None:
     for count, ids in by_count.items():  # a statement per distinct count: usually one or two
         WebhookDelivery.objects.filter(pk__in=ids).update(
             status=WebhookDelivery.Status.PROCESSED, events_inserted=count, attempts=F("attempts") + 1,
-            last_error="", processed_at=now,
+            last_error="", waits_for="", processed_at=now,
         )
 
 
@@ -228,7 +316,13 @@ def _process_one(delivery: WebhookDelivery, *, manual: bool, normalized: Normali
     try:
         if normalized is None:
             normalized = _meaning(delivery)
-        _retrying_deadlocks(lambda: _apply(get_adapter(delivery.platform), delivery, normalized))
+        _apply(get_adapter(delivery.platform), delivery, normalized)
+    except WaitsForOrder as waiting:
+        park(delivery, waiting)
+    except OperationalError as exc:
+        if _is_deadlock(exc):
+            raise  # the whole batch transaction is retried
+        _fail(delivery, exc, manual=manual)
     except Exception as exc:  # noqa: BLE001 - any failure is recorded on the delivery, never lost
         _fail(delivery, exc, manual=manual)
     return delivery.status
@@ -267,6 +361,7 @@ def _schedule_retry(delivery: WebhookDelivery) -> None:
         schedule_type=Schedule.ONCE,
         repeats=1,
         next_run=timezone.now() + delay,
+        **task_queue(),
     )
 
 

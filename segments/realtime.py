@@ -9,6 +9,10 @@ from django_q.tasks import async_task
 def on_events_recorded(sender, store, result, **kwargs) -> None:
     if not result.types_by_customer:
         return
+    from .models import Segment
+
+    if not Segment.objects.filter(store=store, is_active=True).exists():
+        return  # nothing consumes it: no task (a store without segments, during a backfill or a burst)
     payload = {str(cid): sorted(types) for cid, types in result.types_by_customer.items()}
     async_task("segments.tasks.reevaluate_customers", store.pk, payload, task_name="segments.reevaluate")
 

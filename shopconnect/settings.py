@@ -57,6 +57,10 @@ OUTBOUND_ALLOW_HTTP = env_bool("OUTBOUND_ALLOW_HTTP", False)
 WEBHOOK_MAX_BODY_BYTES = int(os.environ.get("WEBHOOK_MAX_BODY_BYTES", str(2 * 1024 * 1024)))
 # How many times a failed delivery is retried automatically before it waits for a person.
 WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "5"))
+# A delivery that arrived before the order it needs (a refund) waits this long for it, then fails.
+WEBHOOK_PARK_SECONDS = int(os.environ.get("WEBHOOK_PARK_SECONDS", "3600"))
+# The django-q2 queue of the webhook drain (README: deployment); empty: the default queue.
+WEBHOOK_QUEUE = os.environ.get("WEBHOOK_QUEUE", "")
 
 INSTALLED_APPS = [
     "shopconnect.workspace.admin_app.WorkspaceAdminConfig",  # django.contrib.admin with our site (navigation, start)
@@ -207,6 +211,9 @@ Q_CLUSTER = {
     "save_limit": int(os.environ.get("Q_SAVE_LIMIT", "-1")),
     "label": "Tasks",
     "poll": 0.5,
+    # The webhook drain's own cluster (WEBHOOK_QUEUE=webhooks, then `Q_CLUSTER_NAME=webhooks manage.py
+    # qcluster`): drain tasks never wait behind segment, report and flow tasks (README, deployment).
+    "ALT_CLUSTERS": {"webhooks": {"workers": int(os.environ.get("WEBHOOK_WORKERS", "2"))}},
 }
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
@@ -251,6 +258,12 @@ EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+# Seconds an SMTP server may take to answer (Django waits forever by default): a sending worker must
+# hand a message over well within campaigns.outbox.STALE_AFTER, or its claim is taken as dead.
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "30"))
+# A sending worker that handed nothing to the provider for this long is taken as dead: its rows are
+# recovered (campaigns.sender). Keep it well above EMAIL_TIMEOUT and anymail's 30 s request timeout.
+SENDER_STALE_SECONDS = int(os.environ.get("SENDER_STALE_SECONDS", "300"))
 # Provider tracking webhooks (campaigns/webhooks.py): django-anymail's settings, from the environment as
 # ANYMAIL_<NAME>. A provider whose secret is not set has its tracking webhook refused (README: Connecting
 # an email provider). WEBHOOK_SECRET is "user:password" (comma-separated to rotate: old and new).

@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db.models import Case, IntegerField, QuerySet, Sum, Value, When
-from django.db.models.functions import ExtractHour
 
 from shopconnect.timeline.models import Customer, Event, Store
 
@@ -44,13 +43,10 @@ def _engagement(store: Store, customers: QuerySet[Customer] | None) -> QuerySet[
     events = Event.objects.filter(store=store, type__in=ENGAGEMENT, customer__isnull=False)
     if customers is not None:
         events = events.filter(customer_id__in=customers.order_by().values("id"))
-    zones = {z for z in events.order_by().values_list("customer__timezone", flat=True).distinct() if _zone(z)}
-    default = store_zone(store)
-    hour = Case(*[When(customer__timezone=z, then=ExtractHour("occurred_at", tzinfo=ZoneInfo(z))) for z in zones],
-                default=ExtractHour("occurred_at", tzinfo=default), output_field=IntegerField())
+    # Each event's local hour is stored with it, in the customer's zone else the store's (timeline.localtime).
     weight = Case(When(type="email.clicked", then=Value(CLICK_WEIGHT)), When(properties__machine=True, then=Value(0)),
                   default=Value(1), output_field=IntegerField())
-    return events.order_by().annotate(local_hour=hour, weight=weight)
+    return events.filter(local_hour__isnull=False).order_by().annotate(weight=weight)
 
 
 def _best(rows) -> dict:

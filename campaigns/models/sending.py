@@ -56,6 +56,23 @@ class EmailProvider(models.Model):
         default=5, help_text="Attribution: else to the last email opened within this many days (0: opens never).")
     exclude_machine_opens = models.BooleanField(
         default=True, help_text="Ignore opens that look like privacy-proxy prefetches in attribution and reports.")
+
+    class InDoubt(models.TextChoices):
+        """What to do with a message whose worker stopped while the provider had it (``campaigns.sender``)."""
+
+        KEEP = "keep", "Do not resend: wait for someone to decide (no one gets it twice)"
+        NON_MARKETING = "non_marketing", "Resend non-marketing mail only (signup confirmations)"
+        RESEND = "resend", "Resend everything (a customer may get it twice)"
+
+    in_doubt = models.CharField(
+        "messages in doubt", max_length=16, choices=InDoubt.choices, default=InDoubt.NON_MARKETING,
+        help_text="A sending worker stopped while the provider had the message, and the provider cannot tell "
+                  "us whether it went out. Providers that take our idempotency key (Resend, Brevo) are always "
+                  "asked again safely; for the others this decides.")
+    # The provider's last failure that was not about one message (down, refused the credentials, library
+    # missing): shown to the store's owner until a send goes through again.
+    problem = models.CharField(max_length=300, blank=True, default="", editable=False)
+    problem_at = models.DateTimeField(null=True, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
@@ -173,7 +190,8 @@ def new_reference() -> str:
 
 class Message(models.Model):
     """One email in the outbox. ``idempotency_key`` is unique: a retry or a crashed worker cannot
-    create or send a second copy. States: queued -> sending -> sent | failed; or skipped (with reason)."""
+    create or send a second copy. States: queued -> sending -> sent | failed | unknown (the worker stopped
+    while the provider had it: in doubt, see ``campaigns.sender``); or skipped (with reason)."""
 
     class State(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -181,6 +199,7 @@ class Message(models.Model):
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
         SKIPPED = "skipped", "Skipped"
+        UNKNOWN = "unknown", "In doubt"  # the worker stopped while the provider had it (see the note)
 
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="messages")
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="messages")
@@ -210,6 +229,9 @@ class Message(models.Model):
     next_attempt_at = models.DateTimeField()
     claim_token = models.CharField(max_length=32, blank=True, default="")
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # Set (committed) just before the row is handed to the provider: a row of a dead worker without it
+    # was never handed over, so it can be sent again; with it, it is in doubt.
+    send_started_at = models.DateTimeField(null=True, blank=True)
     provider_message_id = models.CharField(max_length=255, blank=True, default="", db_index=True)
     reference = models.CharField(max_length=32, default=new_reference, editable=False, db_index=True,
                                  help_text="Random token sent with the email; provider events find it by this.")

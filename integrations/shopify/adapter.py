@@ -22,7 +22,7 @@ import requests
 from django.conf import settings
 from django.http import HttpRequest
 
-from integrations.base import DiscountRequest, Normalized, PlatformAdapter, signature_matches
+from integrations.base import DiscountRequest, Normalized, PlatformAdapter, WaitsForOrder, signature_matches
 from integrations.values import BadValue, timestamp
 from shopconnect.outbound import OutboundBlocked, check_shopify_domain, check_url
 from shopconnect.timeline.models import Event, Platform, Product, Store
@@ -35,8 +35,8 @@ log = logging.getLogger(__name__)
 CART_OWNER_TYPES = ("checkout.started", "checkout.updated", "order.placed")
 
 
-class OrderNotYetKnown(LookupError):
-    """A refund for an order not received yet: the delivery fails and is retried later."""
+class OrderNotYetKnown(WaitsForOrder):
+    """A refund for an order not received yet: applied after its batch, or parked until the order arrives."""
 
 
 SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")
@@ -132,7 +132,8 @@ class ShopifyAdapter(PlatformAdapter):
                 .first()
             )
             if owner is None:
-                raise OrderNotYetKnown(f"order {event.order_ref} is not known yet; the refund will be retried")
+                raise OrderNotYetKnown(event.order_ref, f"order {event.order_ref} is not known yet; the refund "
+                                       "is applied once it arrives")
             return dataclasses.replace(event, customer_id=owner)
         if event.type == "cart.updated" and not has_owner:
             owner = (

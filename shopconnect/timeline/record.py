@@ -26,6 +26,8 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -102,6 +104,10 @@ def record_events(store: Store, events: Iterable[CanonicalEvent]) -> RecordResul
         refresh_after_insert(new_events, merged)
         result.types_by_customer = dict(touched)
         when = _when_to_announce() if result.types_by_customer or result.inserted else None
+        batch = _batched.get()
+        if when is not None and batch is not None:
+            batch.append((store, result))  # announced once with the rest (announcements_batched)
+            when = None
         if when == "in transaction":
             _announce(store, result)
         elif when == "on commit":
@@ -113,6 +119,43 @@ def record_events(store: Store, events: Iterable[CanonicalEvent]) -> RecordResul
 
 def _announce(store: Store, result: RecordResult) -> None:
     events_recorded.send(sender=Store, store=store, result=result)
+
+
+_batched: ContextVar[list | None] = ContextVar("events_recorded_batched", default=None)
+
+
+@contextmanager
+def announcements_batched():
+    """Within it, ``record_events`` calls announce nothing; when it ends without an error, one merged
+    ``events_recorded`` per store is sent (as ``_when_to_announce`` says), so a caller that writes a batch
+    in several calls (the webhook drain) queues its follow-up tasks once per batch. Use it inside the
+    transaction that writes the events. It yields the list of (store, result) collected so far: a caller
+    whose savepoint rolls back removes what was collected inside it (``del batch[mark:]``)."""
+    if _batched.get() is not None:  # nested: the outer one announces
+        yield _batched.get()
+        return
+    batch: list[tuple[Store, RecordResult]] = []
+    token = _batched.set(batch)
+    try:
+        yield batch
+    finally:
+        _batched.reset(token)
+    merged: dict[int, tuple[Store, RecordResult]] = {}
+    for store, result in batch:
+        _, into = merged.setdefault(store.pk, (store, RecordResult()))
+        into.inserted += result.inserted
+        into.duplicates += result.duplicates
+        into.event_ids.extend(result.event_ids)
+        into.inserted_keys |= result.inserted_keys
+        for customer_id, types in result.types_by_customer.items():
+            into.types_by_customer.setdefault(customer_id, set()).update(types)
+    when = _when_to_announce() if merged else None
+    for store, result in merged.values():
+        result.event_ids.sort()
+        if when == "on commit":
+            transaction.on_commit(lambda store=store, result=result: _announce(store, result))
+        else:
+            _announce(store, result)
 
 
 def enqueue_when_visible(enqueue) -> None:

@@ -74,7 +74,11 @@ def setup_checks(store: Store) -> list[Check]:
     else:
         provider_url = reverse("admin:campaigns_emailprovider_change", args=[provider.pk])
         delivered = Event.objects.filter(store=store, type="email.delivered").exists()
-        if provider.kind in DEVELOPMENT_KINDS:
+        if provider.problem:  # the sender's alert: the provider failed and nothing has gone through since
+            from campaigns.admin import provider_alert
+
+            email = Check("Email provider", False, provider_alert(provider), provider_url, "Open the provider")
+        elif provider.kind in DEVELOPMENT_KINDS:
             email = Check("Email provider", False, f"{provider.get_kind_display()}: emails are printed or kept "
                           "here, not delivered to anyone. Connect a real provider to send.", provider_url,
                           "Change the provider")

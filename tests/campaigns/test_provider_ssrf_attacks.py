@@ -28,7 +28,8 @@ INTERNAL_BODY = "ami-id: i-0abc AccessKeyId=ASIAINTERNAL SecretAccessKey=wJalrXU
 def provider_form(**fields) -> dict:
     form = {"kind": "postmark", "from_email": "news@outdoor.example", "from_name": "Outdoor", "reply_to": "",
             "credentials": "", "rate_limit_per_minute": "0", "smart_sending_hours": "16",
-            "click_window_days": "5", "open_window_days": "5", "exclude_machine_opens": "on"}
+            "click_window_days": "5", "open_window_days": "5", "exclude_machine_opens": "on",
+            "in_doubt": "non_marketing"}
     return {**form, **fields}
 
 

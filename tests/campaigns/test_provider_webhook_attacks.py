@@ -193,3 +193,13 @@ def test_a_genuine_provider_click_still_earns_the_order_and_a_forged_one_does_no
     credited = AttributedOrder.objects.get(order_id="1001")
     assert credited.message_id == message.pk and credited.touch == "click"
     assert not AttributedOrder.objects.filter(order_id="1002").exists()
+
+
+@pytest.mark.parametrize("slug", ["amazon_ses", "mailgun", "postmark", "sendgrid"])
+def test_deeply_nested_json_is_refused_not_a_500(settings, client, sent, slug):
+    settings.ANYMAIL = {"WEBHOOK_SECRET": SECRET, "MAILGUN_WEBHOOK_SIGNING_KEY": "key-real"}
+    settings.AMAZON_SES_TOPIC_ARNS = ["arn:aws:sns:us-east-1:111111111111:shopconnect-ses"]
+    body = "[" * 100_000 + "]" * 100_000
+    response = client.post(f"/anymail/{slug}/tracking/", body, content_type="application/json",
+                           HTTP_AUTHORIZATION=GOOD_AUTH, HTTP_X_AMZ_SNS_MESSAGE_TYPE="Notification")
+    assert response.status_code == 400 and "nested" in response.content.decode()

@@ -138,7 +138,8 @@ def test_an_owner_manages_the_provider_and_members_but_not_where_the_store_lives
     response = client.post(f"/admin/campaigns/emailprovider/{provider.pk}/change/", {
         "store": shop.pk, "kind": "locmem", "from_email": "news@outdoor.example", "from_name": "Outdoor",
         "reply_to": "", "credentials": "", "rate_limit_per_minute": "0", "smart_sending_hours": "16",
-        "click_window_days": "5", "open_window_days": "5", "exclude_machine_opens": "on"})
+        "click_window_days": "5", "open_window_days": "5", "exclude_machine_opens": "on",
+        "in_doubt": "non_marketing"})
     assert response.status_code == 302, response.context["adminform"].form.errors
     assert EmailProvider.objects.get(pk=provider.pk).from_email == "news@outdoor.example"
     response = client.post(f"/admin/timeline/store/{shop.pk}/change/", {

@@ -68,45 +68,49 @@ def test_failure_is_recorded_and_a_bounded_retry_scheduled(delivery, settings):
     assert Schedule.objects.filter(func="integrations.tasks.process_delivery", args=str(d.pk)).count() == 1
 
 
-def test_a_deadlock_victim_is_applied_again_at_once(delivery, monkeypatch):
-    """PostgreSQL aborts one of two workers that lock the same rows in opposite orders; the victim's
-    delivery is tried again right away instead of failing and waiting for a scheduled retry."""
+def test_a_deadlock_victim_runs_its_whole_batch_again_at_once(delivery, monkeypatch):
+    """PostgreSQL aborts one of two workers that wait for each other's locks; the victim's batch
+    transaction (its locks gone with it) runs again right away instead of failing and waiting for a
+    scheduled retry."""
     from django.db import OperationalError
 
-    from tests.integrations.fake_adapter import FakeAdapter
+    from integrations import tasks
 
     class Deadlock(Exception):
         sqlstate = "40P01"
 
-    real_apply, calls = FakeAdapter.apply, []
+    real, calls = tasks.record_events, []
 
-    def apply_once_deadlocked(self, d, normalized):
-        calls.append(d.pk)
+    def record_once_deadlocked(store, events):
+        calls.append(len(events))
         if len(calls) == 1:
             raise OperationalError("deadlock detected") from Deadlock()
-        return real_apply(self, d, normalized)
+        return real(store, events)
 
-    monkeypatch.setattr(FakeAdapter, "apply", apply_once_deadlocked)
+    monkeypatch.setattr(tasks, "record_events", record_once_deadlocked)
     d = delivery("thing/done", {"id": "dl", "email": "dee@example.com", "at": "2026-02-01T10:00:00+00:00"})
-    assert process_delivery(d.pk) == "processed"
+    e = delivery("thing/done", {"id": "dm", "email": "eve@example.com", "at": "2026-02-01T10:00:00+00:00"}, "dm")
+    assert tasks.drain_pending() == 2
     d.refresh_from_db()
-    assert (d.attempts, d.last_error, len(calls)) == (1, "", 2)
+    assert (d.status, d.attempts, d.last_error, len(calls)) == ("processed", 1, "", 2)
+    assert calls == [2, 2]  # the whole batch again, still written together
     assert Customer.objects.get(email="dee@example.com").events.count() == 1
+    assert Customer.objects.get(email=e.body and "eve@example.com").events.count() == 1
     assert not Schedule.objects.filter(func="integrations.tasks.process_delivery").exists()
 
 
 def test_other_database_errors_are_not_retried_in_place(delivery, monkeypatch):
     from django.db import OperationalError
 
-    from tests.integrations.fake_adapter import FakeAdapter
+    from integrations import tasks
 
     calls = []
 
-    def apply_failing(self, d, normalized):
-        calls.append(d.pk)
+    def record_failing(store, events):
+        calls.append(len(events))
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(FakeAdapter, "apply", apply_failing)
+    monkeypatch.setattr(tasks, "record_events", record_failing)
     d = delivery("thing/done", {"id": "oe", "email": "oe@example.com", "at": "2026-02-01T10:00:00+00:00"})
     assert process_delivery(d.pk) == "failed" and len(calls) == 1
 

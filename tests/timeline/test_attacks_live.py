@@ -22,7 +22,7 @@ from rest_framework.authtoken.models import Token
 
 from campaigns.flows.engine import advance_due_enrollments
 from campaigns.flows.prebuilt import install_prebuilt_flows
-from campaigns.models import EmailProvider, EmailTemplate
+from campaigns.models import EmailProvider, EmailTemplate, Message, Suppression
 from campaigns.sender import send_due_messages
 from integrations.shopify.models import InstallState
 from segments.models import Segment
@@ -125,3 +125,40 @@ def test_hostile_members_and_inputs_get_4xx_never_500(live, make_store, make_use
                 marketer)
     assert slow.status_code == 201  # saving is fine; rendering it is bounded (tests/campaigns/test_render_limits.py)
     assert not Event.objects.filter(store=theirs).exists()
+
+
+def test_forged_provider_webhooks_change_nobody(live, make_store, settings):
+    """tests/campaigns/test_provider_webhook_attacks.py in detail: with no secret configured every tracking
+    URL refuses (Mailgun too, not a 500); with one, a post without it is refused and an authenticated post
+    that guesses sequential message ids finds nothing."""
+    shop = make_store(platform="woocommerce", url="https://outdoor.example")
+    record_events(shop, [CanonicalEvent(type="consent.changed", occurred_at=timezone.now(), dedupe_key="sub",
+                                        source="api", email="victim@example.com",
+                                        properties={"channel": "email", "state": "subscribed"})])
+    victim = Customer.objects.get(store=shop, email="victim@example.com")
+    message = Message.objects.create(store=shop, customer=victim, idempotency_key="m", state="sent",
+                                     next_attempt_at=timezone.now(), provider_message_id="pm-1")
+
+    def complaint(metadata):
+        return json.dumps({"RecordType": "SpamComplaint", "ID": 43, "Type": "SpamComplaint", "TypeCode": 512,
+                           "MessageID": "pm-guess", "Email": "victim@example.com",
+                           "BouncedAt": "2026-03-02T15:05:00Z", "Metadata": metadata})
+
+    settings.ANYMAIL = {}
+    for esp in ("postmark", "mailgun", "sendgrid", "amazon_ses", "brevo", "resend", "mailjet", "sparkpost"):
+        answer = requests.post(f"{live}/anymail/{esp}/tracking/", data=complaint({"message_id": str(message.pk)}),
+                               headers={"Content-Type": "application/json"}, timeout=10)
+        assert answer.status_code == 403, esp
+    settings.ANYMAIL = {"WEBHOOK_SECRET": ["hook:pass"]}
+    forged = requests.post(f"{live}/anymail/postmark/tracking/", data=complaint({"sc_ref": message.reference}),
+                           headers={"Content-Type": "application/json"}, timeout=10)
+    assert forged.status_code == 400
+    assert requests.post(f"{live}/anymail/mailgun/tracking/", data="{}", auth=("hook", "pass"), timeout=10,
+                         headers={"Content-Type": "application/json"}).status_code == 403
+    for guess in range(message.pk - 2, message.pk + 3):
+        assert requests.post(f"{live}/anymail/postmark/tracking/", data=complaint({"message_id": str(guess)}),
+                             auth=("hook", "pass"), headers={"Content-Type": "application/json"},
+                             timeout=10).status_code == 200
+    victim.refresh_from_db()
+    assert victim.email_consent == "subscribed" and not Suppression.objects.exists()
+    assert not Event.objects.filter(type="email.complained").exists()

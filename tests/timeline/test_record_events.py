@@ -174,9 +174,17 @@ def test_orm_broker_tasks_commit_with_the_events_or_not_at_all(store, make_event
     from django_q.conf import Conf
     from django_q.models import OrmQ
 
+    from campaigns.models import Message
+    from segments.models import Segment
+
     monkeypatch.setattr(Conf, "SYNC", False)
     monkeypatch.setattr(Conf, "ORM", "default")
     queued = OrmQ.objects.count()
+    record_events(store, [order(make_event, "p@x.io", "6", "4.00")])
+    assert OrmQ.objects.count() == queued, "nothing consumes an order of a store without segments or email"
+    Segment.objects.create(store=store, name="Buyers", definition={"type": "performed", "event": "order.placed"})
+    Message.objects.create(store=store, customer=Customer.objects.get(email="p@x.io"), idempotency_key="m",
+                           state="sent", next_attempt_at="2026-01-01T00:00Z")
     record_events(store, [order(make_event, "q@x.io", "7", "5.00")])
     # segments re-evaluation and the reports both follow an order
     assert OrmQ.objects.count() == queued + 2

@@ -11,7 +11,6 @@ from django.core.management import call_command
 from django_q.models import Schedule
 
 from integrations.models import WebhookDelivery
-from integrations.tasks import reprocess
 from shopconnect.timeline.models import Customer, Event, Product, Store
 
 from .helpers import SHOP, payload, post
@@ -168,13 +167,14 @@ def test_an_older_customer_update_stays_on_the_timeline_but_not_in_the_profile(c
     assert zoe.events.filter(type__in=["customer.created", "customer.updated"]).count() == 2
 
 
-def test_a_refund_before_its_order_fails_is_retried_and_lands_once_the_order_is_known(client, shop):
+def test_a_refund_before_its_order_waits_for_it_and_lands_when_the_order_arrives(client, shop):
     assert post(client, "refunds_create", "refunds/create", "e1").status_code == 200
     delivery = WebhookDelivery.objects.get(topic="refunds/create")
-    assert delivery.status == "failed" and "not known yet" in delivery.last_error
-    assert Schedule.objects.filter(func="integrations.tasks.process_delivery", args=str(delivery.pk)).exists()
-    post(client, "orders_paid", "orders/paid", "e2")
-    assert reprocess([delivery.pk]) == {"processed": 1}
+    assert delivery.status == "parked" and "not known yet" in delivery.last_error
+    assert not Schedule.objects.filter(func="integrations.tasks.process_delivery").exists()  # no timed retry
+    post(client, "orders_paid", "orders/paid", "e2")  # the order arrives: the refund is applied at once
+    delivery.refresh_from_db()
+    assert delivery.status == "processed" and delivery.waits_for == ""
     zoe = Customer.objects.get(external_id=CUSTOMER)
     assert zoe.total_spent == Decimal("113.40")
     assert zoe.events.filter(type="order.refunded").count() == 1
