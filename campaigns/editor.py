@@ -19,6 +19,7 @@ from django.db.models import Q, QuerySet
 from shopconnect.timeline.models import Customer, Store
 
 from .context import TIERS, build_context
+from .coupons import SAMPLE, sample_code
 from .models import EmailProvider
 from .providers import ProviderNotConfigured, connection_for
 from .rendering import Rendered, TemplateProblem, render_email
@@ -34,6 +35,8 @@ class Source:
     html: str
     text: str = ""
     discount_code: str = ""
+    unique_code: bool = False  # previews show a sample: a real code is created only when the email is sent
+    code_prefix: str = ""
 
 
 def preview_unsubscribe_url() -> str:
@@ -67,7 +70,8 @@ def segment_member(store: Store, segment_id: int, position: int = 0) -> tuple[Cu
 
 def _context(store: Store, customer: Customer, source: Source) -> dict:
     trigger = customer.events.filter(type__in=TRIGGERS).order_by("-occurred_at", "-id").first()
-    extra = {"discount_code": source.discount_code or "", "unsubscribe_url": preview_unsubscribe_url(),
+    code = sample_code(source.code_prefix.strip().upper()) if source.unique_code else source.discount_code
+    extra = {"discount_code": code or "", "unsubscribe_url": preview_unsubscribe_url(),
              "preferences_url": preview_unsubscribe_url()}
     return build_context(store, customer, trigger, extra)
 
@@ -101,8 +105,10 @@ def variables(context: dict) -> list[dict]:
     out.append({"group": "Products", "name": "recommendations", "value": ", ".join(_short(r["title"], 30)
                                                                                 for r in recs) or "none",
                 "snippet": "{% for p in recommendations %}{{ p.title }}{% endfor %}"})
-    out.append({"group": "Email", "name": "discount_code", "value": context["discount_code"] or "(empty: set it "
-                "on the template)"})
+    code = context["discount_code"]
+    out.append({"group": "Email", "name": "discount_code", "value": (
+        f"{code} (a sample: each recipient gets their own code)" if code.endswith(SAMPLE) else code)
+        or "(empty: set it on the template)"})
     out.append({"group": "Email", "name": "unsubscribe_url", "value": "a personal link per recipient"})
     for item in out:
         item.setdefault("snippet", "{{ " + item["name"] + " }}")

@@ -40,13 +40,13 @@ from shopconnect.timeline.canonical import CanonicalEvent
 from shopconnect.timeline.models import Product, Store
 from shopconnect.timeline.record import record_events
 
-from . import outbox, policy
+from . import coupons, outbox, policy
 from .context import build_context, event_lines
 from .copies import copy_of, keep_copies
 from .idempotency import IDEMPOTENT_KINDS, add_key, provider_key
 from .ledger import Ledger
 from .links import track
-from .models import HOLDOUT, CampaignVariant, EmailProvider, Message
+from .models import HOLDOUT, CampaignVariant, EmailProvider, EmailTemplate, Message
 from .provider_errors import IN_DOUBT, MESSAGE, STORE, TRANSIENT, Fault, classify
 from .providers import TRACKING_SWITCH_KINDS, connection_for, sending_budget
 from .rendering import Rendered, TemplateProblem, render_email
@@ -197,9 +197,18 @@ class _StoreBatch:
                                     note="store sending rate limit reached")
                     self.counts["rate_limited"] += 1
                     continue
+                variant = variants.get((message.campaign_id, message.variant))
+                try:  # a unique discount code, created on the platform once per message (campaigns.coupons)
+                    coupons.code_for(message, template_for(message, variant))
+                except coupons.CodeUnavailable as exc:
+                    if exc.transient:
+                        self.counts["retried" if _retry(self.ledger, message, str(exc), now) else "failed"] += 1
+                    else:
+                        self.ledger.add(message, Message.State.FAILED, note=str(exc)[:300])
+                        self.counts["failed"] += 1
+                    continue
                 try:
-                    email, rendered, links = build_email(message, provider, self.backend, products,
-                                                         variants.get((message.campaign_id, message.variant)))
+                    email, rendered, links = build_email(message, provider, self.backend, products, variant)
                 except TemplateProblem as exc:
                     self.ledger.add(message, Message.State.FAILED, note=f"template error: {exc}"[:300])
                     self.counts["failed"] += 1
@@ -359,11 +368,16 @@ def batch_variants(messages: list[Message]) -> dict[tuple[int, str], CampaignVar
     return {(v.campaign_id, v.label): v for v in found}
 
 
+def template_for(message: Message, variant: CampaignVariant | None = None) -> EmailTemplate | None:
+    """The template a message renders: its campaign variant's, when that has one, else the row's."""
+    return (variant.template if variant is not None and variant.template_id else None) or message.template
+
+
 def render_message(message: Message, products: dict | None = None,
                    variant: CampaignVariant | None = None) -> tuple[Rendered, str]:
     """Render a message's template for its customer; returns the result and the unsubscribe URL.
     A campaign variant's template and subject, when set, replace the row's."""
-    template = (variant.template if variant is not None and variant.template_id else None) or message.template
+    template = template_for(message, variant)
     if template is None:
         raise TemplateProblem("html", "the message has no template")
     subject = variant.subject if variant is not None and variant.subject else template.subject

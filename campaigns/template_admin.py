@@ -35,7 +35,15 @@ class EmailTemplateAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     list_display = ("name", "store", "subject", "updated_at", "preview_link")
     list_filter = ("store",)
     search_fields = ("name", "subject")
-    fields = ("store", "name", "subject", "html", "text", "discount_code")
+    fieldsets = (
+        (None, {"fields": ("store", "name", "subject", "html", "text", "discount_code")}),
+        ("Unique discount code", {
+            "fields": ("unique_code", ("code_discount_type", "code_value"), ("code_valid_days", "code_minimum_order"),
+                       "code_once_per_customer", "code_prefix"),
+            "description": "Each recipient gets their own code, created on your store when the email is sent "
+                           "(one per recipient and email; a retried send reuses it). Put {{ discount_code }} in "
+                           "the email where it should appear; the preview shows a sample code."}),
+    )
 
     class Media:
         css = {"all": ("workspace/workspace.css",)}
@@ -51,7 +59,7 @@ class EmailTemplateAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         if db_field.name in ("html", "text") and field is not None:
             field.widget.attrs.update({"rows": 22 if db_field.name == "html" else 6, "spellcheck": "false",
                                        "class": "editor-source-text", "data-editor-part": db_field.name})
-        if db_field.name in ("subject", "discount_code") and field is not None:
+        if db_field.name in ("subject", "discount_code", "unique_code", "code_prefix") and field is not None:
             field.widget.attrs.update({"data-editor-part": db_field.name})
         return field
 
@@ -131,7 +139,8 @@ class EmailTemplateAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         parts = {name: request.POST.get(name, "") for name in ("subject", "html", "text", "discount_code")}
         if sum(len(v) for v in parts.values()) > MAX_SOURCE:
             raise ValidationError(f"the template is longer than {MAX_SOURCE:,} characters")
-        return editor.Source(**parts)
+        return editor.Source(**parts, unique_code=bool(request.POST.get("unique_code")),
+                             code_prefix=request.POST.get("code_prefix", "")[:20])
 
     def render_view(self, request):
         """POST store, customer, subject, html, text, discount_code: the preview as JSON."""

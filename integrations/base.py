@@ -7,7 +7,8 @@ status codes. The task (``integrations.tasks.process_delivery``) calls ``normali
 Subclasses must implement ``identify_store``, ``verify``, ``topic``, ``delivery_key`` and ``normalize``.
 ``normalize`` is pure (no database, no network): it is tested from JSON payload files alone. Override
 ``expand`` to complete events with what the database knows, and ``runs_alone`` and ``apply`` for topics
-that do more than record events and products (uninstall, compliance...).
+that do more than record events and products (uninstall, compliance...). A platform that can create
+discount codes implements ``create_discount_code`` (unique codes in emails, ``campaigns.coupons``).
 Adding a platform: a subpackage with an adapter, a line in ``settings.PLATFORM_ADAPTERS``
 (docs/ADDING_A_PLATFORM.md). The store's platform choice, ``connect_store``'s ``--platform`` and options,
 the webhook URL and any public pages of the platform all come from the adapters configured there.
@@ -20,6 +21,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -60,6 +62,35 @@ class Normalized:
     products: list[ProductRecord] = field(default_factory=list)
     #: side effects for ``apply`` (for example "uninstall", "redact_customer"), with their data
     actions: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DiscountRequest:
+    """One unique discount code to create on the platform, for one recipient of one email."""
+
+    code: str
+    title: str  # how the store's admin lists it: "ShopConnect: Abandoned cart: Incentive (message 12)"
+    kind: str  # "percentage" or "fixed_amount"
+    value: Decimal  # 10 = 10 % off, or 10.00 off in the store's currency
+    starts_at: datetime
+    expires_at: datetime | None = None
+    minimum_order: Decimal | None = None  # the order subtotal the code needs
+    once_per_customer: bool = True
+    customer_email: str = ""
+    customer_external_id: str = ""  # the platform's customer id, when known: only they may use it
+
+
+class DiscountCodeError(RuntimeError):
+    """The platform refused or failed to create a code; the message says why (never a secret or a raw body).
+    ``transient`` errors (timeouts, 429, 5xx) are worth a retry; the others are not."""
+
+    def __init__(self, message: str, *, transient: bool = False):
+        super().__init__(message)
+        self.transient = transient
+
+
+class DiscountCodeTaken(DiscountCodeError):  # noqa: N818 - the platform's answer, not our failure
+    """The platform already has this code: an earlier attempt created it before its answer was lost."""
 
 
 def hmac_sha256_base64(secret: str | bytes, body: bytes) -> str:
@@ -177,3 +208,9 @@ class PlatformAdapter:
 
     def backfill(self, store: Store, since: datetime | None = None) -> dict[str, int]:
         raise NotImplementedError(f"{self.platform} has no backfill")
+
+    def create_discount_code(self, store: Store, request: DiscountRequest) -> str:
+        """Create one discount code on the store's platform; returns the platform's id for it. Raises
+        ``DiscountCodeTaken`` when the code exists already, ``DiscountCodeError`` for any other failure.
+        Requests go only to the store's checked platform host (``shopconnect.outbound``)."""
+        raise DiscountCodeError(f"{self.label or self.platform} stores cannot create unique discount codes")

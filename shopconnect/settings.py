@@ -107,6 +107,9 @@ COLLECT_RATE_LIMIT_PER_MINUTE = int(os.environ.get("COLLECT_RATE_LIMIT_PER_MINUT
 COLLECT_TRUST_X_FORWARDED_FOR = env_bool("COLLECT_TRUST_X_FORWARDED_FOR", False)
 # Signup forms: submissions per minute per key and client, and the least time a person takes to fill one.
 SIGNUP_RATE_LIMIT_PER_MINUTE = int(os.environ.get("SIGNUP_RATE_LIMIT_PER_MINUTE", "10"))
+# Price drops reach customers who viewed or carted the product within this many days (campaigns.catalog_triggers);
+# each price-drop flow narrows it with its trigger filter on days_since_interest.
+PRICE_DROP_LOOKBACK_DAYS = int(os.environ.get("PRICE_DROP_LOOKBACK_DAYS", "30"))
 SIGNUP_MIN_FILL_SECONDS = float(os.environ.get("SIGNUP_MIN_FILL_SECONDS", "3"))
 
 MIDDLEWARE = [

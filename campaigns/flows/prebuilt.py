@@ -24,6 +24,7 @@ alt="">{% endif %}</td><td><a href="{{ item.url|default:store.url }}">{{ item.ti
 <td>{{ item.price }} {{ store.currency }}</td></tr>{% endfor %}</table>"""
 RECS = """<p>You may also like:</p><ul>{% for p in recommendations %}<li><a href="{{ p.url }}">{{ p.title }}</a>
 {{ p.price }}</li>{% endfor %}</ul>"""
+PRODUCT = '{% if event.image_url %}<p><img src="{{ event.image_url }}" width="240" alt=""></p>{% endif %}'
 CART_LINK = '<p><a class="btn" href="{{ recovery_url }}">Return to your cart</a></p>'
 DISCOUNT = '{% if discount_code %}<p>Use code <strong>{{ discount_code }}</strong> at checkout.</p>{% endif %}'
 SHOP = '<p><a class="btn" href="{{ store.url }}">Visit the shop</a></p>'
@@ -63,9 +64,10 @@ PREBUILT: dict[str, tuple[str, dict, list]] = {
         _send("Welcome customer", "Welcome to the {{ store.name }} family",
               "<p>Thanks for your order and for subscribing.</p>"),
     ]),
+    # Exits when this checkout becomes an order (``goals``: the order carries its checkout or cart).
     "abandoned_cart": ("Abandoned cart", {
         "trigger_event_type": "checkout.started", "reentry": "per_days", "reentry_days": 1,
-        "exit_goal": "any_order"}, [
+        "exit_goal": "order_for_trigger"}, [
         _delay(hours=1),
         _send("Reminder", "You left something in your cart", "<p>Your cart is waiting:</p>" + ITEMS + CART_LINK),
         _delay(hours=23),
@@ -77,11 +79,40 @@ PREBUILT: dict[str, tuple[str, dict, list]] = {
         _delay(days=4),
         _send("Alternatives", "Still looking? These might fit", "<p>Not quite right?</p>" + RECS),
     ]),
+    # Added to cart, never started a checkout: a checkout within the hour ends it (the abandoned cart flow
+    # takes over from there), so does any order; its email shares the cart's first-reminder intent.
+    "added_to_cart": ("Added to cart, no checkout", {
+        "trigger_event_type": "cart.updated", "reentry": "per_days", "reentry_days": 1, "exit_goal": "any_order",
+        # the storefront says "added"; Shopify's carts/update webhooks say "updated"
+        "trigger_filters": [{"property": "action", "op": "in", "value": ["added", "updated"]}]}, [
+        ("wait_for_event", "No checkout in 1 hour", {"event_types": ["checkout.started"], "timeout_hours": 1,
+                                                      "on_event": None, "on_timeout": 1}, None),
+        _send("Still in your cart", "Still thinking it over?",
+              "<p>You added this to your cart:</p>" + ITEMS + SHOP),
+    ]),
     "browse_abandonment": ("Browse abandonment", {
         "trigger_event_type": "product.viewed", "reentry": "per_days", "reentry_days": 7, "exit_goal": "any_order"}, [
         _delay(hours=2),
         _send("Still thinking?", "Still thinking about {{ event.title }}?",
               '<p>You looked at <a href="{{ event.url }}">{{ event.title }}</a>.</p>' + RECS),
+    ]),
+    # The product webhooks say a requested variant is back / a product someone looked at got cheaper
+    # (campaigns.catalog_triggers); the product shown is the catalog's.
+    "back_in_stock": ("Back in stock", {"trigger_event_type": "product.back_in_stock", "reentry": "every_time"}, [
+        _send("Back in stock", "{{ event.title }} is back in stock",
+              '<p>Good news: <a href="{{ event.url|default:store.url }}">{{ event.title }}</a>'
+              "{% if event.variant_title %} ({{ event.variant_title }}){% endif %} is back.</p>" + PRODUCT
+              + '<p><a class="btn" href="{{ event.url|default:store.url }}">Get it before it is gone</a></p>',
+              skip_smart_sending=True),  # they asked for this one: another email today does not hold it back
+    ]),
+    "price_drop": ("Price drop", {
+        "trigger_event_type": "product.price_dropped", "reentry": "per_days", "reentry_days": 7,
+        "exit_goal": "any_order",
+        "trigger_filters": [{"property": "days_since_interest", "op": "lte", "value": 14}]}, [
+        _send("Price drop", "The price of {{ event.title }} just dropped",
+              '<p><a href="{{ event.url|default:store.url }}">{{ event.title }}</a>, which you looked at, now costs '
+              "{{ event.price }} {{ store.currency }} (was {{ event.previous_price }}).</p>" + PRODUCT
+              + '<p><a class="btn" href="{{ event.url|default:store.url }}">See it</a></p>'),
     ]),
     "post_purchase": ("Post-purchase", {"trigger_event_type": "order.placed", "reentry": "every_time"}, [
         _send("Thank you", "Thank you for your order", "<p>We are preparing your order.</p>" + ITEMS,

@@ -2,6 +2,7 @@
 
 from .campaigns import HOLDOUT, AttributedOrder, Campaign, CampaignVariant
 from .copies import SentCopy
+from .coupons import UniqueCode
 from .flows import Enrollment, Flow, FlowDecision, FlowStep
 from .frequency import TIER_NAMES, FrequencyCap, Tier
 from .reports import MessageOutcome
@@ -11,5 +12,5 @@ __all__ = [
     "HOLDOUT", "AttributedOrder", "Campaign", "CampaignVariant",
     "EmailPreference", "EmailProvider", "EmailTemplate", "Enrollment", "Flow", "FlowDecision", "FlowStep",
     "FrequencyCap", "Message", "MessageClass", "MessageOutcome", "SentCopy", "SoftBounceStreak", "Suppression",
-    "TIER_NAMES", "Tier",
+    "TIER_NAMES", "Tier", "UniqueCode",
 ]

@@ -7,6 +7,7 @@ idempotency key, and only ``campaigns.sender`` moves rows from ``queued`` to ``s
 from __future__ import annotations
 
 import json
+import re
 import secrets
 
 from django.core.exceptions import ValidationError
@@ -118,7 +119,32 @@ class EmailTemplate(models.Model):
     subject = models.CharField(max_length=300)
     html = models.TextField(help_text="Django template language; variables are escaped.")
     text = models.TextField(blank=True, default="", help_text="Generated from the HTML when empty.")
-    discount_code = models.CharField(max_length=64, blank=True, default="")
+    discount_code = models.CharField(
+        max_length=64, blank=True, default="", verbose_name="shared discount code",
+        help_text="One code for everyone ({{ discount_code }}), for example COMEBACK10. Ignored when each "
+                  "recipient gets a unique code.")
+    # A unique code per recipient and message, created on the store's platform at send time (campaigns.coupons).
+    unique_code = models.BooleanField(
+        default=False, verbose_name="give each recipient a unique code",
+        help_text="Created on your Shopify or WooCommerce store when the email is sent, one per recipient; "
+                  "{{ discount_code }} shows it. A code that cannot be created holds the email back (retried).")
+    code_discount_type = models.CharField(
+        max_length=16, choices=[("percentage", "Percentage off"), ("fixed_amount", "Fixed amount off")],
+        default="percentage", blank=True, verbose_name="discount type")
+    code_value = models.DecimalField(
+        max_digits=10, decimal_places=2, null=True, blank=True, verbose_name="discount value",
+        help_text="10 means 10 % off, or 10.00 off in the store's currency.")
+    code_valid_days = models.PositiveSmallIntegerField(
+        default=14, null=True, blank=True, verbose_name="code valid for (days)",
+        help_text="From the moment the email is sent; empty: no expiry.")
+    code_minimum_order = models.DecimalField(
+        max_digits=10, decimal_places=2, null=True, blank=True, verbose_name="minimum order",
+        help_text="The order subtotal the code needs; empty: none.")
+    code_once_per_customer = models.BooleanField(
+        default=True, verbose_name="one use per customer", help_text="The code works for one order only.")
+    code_prefix = models.CharField(
+        max_length=20, blank=True, default="", verbose_name="code prefix",
+        help_text="Letters and digits the code starts with, for example THANKS (THANKS-7KQ2M9XD).")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -134,6 +160,17 @@ class EmailTemplate(models.Model):
             check_template(self.subject, self.html, self.text)
         except TemplateProblem as exc:
             raise ValidationError({exc.part: str(exc)}) from exc
+        self.code_discount_type = self.code_discount_type or "percentage"
+        self.code_prefix = (self.code_prefix or "").strip().upper()
+        if self.code_prefix and not re.fullmatch(r"[A-Z0-9]{1,20}", self.code_prefix):
+            raise ValidationError({"code_prefix": "only letters A-Z and digits"})
+        if self.unique_code:
+            if self.code_value is None or self.code_value <= 0:
+                raise ValidationError({"code_value": "a unique code needs a discount value above 0"})
+            if self.code_discount_type == "percentage" and self.code_value > 100:
+                raise ValidationError({"code_value": "a percentage is at most 100"})
+            if self.code_minimum_order is not None and self.code_minimum_order < 0:
+                raise ValidationError({"code_minimum_order": "a minimum order cannot be negative"})
 
 
 class MessageClass(models.TextChoices):

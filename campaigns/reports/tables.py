@@ -25,7 +25,7 @@ HEADINGS = {
     "revenue_per_recipient": "Revenue per recipient", "average_order_value": "Average order value",
 }
 PERCENT = {"bounce_rate", "open_rate", "click_rate", "click_to_open", "unsubscribe_rate", "complaint_rate",
-           "conversion_rate", "win_probability", "reachable_share", "growth_rate"}
+           "conversion_rate", "win_probability", "reachable_share", "growth_rate", "redemption_rate"}
 MONEY = {"revenue", "revenue_per_recipient", "average_order_value"}
 KPI_COLUMNS = [(name, HEADINGS[name]) for name in COLUMNS]
 

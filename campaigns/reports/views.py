@@ -16,6 +16,7 @@ from django.urls import reverse
 
 from shopconnect.tenancy import visible_stores
 
+from ..coupons import code_rows
 from ..models import Campaign, Flow
 from . import dashboard as reports
 from .charts import bar_chart, line_chart, lines_chart
@@ -91,6 +92,21 @@ def _lift_section(lift: dict | None, currency: str) -> dict:
                ("holdout", f"Holdout ({(lift or {}).get('holdout', 0)})"), ("difference", "Lift"),
                ("ci", "95% interval"), ("relative", "Relative lift"), ("significant", "Significant")]
     return {"title": "Holdout lift", "note": note, "table": Table("lift", "Holdout lift", columns, rows)}
+
+
+def _codes_section(rows: list[dict], heading: str, currency: str) -> dict | None:
+    """Unique discount codes (``campaigns.coupons``): issued, redeemed, and the revenue of the orders that
+    used them (matched on the orders' discount codes). None when no code was issued."""
+    if not rows:
+        return None
+    totals = {"group": "All", **{k: sum(r[k] for r in rows) for k in ("issued", "redeemed", "revenue")}}
+    totals["redemption_rate"] = totals["redeemed"] / totals["issued"] if totals["issued"] else None
+    columns = [("group", heading), ("issued", "Codes issued"), ("redeemed", "Redeemed"),
+               ("redemption_rate", "Redemption rate"), ("revenue", f"Revenue from redeemed codes ({currency})")]
+    return {"title": "Unique discount codes",
+            "note": "Codes created on the store for each recipient; an order redeems a code when it carries it "
+                    "among its discount codes. Revenue is those orders' totals.",
+            "table": Table("codes", "Unique discount codes", columns, rows + ([totals] if len(rows) > 1 else []))}
 
 
 def dashboard_view(request):
@@ -203,6 +219,10 @@ def campaign_view(request, campaign_id: int):
                                               ("revenue", "Revenue"), ("metric_shown", metric),
                                               ("win_probability", "Win probability"), ("winner", "Winner")], rows)})
     sections.append(_lift_section(report["holdout_lift"], money))
+    codes = _codes_section(code_rows(campaign.store_id, by="message__variant", dates=dates,
+                                     message__campaign=campaign), "Variant", campaign.store.currency)
+    if codes:
+        sections.append(codes)
     totals = report["totals"]
     summary = [("Sent", display("sent", totals["sent"])), ("Open rate", display("open_rate", totals["open_rate"])),
                ("Click rate", display("click_rate", totals["click_rate"])),
@@ -226,6 +246,10 @@ def flow_view(request, flow_id: int):
         sections.insert(2, {"title": "A/B split variants (per step)", "note": " ".join(verdicts), "table": Table(
             "variants", "Variants", [("step_name", "Step"), ("variant", "Variant"), *KPI_COLUMNS], report["variants"])})
     sections.append(_lift_section(report["holdout_lift"], f"{flow.store.currency} "))
+    codes = _codes_section(code_rows(flow.store_id, by="message__step__name", dates=dates, message__flow=flow),
+                           "Step", flow.store.currency)
+    if codes:
+        sections.append(codes)
     return _page(request, title=f"Flow report: {flow.name}", store=flow.store, sections=sections, dates=dates,
                  range_error=error, export_prefix=f"flow-{flow.pk}")
 

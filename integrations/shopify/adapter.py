@@ -22,7 +22,7 @@ import requests
 from django.conf import settings
 from django.http import HttpRequest
 
-from integrations.base import Normalized, PlatformAdapter, WaitsForOrder, signature_matches
+from integrations.base import DiscountRequest, Normalized, PlatformAdapter, WaitsForOrder, signature_matches
 from integrations.values import BadValue, timestamp
 from shopconnect.outbound import OutboundBlocked, check_shopify_domain, check_url
 from shopconnect.timeline.models import Event, Platform, Product, Store
@@ -196,3 +196,8 @@ class ShopifyAdapter(PlatformAdapter):
         from .backfill import run_backfill
 
         return run_backfill(store, since=since)
+
+    def create_discount_code(self, store: Store, request: DiscountRequest) -> str:
+        from .discounts import create_code
+
+        return create_code(store, request)

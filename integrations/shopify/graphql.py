@@ -22,7 +22,8 @@ MAX_THROTTLE_RETRIES = 4
 
 
 class ShopifyAPIError(RuntimeError):
-    pass
+    #: the HTTP status when Shopify answered with an error status (None for GraphQL and local errors)
+    status: int | None = None
 
 
 def endpoint(shop: str) -> str:
@@ -48,7 +49,9 @@ def execute(store: Store, query: str, variables: dict[str, Any] | None = None, *
             sleep(float(response.headers.get("Retry-After") or 2))
             continue
         if response.status_code >= 400:
-            raise ShopifyAPIError(f"Shopify answered HTTP {response.status_code}{error_summary(response)}")
+            error = ShopifyAPIError(f"Shopify answered HTTP {response.status_code}{error_summary(response)}")
+            error.status = response.status_code
+            raise error
         body = response.json()
         errors = body.get("errors") or []
         if (

@@ -1,7 +1,8 @@
 """Shopify products -> catalog records (pure). Topics: ``products/create``, ``products/update``.
 
 Price is the lowest variant price, inventory the sum of tracked variant quantities. Kept as sent: tags,
-vendor, ``body_html`` (as ``description``), ``published_at``, each variant's title, SKU and price. The
+vendor, ``body_html`` (as ``description``), ``published_at``, each variant's title, SKU, price, quantity
+and whether it can be bought (``available``: back-in-stock requests wait for it). The
 storefront URL needs the store's address, so the adapter completes ``url`` from the handle. Product
 webhooks do not carry collections: the adapter keeps the ones the backfill stored.
 """
@@ -23,6 +24,15 @@ def _image(product: dict) -> str:
         if src:
             return src
     return ""
+
+
+def _available(variant: dict) -> bool | None:
+    """Can it be bought: stock on hand, or selling on when out of stock (``inventory_policy`` "continue");
+    None when the payload does not say (no quantity)."""
+    quantity = integer(variant.get("inventory_quantity"), "variants.inventory_quantity")
+    if variant.get("inventory_policy") == "continue":
+        return True
+    return None if quantity is None else quantity > 0
 
 
 def product_record(product: dict) -> ProductRecord:
@@ -55,6 +65,8 @@ def product_record(product: dict) -> ProductRecord:
                 "sku": v.get("sku") or "",
                 "price": None if money(v.get("price"), "variants.price") is None
                 else str(money(v.get("price"), "variants.price")),
+                "inventory": integer(v.get("inventory_quantity"), "variants.inventory_quantity"),
+                "available": _available(v),
             }
             for v in variants
         ],

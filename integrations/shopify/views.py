@@ -35,7 +35,8 @@ from .tasks import ensure_reconciliation_schedule
 
 log = logging.getLogger(__name__)
 
-SCOPES = ["read_customers", "write_customers", "read_orders", "read_products", "read_checkouts"]
+# write_discounts: unique discount codes in emails (campaigns.coupons)
+SCOPES = ["read_customers", "write_customers", "read_orders", "read_products", "read_checkouts", "write_discounts"]
 STATE_LIFETIME = timedelta(minutes=10)
 MAX_STATES_PER_SHOP = 5
 

@@ -1,6 +1,7 @@
 /* ShopConnect storefront tracking. Nothing is stored or sent until the page says the visitor consented:
    shopconnect("consent", true), or data-consent="granted" on this script's tag. The store's signup forms
-   (forms.js) are loaded whatever the tracking consent: signing up is the visitor's own act. */
+   (forms.js) are loaded whatever the tracking consent: signing up is the visitor's own act; so is the
+   back-in-stock form on a sold-out product page. */
 (function (w, d) {
   "use strict";
   var ENDPOINT = "__SC_ENDPOINT__", BATCH = 20, DELAY = 1000;
@@ -122,7 +123,10 @@
   function loadForms() {
     try {
       w.fetch(ENDPOINT + "forms/", { credentials: "omit" }).then(function (r) { return r.json(); }).then(function (all) {
-        if (!(all.forms && all.forms.length) && !all.checkout) return;
+        // A sold-out product page ({"product": {..., "available": false}}) gets the back-in-stock form.
+        var product = page().product;
+        all.sold_out = product && product.available === false && product.product_id ? product : null;
+        if (!(all.forms && all.forms.length) && !all.checkout && !(all.sold_out && all.back_in_stock)) return;
         var tag = d.createElement("script");
         tag.src = ENDPOINT + "forms.js"; tag.async = true;
         tag.onload = function () { if (w.shopconnectForms) w.shopconnectForms.start(all, ENDPOINT); };

@@ -24,7 +24,7 @@ import requests
 from django.core.management.base import CommandError
 from django.http import HttpRequest
 
-from integrations.base import Normalized, PlatformAdapter, signature_matches
+from integrations.base import DiscountRequest, Normalized, PlatformAdapter, signature_matches
 from integrations.models import WebhookDelivery
 from integrations.orders import Order, order_events
 from shopconnect.outbound import check_url
@@ -115,6 +115,11 @@ class WooCommerceAdapter(PlatformAdapter):
             return sync.backfill(store, since)
         except (sync.WooCommerceError, requests.RequestException) as exc:
             raise CommandError(f"backfill stopped ({exc}); run it again to resume where it stopped") from exc
+
+    def create_discount_code(self, store: Store, request: DiscountRequest) -> str:
+        from .coupons import create_code
+
+        return create_code(store, request)
 
 
 def _order_deleted(store: Store, order_id: str, at: datetime) -> list[CanonicalEvent]:

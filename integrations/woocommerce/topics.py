@@ -255,6 +255,11 @@ def customer_events(customer: dict[str, Any], topic_event: str) -> list[Canonica
     return events
 
 
+def _available(product: dict[str, Any]) -> bool | None:
+    status = product.get("stock_status")
+    return None if not status else status in ("instock", "onbackorder")
+
+
 def product_record(product: dict[str, Any]) -> ProductRecord:
     categories = [c.get("name") for c in product.get("categories") or [] if c.get("name")]
     images = product.get("images") or []
@@ -273,8 +278,10 @@ def product_record(product: dict[str, Any]) -> ProductRecord:
         status="active" if product.get("status") == "publish" else (product.get("status") or "draft"),
         tags=[t.get("name") for t in product.get("tags") or [] if t.get("name")],
         description=product.get("description") or "",
+        # One entry for the product itself ("" variant): its stock status says whether it can be bought.
         variants=[{"variant_id": "", "title": "", "sku": product.get("sku") or "",
-                   "price": None if price is None else str(price)}] if product.get("sku") else [],
+                   "price": None if price is None else str(price),
+                   "available": _available(product)}] if product.get("sku") or product.get("stock_status") else [],
         platform_updated_at=gmt(product.get("date_modified_gmt"), "date_modified_gmt"),
     )
 

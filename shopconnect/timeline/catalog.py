@@ -1,11 +1,20 @@
-"""The product catalog: upserted from platform product topics and backfills."""
+"""The product catalog: upserted from platform product topics and backfills.
+
+``upsert_products`` sends ``products_upserted`` once the rows are written (``sender=Store, store=<Store>,
+product_ids=[platform ids written], price_drops=[(platform id, old price, new price)]``); handlers only
+enqueue tasks (the back-in-stock and price-drop flow triggers, ``campaigns.catalog_triggers``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.dispatch import Signal
+
 from .canonical import CLAIM_SOURCES, ProductRecord
 from .models import Product, Store
+
+products_upserted = Signal()
 
 _FIELDS = (
     "title", "handle", "url", "image_url", "price", "compare_at_price", "inventory", "category",
@@ -26,17 +35,22 @@ def upsert_products(store: Store, records: Iterable[ProductRecord]) -> int:
     if not latest:
         return 0
     existing = {p.external_id: p for p in Product.objects.filter(store=store, external_id__in=list(latest))}
-    to_create, to_update = [], []
+    to_create, to_update, drops = [], [], []
     for external_id, record in latest.items():
         product = existing.get(external_id)
         if product is not None and product.platform_updated_at and not _newer(record, product):
             continue
+        if product is not None and None not in (product.price, record.price) and record.price < product.price:
+            drops.append((external_id, str(product.price), str(record.price)))
         product = product or Product(store=store, external_id=external_id)
         for name in _FIELDS:
             setattr(product, name, getattr(record, name))
         (to_update if product.pk else to_create).append(product)
     Product.objects.bulk_create(to_create, ignore_conflicts=True)
     Product.objects.bulk_update(to_update, list(_FIELDS))
+    written = [p.external_id for p in to_create + to_update]
+    if written:
+        products_upserted.send(sender=Store, store=store, product_ids=written, price_drops=drops)
     return len(to_create) + len(to_update)
 
 

@@ -38,6 +38,12 @@ def describe_event(event: Event) -> str:
         return f"Refunded {_money(p, 'amount')} of order {order}"
     if t == "product.viewed":
         return f"Viewed product {p.get('title') or p.get('product_id')}"
+    if t == "product.back_in_stock":
+        variant = f" ({p['variant_title']})" if p.get("variant_title") else ""
+        return f"Told {p.get('title') or p.get('product_id')}{variant} is back in stock"
+    if t == "product.price_dropped":
+        return (f"Price of {p.get('title') or p.get('product_id')} dropped from {p.get('previous_price')} to "
+                f"{p.get('price')} ({p.get('interest') or 'viewed'} {p.get('days_since_interest')} days before)")
     if t == "collection.viewed":
         return f"Viewed collection {p.get('title') or p.get('collection_id')}"
     if t == "page.viewed":

@@ -158,6 +158,15 @@ def announcements_batched():
             _announce(store, result)
 
 
+def enqueue_when_visible(enqueue) -> None:
+    """Call ``enqueue`` (which queues follow-up tasks about rows this transaction wrote) when a worker can
+    see those rows: at once with the ORM broker or in sync mode, else on commit (``_when_to_announce``)."""
+    if _when_to_announce() == "on commit":
+        transaction.on_commit(enqueue)
+    else:
+        enqueue()
+
+
 def _when_to_announce() -> str:
     """When to send ``events_recorded``, whose handlers enqueue follow-up tasks.
 

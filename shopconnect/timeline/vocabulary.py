@@ -116,6 +116,15 @@ EVENTS: tuple[EventType, ...] = (
         "duration_seconds": _n("Seconds on the page"),
     }),
     EventType("product.viewed", "Viewed product", BROWSING, ITEM, activity=True),
+    # told by the platform's product webhooks (campaigns.catalog_triggers): the product is the catalog's
+    EventType("product.back_in_stock", "Product they asked about is back in stock", BROWSING, properties={
+        **ITEM, "variant_title": _s("Variant"),
+    }, description="a back-in-stock request of theirs, when the product webhook says it can be bought again"),
+    EventType("product.price_dropped", "Price dropped on a product they looked at", BROWSING, properties={
+        **ITEM, "previous_price": _n("Price before"), "drop_percent": _n("Price drop (%)"),
+        "days_since_interest": _n("Days since they viewed or carted it"),
+        "interest": _s("What they did", "viewed", "carted"),
+    }, description="a product they viewed or added to their cart recently got cheaper"),
     EventType("collection.viewed", "Viewed collection", BROWSING, activity=True, properties={
         "collection_id": _s("Collection id"), "title": _s("Collection title"), "url": _s("Page URL"),
     }),

@@ -15,7 +15,8 @@ from django.urls import reverse
 #: (heading, [(app_label, ModelName), ...]) in the order shown; anything not named goes under "System".
 GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
     ("Audience", [("timeline", "Customer"), ("segments", "Segment"), ("segments", "SegmentMembership"),
-                  ("signup", "SignupForm"), ("signup", "Submission"), ("campaigns", "Suppression")]),
+                  ("signup", "SignupForm"), ("signup", "Submission"), ("signup", "StockRequest"),
+                  ("campaigns", "Suppression")]),
     ("Messages", [("campaigns", "Campaign"), ("campaigns", "Flow"), ("campaigns", "EmailTemplate"),
                   ("campaigns", "Message"), ("campaigns", "Enrollment")]),
     ("Reports", [("predictions", "PredictionRun")]),

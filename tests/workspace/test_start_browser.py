@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from campaigns.flows.prebuilt import PREBUILT
 from campaigns.reports.dashboard import revenue_by_source
 from campaigns.reports.kpis import DateRange
 from tests import browser
@@ -17,7 +18,7 @@ def test_start_page_shows_setup_numbers_and_grouped_navigation(admin_browser, ma
     text = card.inner_text()
     assert "Store connected" in text and "Email provider" in text and "Storefront script" in text
     assert "Console (development)" in text  # the demo's provider prints mail: flagged as missing
-    assert "2 of 8 flows enabled" in text
+    assert f"2 of {len(PREBUILT)} flows enabled" in text  # every prebuilt flow, two of them on
     split = revenue_by_source(demo_store.pk, DateRange.last(30, zone=demo_store.timezone))
     assert split["total"] > 0
     assert card.get_by_test_id("revenue-total").inner_text() == f"USD {split['total']:,.2f}"

@@ -46,7 +46,8 @@
       data.append("csrfmiddlewaretoken", csrf());
       data.append("store", storeId());
       data.append("customer", chosen.value);
-      ["subject", "html", "text", "discount_code"].forEach((n) => data.append(n, part(n) ? part(n).value : ""));
+      ["subject", "html", "text", "discount_code", "code_prefix"].forEach((n) => data.append(n, part(n) ? part(n).value : ""));
+      if (part("unique_code") && part("unique_code").checked) data.append("unique_code", "on");
       return data;
     }
 
@@ -154,7 +155,7 @@
     $("editor-next-member").addEventListener("click", () => { memberPosition += 1; member(); });
 
     document.querySelectorAll("[data-editor-part]").forEach((el) => {
-      el.addEventListener("input", renderSoon);
+      el.addEventListener(el.type === "checkbox" ? "change" : "input", renderSoon);
       if (el.tagName === "TEXTAREA") el.addEventListener("focus", () => { lastTextarea = el; });
     });
     if ($("id_store")) $("id_store").addEventListener("change", () => { chosen.value = ""; search.value = ""; });

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from shopconnect.tenancy import StoreScopedAdminMixin
 
-from .models import FormDay, SignupForm, SignupSettings, Submission
+from .models import FormDay, SignupForm, SignupSettings, StockRequest, Submission
 from .views import FORMS_SOURCE
 
 
@@ -138,3 +138,32 @@ class SubmissionAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         if "@" in search_term:
             return queryset.filter(Q(email=search_term.strip().lower())), False
         return super().get_search_results(request, queryset, search_term)
+
+
+@admin.register(StockRequest)
+class StockRequestAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+    """Who waits for which sold-out product (read-only: requests come from the storefront form)."""
+
+    list_display = ("requested_at", "email", "product", "variant_title", "notified_at", "store")
+    list_filter = (("notified_at", admin.EmptyFieldListFilter), "store")
+    search_fields = ("email", "product_id")
+    list_select_related = ("store",)
+    readonly_fields = [f.name for f in StockRequest._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        from django.db.models import OuterRef, Subquery
+
+        from shopconnect.timeline.models import Product
+
+        titles = Product.objects.filter(store_id=OuterRef("store_id"), external_id=OuterRef("product_id"))
+        return super().get_queryset(request).annotate(product_title=Subquery(titles.values("title")[:1]))
+
+    @admin.display(description="Product")
+    def product(self, obj: StockRequest) -> str:
+        return obj.product_title or obj.product_id

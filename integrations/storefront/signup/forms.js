@@ -1,4 +1,5 @@
-/* ShopConnect signup forms: popups, embedded forms and the WooCommerce checkout opt-in (loaded by the
+/* ShopConnect signup forms: popups, embedded forms, the WooCommerce checkout opt-in and the back-in-stock
+   form of sold-out product pages (loaded by the
    storefront script when the store has any; the admin's designer uses preview()). Dependency-free.
    A closed or completed form is remembered in localStorage ("sc_form_<id>") so that it is not shown
    again; nothing else is stored. Every text is set with textContent, never as HTML. The visitor's
@@ -136,6 +137,51 @@
       else post(FORMS + "checkout/submit", data, function () {});
     }, true);
   }
+  function backInStock(product, texts, endpoint) {
+    // A sold-out product page: "email me when it is back", with an unticked consent box the visitor must
+    // tick. Mounted in [data-shopconnect-back-in-stock] when the theme has one, else after the cart form.
+    var key = "sc_bis_" + product.product_id + "_" + (product.variant_id || "");
+    var slot = d.querySelector("[data-shopconnect-back-in-stock]");
+    var cart = d.querySelector("form[action*='/cart/add'], form.cart");
+    if ((!slot && !cart) || d.getElementById("sc-back-in-stock")) return;
+    var box = el("div", "margin:16px 0;padding:16px;border:1px solid #ddd;border-radius:8px;font:15px/1.4 system-ui,sans-serif");
+    box.id = "sc-back-in-stock";
+    if (get(key) === "done") { box.appendChild(el("p", "margin:0", texts.success)); }
+    else {
+      box.appendChild(el("p", "margin:0 0 8px;font-weight:600", texts.headline));
+      var form = el("form"), email = el("input", "display:block;width:100%;box-sizing:border-box;margin:0 0 8px;" +
+                 "padding:10px;border:1px solid #bbb;border-radius:4px;font-size:16px");
+      form.setAttribute("novalidate", "");
+      email.type = "email"; email.name = "email"; email.placeholder = texts.email_placeholder;
+      email.setAttribute("aria-label", texts.email_placeholder);
+      var label = el("label", "display:block;margin:0 0 8px;font-size:13px"), agree = el("input");
+      agree.type = "checkbox"; agree.name = "consent";
+      label.appendChild(agree); label.appendChild(d.createTextNode(" " + texts.consent));
+      var trap = el("input", "position:absolute;left:-9999px;width:1px;height:1px;opacity:0");
+      trap.name = "website"; trap.tabIndex = -1; trap.setAttribute("autocomplete", "off"); trap.setAttribute("aria-hidden", "true");
+      var button = el("button", "padding:10px 16px;border:0;border-radius:4px;background:#1f2328;color:#fff;" +
+                      "font-size:15px;cursor:pointer", texts.button);
+      button.type = "submit";
+      var msg = el("p", "margin:8px 0 0;font-size:14px"); msg.setAttribute("role", "status");
+      form.appendChild(email); form.appendChild(label); form.appendChild(trap); form.appendChild(button); form.appendChild(msg);
+      box.appendChild(form);
+      form.addEventListener("submit", function (ev) {
+        ev.preventDefault();
+        var data = { email: email.value, consent: agree.checked, product_id: String(product.product_id),
+                     variant_id: String(product.variant_id || ""), page: w.location.href, website: trap.value };
+        if (get("sc_cid")) data.client_id = get("sc_cid");
+        button.disabled = true; msg.textContent = "";
+        post(endpoint + "back-in-stock/", data, function (status, answer) {
+          button.disabled = false;
+          if (status === 202) { set(key, "done"); form.parentNode.replaceChild(el("p", "margin:0", texts.success), form); return; }
+          var errors = answer.errors || {}, first = null;
+          for (var name in errors) { first = errors[name]; break; }
+          msg.textContent = first || "Something went wrong. Please try again.";
+        });
+      });
+    }
+    if (slot) slot.appendChild(box); else cart.parentNode.insertBefore(box, cart.nextSibling);
+  }
   function preview(cfg, container) {
     // The admin's live preview: the same rendering, nothing sent, nothing stored.
     container.textContent = "";
@@ -151,6 +197,7 @@
     var forms = all.forms || [];
     for (var i = 0; i < forms.length; i++) (forms[i].kind === "popup" ? armPopup : mountEmbedded)(forms[i]);
     if (all.checkout) checkoutOptIn(all.checkout);
+    if (all.sold_out && all.back_in_stock) backInStock(all.sold_out, all.back_in_stock, endpoint);
   }
   w.shopconnectForms = { start: start, preview: preview };
 })(window, document);

@@ -6,6 +6,8 @@
 - ``Submission``: one visitor's signup as received, with the evidence the consent ledger records (page,
   time, IP address, the wording shown), until it is processed and, with double opt-in, confirmed.
 - ``FormDay``: views, submissions and confirmations per form and day (conversion rate = submissions / views).
+- ``StockRequest``: "email me when it is back" for one sold-out product variant (``stock``), kept with its
+  submission (the consent evidence) until the product webhook says it can be bought again.
 """
 
 from __future__ import annotations
@@ -123,6 +125,7 @@ class Submission(models.Model):
     class Kind(models.TextChoices):
         FORM = "form", "Signup form"
         CHECKOUT = "checkout", "Checkout checkbox"
+        BACK_IN_STOCK = "back_in_stock", "Back-in-stock request"
 
     class Status(models.TextChoices):
         RECEIVED = "received", "Received"
@@ -173,3 +176,30 @@ class FormDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.form_id} on {self.day}"
+
+
+class StockRequest(models.Model):
+    """One person's request to hear when a sold-out variant (``variant_id`` "" for the product itself) can be
+    bought again. One open request per address and variant; ``notified_at`` is set when the product webhook
+    said it is back and a ``product.back_in_stock`` event went on their timeline."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="stock_requests")
+    submission = models.OneToOneField(Submission, on_delete=models.CASCADE, related_name="stock_request")
+    email = models.CharField(max_length=254)
+    product_id = models.CharField(max_length=64, help_text="The platform's product id (the catalog's).")
+    variant_id = models.CharField(max_length=64, blank=True, default="")
+    variant_title = models.CharField(max_length=255, blank=True, default="")
+    requested_at = models.DateTimeField()
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        verbose_name = "back-in-stock request"
+        constraints = [models.UniqueConstraint(
+            fields=["store", "email", "product_id", "variant_id"], condition=models.Q(notified_at__isnull=True),
+            name="stockrequest_open_uniq")]
+        indexes = [models.Index(fields=["store", "product_id"], name="stockrequest_product_idx",
+                                condition=models.Q(notified_at__isnull=True))]
+
+    def __str__(self) -> str:
+        return f"{self.email} waits for {self.product_id}/{self.variant_id or '-'}"

@@ -4,6 +4,7 @@
   which then loads ``GET /collect/<collect_key>/forms.js`` (the renderer) when there is any;
 - ``POST /collect/<collect_key>/forms/<form>/view``: counts a view and hands out a signed "shown at" token;
 - ``POST /collect/<collect_key>/forms/<form>/submit``: a signup (``<form>`` is a form id or ``checkout``);
+- ``POST /collect/<collect_key>/back-in-stock/``: a back-in-stock request (``stock``);
 - ``GET``/``POST /signup/confirm/<token>/``: the double opt-in link. A GET only shows a page with a
   button (mail scanners follow links: a GET never subscribes anyone); the button's POST confirms.
 
@@ -86,7 +87,10 @@ def forms_config(request: HttpRequest, collect_key: str) -> HttpResponse:
     forms = [f.storefront_config() for f in SignupForm.objects.filter(store_id=store_id, enabled=True)]
     options = _options(store_id)
     checkout = {"label": options.checkout_optin_label} if options.checkout_optin else None
-    response = _answer(200, {"forms": forms, "checkout": checkout})
+    from .stock import TEXTS
+
+    # back_in_stock: the wording of the form a sold-out product page gets (stock.py)
+    response = _answer(200, {"forms": forms, "checkout": checkout, "back_in_stock": TEXTS})
     response["Cache-Control"] = "public, max-age=60"
     return response
 
@@ -136,20 +140,29 @@ def _shown_long_enough(token: str, store_id: int, form_ref: str) -> bool:
     return time.time() * 1000 - value[2] >= settings.SIGNUP_MIN_FILL_SECONDS * 1000
 
 
-def _parse(body: bytes, form: SignupForm | None) -> tuple[dict, dict]:
-    """The submission's fields, or the errors to show the visitor."""
+def read_body(body: bytes) -> tuple[dict | None, str, dict[str, str]]:
+    """A storefront form's JSON object (None when it is not one), its email normalized, and the errors
+    to show the visitor (signups here, back-in-stock requests in ``stock``)."""
     try:
         data = json.loads(body or b"{}")
     except (ValueError, UnicodeDecodeError):
-        return {}, {"body": "not JSON"}
+        return None, "", {"body": "not JSON"}
     if not isinstance(data, dict):
-        return {}, {"body": "not a JSON object"}
+        return None, "", {"body": "not a JSON object"}
     errors: dict[str, str] = {}
     email = normalize_email(str(data.get("email") or ""))
     try:
         validate_email(email or "")
     except ValidationError:
         errors["email"] = "Enter a valid email address."
+    return data, email, errors
+
+
+def _parse(body: bytes, form: SignupForm | None) -> tuple[dict, dict]:
+    """The submission's fields, or the errors to show the visitor."""
+    data, email, errors = read_body(body)
+    if data is None:
+        return {}, errors
     fields = {}
     extra = data.get("fields") if isinstance(data.get("fields"), dict) else {}
     for key in (form.fields if form else []):

@@ -149,3 +149,42 @@ def test_a_consent_change_in_the_admin_appears_in_the_ledger(admin_browser, make
     assert "Admin (staff user)" in first_row and "Asked us by phone to stop" in first_row
     assert marketer.username in first_row
     browser.shot(page, "customer-consent-ledger")
+
+
+@pytest.mark.urls("tests.integrations.storefront.signup.browser_urls")
+def test_a_visitor_asks_to_be_told_when_a_sold_out_product_is_back(admin_browser, make_store):
+    from decimal import Decimal
+
+    from integrations.storefront.signup.models import StockRequest
+    from shopconnect.timeline.canonical import ProductRecord
+    from shopconnect.timeline.catalog import upsert_products
+
+    store = make_store(platform="woocommerce", url="https://linen.example", name="Linen & Co")
+    SignupSettings.objects.create(store=store, opt_in=SignupSettings.OptIn.SINGLE)
+    upsert_products(store, [ProductRecord(external_id="93", title="Linen Shirt", price=Decimal("27.40"), inventory=0,
+                                          variants=[{"variant_id": "", "title": "", "sku": "LS", "available": False}])])
+    live = admin_browser.live_server.url
+    with override_settings(PUBLIC_BASE_URL=live):
+        page = admin_browser.browser.new_page(viewport=browser.VIEWPORT)
+        page.goto(live.replace("localhost", "127.0.0.1") + f"/test-shop/{store.collect_key}/product/sold-out/")
+        form = page.wait_for_selector("#sc-back-in-stock form", timeout=10_000)
+        assert "Sold out. Get an email when it is back." in page.locator("#sc-back-in-stock").inner_text()
+        page.fill("#sc-back-in-stock input[name=email]", "mia@example.com")
+        with page.expect_response(lambda r: r.url.endswith("/back-in-stock/")) as refused:
+            page.click("#sc-back-in-stock button[type=submit]")
+        assert refused.value.status == 400
+        page.wait_for_selector("text=Tick the box to get the email.")
+        page.check("#sc-back-in-stock input[name=consent]")
+        browser.shot(page, "back-in-stock-form")
+        with page.expect_response(lambda r: r.url.endswith("/back-in-stock/")) as answer:
+            form.query_selector("button[type=submit]").click()
+        assert answer.value.status == 202
+        page.wait_for_selector("text=Thanks! We will email you when it is back.")
+        browser.shot(page, "back-in-stock-thanks")
+        page.close()
+    connections.close_all()
+    (request,) = StockRequest.objects.all()
+    assert (request.email, request.product_id, request.notified_at) == ("mia@example.com", "93", None)
+    customer = Customer.objects.get(store=store, email="mia@example.com")
+    assert customer.email_consent == "subscribed"
+    assert history(customer).first().properties["evidence"]["kind"] == "back_in_stock"
