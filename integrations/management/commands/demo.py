@@ -34,6 +34,7 @@ class Command(BaseCommand):
         self.say(f"    {result['webhooks_new']} new of {result['webhooks']} signed webhooks, {result['batches']} "
                  f"storefront batches, {result['events_direct']} email history events")
         store = Store.objects.get(pk=result["store"])
+        _analyze()  # before the segments are computed over the loaded events
         with tasks_inline():  # segment, attribution and report updates done now, not left queued
             self.say("2/3 segments and flows...")
             flows = install_demo_flows(store)
@@ -45,11 +46,15 @@ class Command(BaseCommand):
             forms = install_demo_forms(store)
         self.say(f"    winner {campaign.get('winner') or '-'}: {campaign.get('reason', '')}")
         self.say(f"    signup forms: {forms}")
-        from django.db import connection
-
-        if connection.vendor == "postgresql":
-            # What autovacuum does shortly after a bulk load (and never, where it is off): without
-            # statistics PostgreSQL plans the first previews as if every table had one row (minutes).
-            with connection.cursor() as cursor:
-                cursor.execute("ANALYZE")
+        _analyze()  # and the campaign's and segments' rows, for the first previews
         self.say(f"demo loaded in {time.monotonic() - began:.0f} s")
+
+
+def _analyze() -> None:
+    """What autovacuum does shortly after a bulk load (and never, where it is off): without statistics
+    PostgreSQL plans queries over the freshly loaded tables as if each had one row (minutes, not ms)."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
