@@ -9,25 +9,8 @@ from shopconnect.timeline import vocabulary as v
 from .rules import And, Attribute, InSegment, Node, Not, Or, Percentile, Performed, Prediction
 from .rules import vocab as w
 from .rules.nodes import PropertyFilter, Window
+from .rules.publish import OP_LABELS
 
-_OPS = {
-    "eq": "is",
-    "neq": "is not",
-    "gt": "is more than",
-    "gte": "is at least",
-    "lt": "is less than",
-    "lte": "is at most",
-    "in": "is one of",
-    "not_in": "is none of",
-    "contains": "contains",
-    "between": "is between",
-    "before": "is before",
-    "after": "is after",
-    "is_set": "is set",
-    "not_set": "is not set",
-    "has": "has tag",
-    "has_not": "does not have tag",
-}
 _DAYS = ["", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
 
@@ -65,7 +48,7 @@ def _prop(types, name: str) -> str:
 
 
 def _filter(types, f: PropertyFilter) -> str:
-    return f"{_prop(types, f.name)} {_OPS[f.op]} {_value(f.value)}"
+    return f"{_prop(types, f.name)} {OP_LABELS[f.op]} {_value(f.value)}"
 
 
 def _window(w: Window) -> str:
@@ -100,7 +83,7 @@ def describe(node: Node, depth: int = 0) -> str:
         return _performed(node, "has done")
     if isinstance(node, Attribute):
         if node.op in ("has", "has_not"):
-            return f"{_OPS[node.op]} {node.value!r}"
+            return f"{OP_LABELS[node.op]} {node.value!r}"
         return _field_text(_lower(w.ATTRIBUTES[node.field][2]), node.op, node.value)
     if isinstance(node, Prediction):
         return _field_text(_lower(w.PREDICTIONS[node.field][2]), node.op, node.value)
@@ -155,7 +138,7 @@ def _field_text(name: str, op: str, value) -> str:
     if op == "within_next":
         return f"{name} is within the next {span(value)}"
     if op in ("is_set", "not_set"):
-        return f"{name} {_OPS[op]}"
+        return f"{name} {OP_LABELS[op]}"
     if op == "between":
         return f"{name} is between {value[0]} and {value[1]}"
-    return f"{name} {_OPS[op]} {_value(value)}"
+    return f"{name} {OP_LABELS[op]} {_value(value)}"
