@@ -33,11 +33,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
+from shopconnect.timeline.localtime import zone_of
 from shopconnect.timeline.models import Consent, Customer
 
 from .consent import address_hash
@@ -76,13 +77,7 @@ UNSUBSCRIBE_REASONS = frozenset({Suppression.Reason.UNSUBSCRIBE})
 
 
 def local_zone(customer: Customer, store) -> ZoneInfo:
-    for name in (customer.timezone, store.timezone, "UTC"):
-        if name:
-            try:
-                return ZoneInfo(name)
-            except (ZoneInfoNotFoundError, ValueError):
-                continue
-    return ZoneInfo("UTC")
+    return ZoneInfo(zone_of(customer.timezone, store.timezone))
 
 
 def quiet_until(provider: EmailProvider, customer: Customer, now: datetime) -> datetime | None:

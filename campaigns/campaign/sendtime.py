@@ -15,10 +15,11 @@ each event's own date, on PostgreSQL and SQLite alike (Django's ``ExtractHour`` 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from django.db.models import Case, IntegerField, QuerySet, Sum, Value, When
 
+from shopconnect.timeline.localtime import zone_of
 from shopconnect.timeline.models import Customer, Event, Store
 
 DEFAULT_HOUR = 10
@@ -26,17 +27,8 @@ CLICK_WEIGHT = 3
 ENGAGEMENT = ("email.opened", "email.clicked")
 
 
-def _zone(name: str | None) -> ZoneInfo | None:
-    if not name:
-        return None
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-
-
 def store_zone(store: Store) -> ZoneInfo:
-    return _zone(store.timezone) or ZoneInfo("UTC")
+    return ZoneInfo(zone_of(None, store.timezone))
 
 
 def _engagement(store: Store, customers: QuerySet[Customer] | None) -> QuerySet[Event]:
@@ -75,7 +67,7 @@ def best_hours(store: Store, customers: QuerySet[Customer]) -> tuple[dict[int, i
 
 
 def customer_zone(timezone_name: str | None, store: Store) -> ZoneInfo:
-    return _zone(timezone_name) or store_zone(store)
+    return ZoneInfo(zone_of(timezone_name, store.timezone))
 
 
 def next_local_hour(start: datetime, hour: int, zone: ZoneInfo) -> datetime:

@@ -23,12 +23,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Exists, F, OuterRef, Sum
 from django.db.models.functions import Coalesce, TruncDate
 
 from shopconnect.timeline.aggregates import MONEY
+from shopconnect.timeline.localtime import zone_of as local_zone_of
 
 from ..models import AttributedOrder, Campaign, MessageOutcome
 from .attribution import Windows
@@ -42,10 +43,7 @@ GROUPS = {"campaign": "campaign_id", "flow": "flow_id", "step": "step_id", "vari
 
 def zone_of(name: str | None) -> tzinfo:
     """A store's time zone (``Store.timezone``); UTC when unset or unknown."""
-    try:
-        return ZoneInfo(name) if name else UTC
-    except (ZoneInfoNotFoundError, ValueError):
-        return UTC
+    return ZoneInfo(local_zone_of(None, name))
 
 
 def store_zone(store_id: int) -> tzinfo:
