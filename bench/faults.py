@@ -135,11 +135,22 @@ def drain_run(orders: int, refunds_first: float, drainers: int, label: str) -> d
         "post_seconds": round(load_seconds, 1), "drain_seconds": round(seconds, 1),
         "deliveries_per_s": round(stored / seconds) if seconds else None,
         "peak_queued_tasks": peak, "batches_at_least": -(-stored // 100),
+        "queued_tasks_by_function": _tasks_by_function(OrmQ),
         "timed_retries": Schedule.objects.filter(func="integrations.tasks.process_delivery").count(),
         "lifetime_value_ok": value == expected_value,
     }
     print(json.dumps(result), flush=True)
     return result
+
+
+def _tasks_by_function(OrmQ) -> dict[str, int]:
+    """What the queued tasks are (the drain queues follow-up work once per batch, not per delivery)."""
+    out: dict[str, int] = {}
+    for row in OrmQ.objects.all():
+        func = row.task().get("func", "?")
+        name = func if isinstance(func, str) else getattr(func, "__qualname__", repr(func))
+        out[name] = out.get(name, 0) + 1
+    return out
 
 
 # --- send --------------------------------------------------------------------------------------------

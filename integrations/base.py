@@ -35,6 +35,7 @@ from shopconnect.timeline.record import record_events
 
 if TYPE_CHECKING:
     from .models import WebhookDelivery
+    from .owners import OrderOwners
 
 
 class ActionPending(Exception):  # noqa: N818 - not an error: the delivery waits for its action
@@ -165,10 +166,12 @@ class PlatformAdapter:
         then runs it on its own. The drain writes the other deliveries of a batch together."""
         return bool(normalized.actions)
 
-    def expand(self, delivery: WebhookDelivery, normalized: Normalized) -> Normalized:
+    def expand(self, delivery: WebhookDelivery, normalized: Normalized,
+               owners: OrderOwners | None = None) -> Normalized:
         """The events and products to write, completed with what the database knows (may read, may
         raise: the delivery then fails and is retried; ``WaitsForOrder`` when it needs an order not stored
-        yet). Actions are not run here."""
+        yet). ``owners``: the customers of the orders the drain's batch names (``owners.OrderOwners``,
+        read once per batch). Actions are not run here."""
         return normalized
 
     def apply(self, delivery: WebhookDelivery, normalized: Normalized) -> int:

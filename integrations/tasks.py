@@ -47,6 +47,7 @@ from shopconnect.timeline.vocabulary import ORDER_PLACED
 from .base import ActionPending, Normalized, WaitsForOrder
 from .locks import lock_customers
 from .models import WebhookDelivery
+from .owners import OrderOwners, refs_needing_owner
 from .registry import get_adapter
 from .waiting import park, release_parked
 
@@ -145,15 +146,21 @@ class _Batch:
         self.statuses: dict[int, str] = {}
         self.set_aside: list[tuple[WebhookDelivery, Normalized]] = []
         self.orders: dict[int, set[str]] = {}  # store id -> order refs this batch wrote
+        self.owners = OrderOwners()  # who placed the orders the batch's refunds name
 
     def run(self, deliveries: list[WebhookDelivery]) -> dict[int, str]:
         steps: list[list | tuple] = []  # runs: [(delivery, expanded)], or (delivery, normalized) alone
         run: list[tuple[WebhookDelivery, Normalized]] = []
+        meant: list[tuple[WebhookDelivery, Normalized]] = []
         for delivery in deliveries:
             normalized = _normalize(delivery, manual=self.manual)
             if normalized is None:  # ignored or failed: already recorded
                 self.statuses[delivery.pk] = delivery.status
-            elif get_adapter(delivery.platform).runs_alone(normalized):
+            else:
+                meant.append((delivery, normalized))
+        self._load_owners(meant)
+        for delivery, normalized in meant:
+            if get_adapter(delivery.platform).runs_alone(normalized):
                 steps.extend([run, (delivery, normalized)])
                 run = []
             else:
@@ -175,9 +182,19 @@ class _Batch:
         self._unpark()
         return self.statuses
 
+    def _load_owners(self, items: list[tuple[WebhookDelivery, Normalized]], *, again: bool = False) -> None:
+        """The customers of the orders these deliveries name only by reference (refunds): one query per
+        store for the batch, not one per delivery (``again``: the missing ones, after the batch's writes)."""
+        by_store: dict[int, tuple[object, set[str]]] = {}
+        for delivery, normalized in items:
+            by_store.setdefault(delivery.store_id, (delivery.store, set()))[1].update(
+                refs_needing_owner(normalized.events))
+        for store, refs in by_store.values():
+            self.owners.load(store, refs, again=again)
+
     def _expand(self, delivery: WebhookDelivery, normalized: Normalized) -> Normalized | None:
         try:
-            return get_adapter(delivery.platform).expand(delivery, normalized)
+            return get_adapter(delivery.platform).expand(delivery, normalized, self.owners)
         except WaitsForOrder:
             self.set_aside.append((delivery, normalized))
         except Exception as exc:  # noqa: BLE001 - recorded on the delivery, never lost
@@ -230,9 +247,10 @@ class _Batch:
     def _apply_set_aside(self) -> None:
         """The deliveries that needed an order: their orders may have come in this batch."""
         ready: list[tuple[WebhookDelivery, Normalized]] = []
+        self._load_owners(self.set_aside, again=True)  # their orders may be written now
         for delivery, normalized in self.set_aside:
             try:
-                ready.append((delivery, get_adapter(delivery.platform).expand(delivery, normalized)))
+                ready.append((delivery, get_adapter(delivery.platform).expand(delivery, normalized, self.owners)))
             except WaitsForOrder as waiting:
                 park(delivery, waiting)
                 self.statuses[delivery.pk] = delivery.status

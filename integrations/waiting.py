@@ -34,7 +34,8 @@ def release_parked(now=None) -> dict[str, int]:
     a reconciliation) go back to pending; those parked longer than ``WEBHOOK_PARK_SECONDS`` fail."""
     now = now or timezone.now()
     parked = WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PARKED)
-    arrived = Event.objects.filter(store_id=OuterRef("store_id"), order_ref=OuterRef("waits_for"), type=ORDER_PLACED)
+    arrived = (Event.objects.filter(store_id=OuterRef("store_id"), order_ref=OuterRef("waits_for"), type=ORDER_PLACED)
+               .exclude(order_ref=""))  # lets PostgreSQL use the partial index event_store_order_idx
     released = parked.filter(Exists(arrived)).update(status=WebhookDelivery.Status.PENDING)
     limit = timedelta(seconds=settings.WEBHOOK_PARK_SECONDS)
     expired = parked.filter(received_at__lt=now - limit).update(

@@ -38,14 +38,19 @@ def _reject_constant(name: str):
 
 
 def check_depth(document: Any, limit: int = MAX_JSON_DEPTH) -> Any:
-    """``document`` if it nests at most ``limit`` levels (checked without recursion), else ``BadInput``."""
+    """``document`` if it nests at most ``limit`` levels (checked without recursion), else ``BadInput``.
+    Only containers go on the stack: every webhook body passes here, so scalars cost one test each."""
+    if not isinstance(document, dict | list):
+        return document
     stack = [(document, 1)]
+    pop, push = stack.pop, stack.append
     while stack:
-        value, depth = stack.pop()
-        if isinstance(value, dict | list):
-            if depth > limit:
-                raise BadInput(f"nested more than {limit} levels deep")
-            stack.extend((item, depth + 1) for item in (value.values() if isinstance(value, dict) else value))
+        value, depth = pop()
+        if depth > limit:
+            raise BadInput(f"nested more than {limit} levels deep")
+        for item in value.values() if isinstance(value, dict) else value:
+            if isinstance(item, dict | list):
+                push((item, depth + 1))
     return document
 
 

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from integrations.base import DiscountRequest, Normalized, PlatformAdapter, WaitsForOrder, signature_matches
+from integrations.owners import OrderOwners, needs_owner
 from integrations.values import BadValue, timestamp
 from shopconnect.outbound import OutboundBlocked, check_shopify_domain, check_url
 from shopconnect.timeline.models import Event, Platform, Product, Store
@@ -97,10 +98,11 @@ class ShopifyAdapter(PlatformAdapter):
     def normalize(self, topic: str, payload: Any) -> Normalized | None:
         return topics.normalize(topic, payload)
 
-    def expand(self, delivery, normalized: Normalized) -> Normalized:
+    def expand(self, delivery, normalized: Normalized, owners: OrderOwners | None = None) -> Normalized:
         store = delivery.store
+        owners = owners or OrderOwners()
         return Normalized(
-            events=[self._complete(store, delivery, e) for e in normalized.events],
+            events=[self._complete(store, owners, e) for e in normalized.events],
             products=self._complete_products(store, normalized.products) if normalized.products else [],
         )
 
@@ -122,15 +124,12 @@ class ShopifyAdapter(PlatformAdapter):
         else:  # pragma: no cover - the topic table only produces the actions above
             raise ValueError(f"unknown action {action!r}")
 
-    def _complete(self, store: Store, delivery, event):
-        """Fill what a pure function cannot know: the owner of refunds and carts."""
+    def _complete(self, store: Store, owners: OrderOwners, event):
+        """Fill what a pure function cannot know: the owner of refunds (``owners``: read once per drain
+        batch) and carts."""
         has_owner = event.email or event.external_id or event.customer_id or event.visitor_id
-        if event.type == "order.refunded" and not has_owner:
-            owner = (
-                Event.objects.filter(store=store, order_ref=event.order_ref, type="order.placed")
-                .values_list("customer_id", flat=True)
-                .first()
-            )
+        if needs_owner(event):
+            owner = owners.owner(store, event.order_ref)
             if owner is None:
                 raise OrderNotYetKnown(event.order_ref, f"order {event.order_ref} is not known yet; the refund "
                                        "is applied once it arrives")

@@ -79,7 +79,7 @@ class WooCommerceAdapter(PlatformAdapter):
     def runs_alone(self, normalized: Normalized) -> bool:
         return False  # its actions (deletions) only become events, in expand
 
-    def expand(self, delivery: WebhookDelivery, normalized: Normalized) -> Normalized:
+    def expand(self, delivery: WebhookDelivery, normalized: Normalized, owners=None) -> Normalized:
         """Deletions become events, read from the timeline."""
         store = delivery.store
         events = list(normalized.events)

@@ -75,6 +75,24 @@ def test_refunds_before_their_orders_in_one_batch_are_applied_in_one_pass(shop, 
     assert buyer.total_spent == (Decimal("132.90") - Decimal("19.50")) * 2
 
 
+def test_a_batch_reads_the_owners_of_its_refunds_orders_in_one_query_not_one_per_refund(shop):
+    from django.test.utils import CaptureQueriesContext
+
+    store_deliveries(shop, mixed_load(60, refunds_first=0))  # orders 0-59, refunds of the even ones
+    tasks.drain_pending()
+    more = [("refunds/create", f"late-r{i}", {**refund_body(i), "id": 8_000_000 + i}) for i in range(0, 60, 2)]
+    store_deliveries(shop, more)  # 30 refunds of stored orders, one batch
+    with CaptureQueriesContext(connection) as seen:
+        assert tasks.drain_pending() == 30
+    lookups = [q["sql"] for q in seen.captured_queries  # who placed an order, by its reference
+               if q["sql"].startswith("SELECT") and 'FROM "timeline_event"' in q["sql"]
+               and ('WHERE ("timeline_event"."order_ref"' in q["sql"] or "'order.placed'" in q["sql"])]
+    assert len(lookups) == 1, lookups  # one query for the 30 orders (it was 30, each walking the store's orders)
+    assert Event.objects.filter(store=shop, type="order.refunded").count() == 60
+    buyer = Customer.objects.get(store=shop, email="buyer0@example.com")  # orders 0 and 30, each refunded twice
+    assert buyer.total_spent == (Decimal("132.90") - 2 * Decimal("19.50")) * 2
+
+
 def test_a_refund_whose_order_comes_in_a_later_batch_waits_without_a_timed_retry(shop, monkeypatch, writes):
     monkeypatch.setattr(tasks, "DRAIN_BATCH", 4)
     load = mixed_load(12, refunds_first=0)

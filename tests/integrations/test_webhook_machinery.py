@@ -215,10 +215,10 @@ def test_one_bad_delivery_in_a_batch_fails_alone(delivery, monkeypatch, counted_
 
     real_expand = FakeAdapter.expand
 
-    def expand(self, d, normalized):
+    def expand(self, d, normalized, owners=None):
         if normalized.events[0].properties["id"] == "bad":
             raise ValueError("this one cannot be written")
-        return real_expand(self, d, normalized)
+        return real_expand(self, d, normalized, owners)
 
     monkeypatch.setattr(FakeAdapter, "expand", expand)
     good = [_thing(delivery, f"g{n}", f"g{n}@example.com") for n in range(3)]
