@@ -13,6 +13,8 @@ Whatever the arrival order, a batch costs the same:
   set aside and applied after the rest of the batch; if its order is still missing it is *parked*, and
   put back to pending as soon as a batch (or the sweep) sees the order, with no timed retry; after
   ``WEBHOOK_PARK_SECONDS`` without its order it fails with the reason;
+- the customers of the orders a batch's refunds name are read with one query by order reference
+  (``owners.OrderOwners``), so the cost does not grow with the store's orders;
 - a failing delivery is found by halving its group (a few savepoints), never by writing the whole batch
   delivery by delivery;
 - ``events_recorded`` is announced once per store and batch (``record.announcements_batched``), so the
