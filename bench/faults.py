@@ -147,7 +147,7 @@ def _tasks_by_function(OrmQ) -> dict[str, int]:
     """What the queued tasks are (the drain queues follow-up work once per batch, not per delivery)."""
     out: dict[str, int] = {}
     for row in OrmQ.objects.all():
-        func = row.task().get("func", "?")
+        func = row.task.get("func", "?")
         name = func if isinstance(func, str) else getattr(func, "__qualname__", repr(func))
         out[name] = out.get(name, 0) + 1
     return out
