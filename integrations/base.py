@@ -35,7 +35,7 @@ from shopconnect.timeline.record import record_events
 
 if TYPE_CHECKING:
     from .models import WebhookDelivery
-    from .owners import OrderOwners
+    from .owners import Owners
 
 
 class ActionPending(Exception):  # noqa: N818 - not an error: the delivery waits for its action
@@ -167,11 +167,11 @@ class PlatformAdapter:
         return bool(normalized.actions)
 
     def expand(self, delivery: WebhookDelivery, normalized: Normalized,
-               owners: OrderOwners | None = None) -> Normalized:
+               owners: Owners | None = None) -> Normalized:
         """The events and products to write, completed with what the database knows (may read, may
         raise: the delivery then fails and is retried; ``WaitsForOrder`` when it needs an order not stored
-        yet). ``owners``: the customers of the orders the drain's batch names (``owners.OrderOwners``,
-        read once per batch). Actions are not run here."""
+        yet). ``owners``: the owners of the orders and carts the drain's batch names
+        (``owners.Owners``, read once per batch). Actions are not run here."""
         return normalized
 
     def apply(self, delivery: WebhookDelivery, normalized: Normalized) -> int:

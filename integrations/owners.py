@@ -1,9 +1,11 @@
-"""Who placed an order, for deliveries that name only the order (a Shopify refund carries no customer).
+"""Who owns what a delivery names only by reference: the order of a refund (a Shopify refund carries no
+customer), the cart of an anonymous cart update (the customer of a checkout or order with its token).
 
-The drain reads the owners of every such order in its batch with one query (``OrderOwners.load``)
-instead of one per delivery; an adapter's ``expand`` asks ``owner``. The lookup goes by the order's
-reference through the ``event_store_order_idx`` index, so its cost does not grow with the store's
-orders (ordering by time made PostgreSQL walk every order of the store backwards, per refund).
+The drain reads them for its whole batch with one query per kind and store (``Owners.load``) instead of
+one per delivery; an adapter's ``expand`` asks ``order_owner`` / ``cart_owner``. Each query goes through
+its own index (``event_store_order_idx`` by order reference, ``event_cart_token_idx`` by cart token), so
+its cost does not grow with the store's orders: ordered by time, PostgreSQL walked every order or
+checkout of the store backwards, per question.
 """
 
 from __future__ import annotations
@@ -12,44 +14,72 @@ from collections.abc import Iterable
 
 from shopconnect.timeline.canonical import CanonicalEvent
 from shopconnect.timeline.models import Event, Store
-from shopconnect.timeline.vocabulary import ORDER_PLACED, ORDER_REFUNDED
+from shopconnect.timeline.vocabulary import CART_OWNER_TYPES, CART_UPDATED, ORDER_PLACED, ORDER_REFUNDED
 
 
-def needs_owner(event: CanonicalEvent) -> bool:
+def _anonymous(event: CanonicalEvent) -> bool:
+    return not (event.email or event.external_id or event.customer_id or event.visitor_id)
+
+
+def needs_order_owner(event: CanonicalEvent) -> bool:
     """A refund that names no customer: its owner is whoever placed its order."""
-    return event.type == ORDER_REFUNDED and not (
-        event.email or event.external_id or event.customer_id or event.visitor_id) and bool(event.order_ref)
+    return event.type == ORDER_REFUNDED and _anonymous(event) and bool(event.order_ref)
 
 
-def refs_needing_owner(events: Iterable[CanonicalEvent]) -> set[str]:
-    return {str(e.order_ref) for e in events if needs_owner(e)}
+def needs_cart_owner(event: CanonicalEvent) -> bool:
+    """A cart update that names nobody: its owner is the customer of a checkout or order with its token."""
+    return event.type == CART_UPDATED and _anonymous(event) and bool(_token(event))
 
 
-class OrderOwners:
-    """Order reference -> customer id, per store. An order missing when asked may be written later in
-    the same batch: ``load(..., again=True)`` reads the missing ones again (the drain does, once, for the
-    deliveries it set aside); ``owner`` alone never reads an order it has already asked for."""
+def _token(event: CanonicalEvent) -> str:
+    token = (event.properties or {}).get("cart_token")
+    return token if isinstance(token, str) else ""
+
+
+class Owners:
+    """Order reference -> customer id and cart token -> customer id, per store. An order missing when
+    asked may be written later in the same batch: ``load(..., again=True)`` reads the missing ones again
+    (the drain does, once, for the deliveries it set aside); a question alone never reads twice."""
 
     def __init__(self) -> None:
-        self._found: dict[tuple[int, str], int] = {}
-        self._asked: set[tuple[int, str]] = set()
+        self._orders: dict[tuple[int, str], int] = {}
+        self._carts: dict[tuple[int, str], int] = {}
+        self._asked: set[tuple[str, int, str]] = set()
 
-    def load(self, store: Store, refs: Iterable[str], *, again: bool = False) -> None:
-        """One query for every order here that has not been asked for (or not found, with ``again``)."""
-        done = self._found if again else self._asked
-        wanted = sorted({str(r) for r in refs if r and (store.pk, str(r)) not in done})
-        if not wanted:
-            return
-        self._asked.update((store.pk, r) for r in wanted)
-        # by order reference only (the type is checked here): with the type in the query PostgreSQL may
-        # walk the store's orders through (store, type, ...) instead of event_store_order_idx, per query
-        rows = (Event.objects.filter(store=store, order_ref__in=wanted).exclude(order_ref="")
-                .order_by("id").values_list("order_ref", "customer_id", "type"))
-        for ref, customer_id, kind in rows:
-            if kind == ORDER_PLACED and customer_id is not None:
-                self._found.setdefault((store.pk, ref), customer_id)  # one order.placed per order: the first
+    def load(self, store: Store, events: Iterable[CanonicalEvent], *, again: bool = False) -> None:
+        """At most one query per kind for every reference these events need and not asked for yet
+        (``again``: or asked for and not found)."""
+        events = list(events)
+        refs = self._wanted(store, "order", {str(e.order_ref) for e in events if needs_order_owner(e)}, again)
+        if refs:
+            rows = (Event.objects.filter(store=store, order_ref__in=refs).exclude(order_ref="")
+                    .order_by("id").values_list("order_ref", "customer_id", "type"))
+            # by order reference only (the type is checked here): with the type in the query PostgreSQL
+            # may prefer (store, type, ...) and walk the store's orders
+            for ref, customer_id, kind in rows:
+                if kind == ORDER_PLACED and customer_id is not None:
+                    self._orders.setdefault((store.pk, ref), customer_id)  # one order.placed per order
+        tokens = self._wanted(store, "cart", {_token(e) for e in events if needs_cart_owner(e)}, again)
+        if tokens:
+            rows = (Event.objects.filter(store=store, type__in=CART_OWNER_TYPES, customer__isnull=False,
+                                         properties__cart_token__in=tokens)
+                    .order_by("occurred_at", "id").values_list("properties__cart_token", "customer_id"))
+            for token, customer_id in rows:  # oldest first: the newest owner of a token wins
+                self._carts[(store.pk, token)] = customer_id
 
-    def owner(self, store: Store, order_ref: str) -> int | None:
-        """The customer who placed the order, None while the order is not stored (or has no customer)."""
-        self.load(store, [order_ref])
-        return self._found.get((store.pk, str(order_ref)))
+    def _wanted(self, store: Store, kind: str, keys: set[str], again: bool) -> list[str]:
+        found = self._orders if kind == "order" else self._carts
+        wanted = sorted(k for k in keys if k and (
+            (store.pk, k) not in found if again else (kind, store.pk, k) not in self._asked))
+        self._asked.update((kind, store.pk, k) for k in wanted)
+        return wanted
+
+    def order_owner(self, store: Store, event: CanonicalEvent) -> int | None:
+        """The customer who placed the refund's order, None while the order is not stored."""
+        self.load(store, [event])
+        return self._orders.get((store.pk, str(event.order_ref)))
+
+    def cart_owner(self, store: Store, event: CanonicalEvent) -> int | None:
+        """The customer of the newest checkout or order with the cart's token, None when there is none."""
+        self.load(store, [event])
+        return self._carts.get((store.pk, _token(event)))

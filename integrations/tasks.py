@@ -13,8 +13,9 @@ Whatever the arrival order, a batch costs the same:
   set aside and applied after the rest of the batch; if its order is still missing it is *parked*, and
   put back to pending as soon as a batch (or the sweep) sees the order, with no timed retry; after
   ``WEBHOOK_PARK_SECONDS`` without its order it fails with the reason;
-- the customers of the orders a batch's refunds name are read with one query by order reference
-  (``owners.OrderOwners``), so the cost does not grow with the store's orders;
+- the owners of what a batch's deliveries name only by reference (a refund's order, an anonymous cart)
+  are read with one indexed query per kind (``owners.Owners``), so the cost does not grow with the
+  store's orders;
 - a failing delivery is found by halving its group (a few savepoints), never by writing the whole batch
   delivery by delivery;
 - ``events_recorded`` is announced once per store and batch (``record.announcements_batched``), so the
@@ -49,7 +50,7 @@ from shopconnect.timeline.vocabulary import ORDER_PLACED
 from .base import ActionPending, Normalized, WaitsForOrder
 from .locks import lock_customers
 from .models import WebhookDelivery
-from .owners import OrderOwners, refs_needing_owner
+from .owners import Owners
 from .registry import get_adapter
 from .waiting import park, release_parked
 
@@ -148,7 +149,7 @@ class _Batch:
         self.statuses: dict[int, str] = {}
         self.set_aside: list[tuple[WebhookDelivery, Normalized]] = []
         self.orders: dict[int, set[str]] = {}  # store id -> order refs this batch wrote
-        self.owners = OrderOwners()  # who placed the orders the batch's refunds name
+        self.owners = Owners()  # who placed the orders of its refunds, who owns its anonymous carts
 
     def run(self, deliveries: list[WebhookDelivery]) -> dict[int, str]:
         steps: list[list | tuple] = []  # runs: [(delivery, expanded)], or (delivery, normalized) alone
@@ -185,14 +186,14 @@ class _Batch:
         return self.statuses
 
     def _load_owners(self, items: list[tuple[WebhookDelivery, Normalized]], *, again: bool = False) -> None:
-        """The customers of the orders these deliveries name only by reference (refunds): one query per
-        store for the batch, not one per delivery (``again``: the missing ones, after the batch's writes)."""
-        by_store: dict[int, tuple[object, set[str]]] = {}
+        """The owners of what these deliveries name only by reference (a refund's order, an anonymous
+        cart): one query per kind and store for the batch, not one per delivery (``again``: the ones not
+        found, after the batch's writes)."""
+        by_store: dict[int, tuple[object, list]] = {}
         for delivery, normalized in items:
-            by_store.setdefault(delivery.store_id, (delivery.store, set()))[1].update(
-                refs_needing_owner(normalized.events))
-        for store, refs in by_store.values():
-            self.owners.load(store, refs, again=again)
+            by_store.setdefault(delivery.store_id, (delivery.store, []))[1].extend(normalized.events)
+        for store, events in by_store.values():
+            self.owners.load(store, events, again=again)
 
     def _expand(self, delivery: WebhookDelivery, normalized: Normalized) -> Normalized | None:
         try:

@@ -23,17 +23,16 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from integrations.base import DiscountRequest, Normalized, PlatformAdapter, WaitsForOrder, signature_matches
-from integrations.owners import OrderOwners, needs_owner
+from integrations.owners import Owners, needs_cart_owner, needs_order_owner
 from integrations.values import BadValue, timestamp
 from shopconnect.outbound import OutboundBlocked, check_shopify_domain, check_url
-from shopconnect.timeline.models import Event, Platform, Product, Store
+from shopconnect.timeline.models import Platform, Product, Store
 
 from . import compliance, topics
 from .graphql import ShopifyAPIError
 
 log = logging.getLogger(__name__)
 
-CART_OWNER_TYPES = ("checkout.started", "checkout.updated", "order.placed")
 
 
 class OrderNotYetKnown(WaitsForOrder):
@@ -98,9 +97,9 @@ class ShopifyAdapter(PlatformAdapter):
     def normalize(self, topic: str, payload: Any) -> Normalized | None:
         return topics.normalize(topic, payload)
 
-    def expand(self, delivery, normalized: Normalized, owners: OrderOwners | None = None) -> Normalized:
+    def expand(self, delivery, normalized: Normalized, owners: Owners | None = None) -> Normalized:
         store = delivery.store
-        owners = owners or OrderOwners()
+        owners = owners or Owners()
         return Normalized(
             events=[self._complete(store, owners, e) for e in normalized.events],
             products=self._complete_products(store, normalized.products) if normalized.products else [],
@@ -124,28 +123,17 @@ class ShopifyAdapter(PlatformAdapter):
         else:  # pragma: no cover - the topic table only produces the actions above
             raise ValueError(f"unknown action {action!r}")
 
-    def _complete(self, store: Store, owners: OrderOwners, event):
-        """Fill what a pure function cannot know: the owner of refunds (``owners``: read once per drain
-        batch) and carts."""
-        has_owner = event.email or event.external_id or event.customer_id or event.visitor_id
-        if needs_owner(event):
-            owner = owners.owner(store, event.order_ref)
+    def _complete(self, store: Store, owners: Owners, event):
+        """Fill what a pure function cannot know: the owner of refunds and of anonymous carts
+        (``owners``: read once per drain batch)."""
+        if needs_order_owner(event):
+            owner = owners.order_owner(store, event)
             if owner is None:
                 raise OrderNotYetKnown(event.order_ref, f"order {event.order_ref} is not known yet; the refund "
                                        "is applied once it arrives")
             return dataclasses.replace(event, customer_id=owner)
-        if event.type == "cart.updated" and not has_owner:
-            owner = (
-                Event.objects.filter(
-                    store=store,
-                    type__in=CART_OWNER_TYPES,
-                    customer__isnull=False,
-                    properties__cart_token=event.properties.get("cart_token"),
-                )
-                .order_by("-occurred_at")
-                .values_list("customer_id", flat=True)
-                .first()
-            )
+        if needs_cart_owner(event):
+            owner = owners.cart_owner(store, event)
             if owner is not None:
                 return dataclasses.replace(event, customer_id=owner)
         return event

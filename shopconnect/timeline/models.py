@@ -11,9 +11,11 @@ import secrets
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.fields.json import KeyTransform
 
 from shopconnect.crypto import EncryptedTextField
+from shopconnect.timeline.vocabulary import CART_OWNER_TYPES
 
 
 def new_collect_key() -> str:
@@ -248,6 +250,10 @@ class Event(models.Model):
             # so these stay small and cheap to maintain on the hot insert path
             models.Index(fields=["store", "order_ref"], name="event_store_order_idx", condition=~Q(order_ref="")),
             models.Index(fields=["visitor"], name="event_visitor_idx", condition=Q(visitor__isnull=False)),
+            # who owns an anonymous cart: the customer of a checkout or order with its token (the drain
+            # asks for every cart update; without it each question walked the store's checkouts and orders)
+            models.Index(F("store"), KeyTransform("cart_token", "properties"), name="event_cart_token_idx",
+                         condition=Q(type__in=CART_OWNER_TYPES, customer__isnull=False)),
         ]
         ordering = ["-occurred_at", "-id"]
 

@@ -246,6 +246,10 @@ EMAIL_SENT = "email.sent"
 EMAIL_OPENED = "email.opened"
 EMAIL_CLICKED = "email.clicked"
 
+CART_UPDATED = "cart.updated"
+# Events that tie a cart token to a known customer (the owner of an anonymous cart update).
+CART_OWNER_TYPES = ("checkout.started", "checkout.updated", ORDER_PLACED)
+
 # Types whose events change lifetime value and order counts.
 ORDER_MONEY_TYPES = frozenset({ORDER_PLACED, ORDER_CANCELLED, ORDER_REFUNDED})
 # Things the customer did (for "last seen"); every other custom.* event counts too.

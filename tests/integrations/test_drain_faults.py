@@ -93,6 +93,36 @@ def test_a_batch_reads_the_owners_of_its_refunds_orders_in_one_query_not_one_per
     assert buyer.total_spent == (Decimal("132.90") - 2 * Decimal("19.50")) * 2
 
 
+def test_a_batch_reads_the_owners_of_its_anonymous_carts_in_one_query(shop):
+    from django.test.utils import CaptureQueriesContext
+
+    from .shopify.helpers import payload
+
+    def checkout(n: int, token: str) -> tuple[str, str, dict]:
+        body = payload("checkouts_create")
+        body.update(id=5_000 + n, token=f"chk{n}", cart_token=token, email=f"shopper{n}@example.com")
+        body["customer"] = {**body["customer"], "id": 8_000 + n, "email": f"shopper{n}@example.com"}
+        return "checkouts/create", f"c{n}", body
+
+    def cart(n: int, token: str) -> tuple[str, str, dict]:
+        body = payload("carts_update")
+        body.update(id=token, token=token)
+        return "carts/update", f"cart{n}", body
+
+    store_deliveries(shop, [checkout(n, f"tok{n}") for n in range(5)])
+    tasks.drain_pending()
+    carts = [cart(n, f"tok{n % 5}") for n in range(10)] + [cart(10 + n, f"unknown{n}") for n in range(5)]
+    store_deliveries(shop, carts)
+    with CaptureQueriesContext(connection) as seen:
+        assert tasks.drain_pending() == 15
+    lookups = [q["sql"] for q in seen.captured_queries if q["sql"].startswith("SELECT") and "cart_token" in q["sql"]]
+    assert len(lookups) == 1, lookups  # one query for the batch's 15 carts (it was one per cart)
+    owners = dict(Event.objects.filter(store=shop, type="cart.updated").values_list(
+        "properties__cart_token", "customer__email"))
+    assert owners == {**{f"tok{n}": f"shopper{n}@example.com" for n in range(5)},
+                      **{f"unknown{n}": None for n in range(5)}}  # a token nobody checked out with stays anonymous
+
+
 def test_a_refund_whose_order_comes_in_a_later_batch_waits_without_a_timed_retry(shop, monkeypatch, writes):
     monkeypatch.setattr(tasks, "DRAIN_BATCH", 4)
     load = mixed_load(12, refunds_first=0)
