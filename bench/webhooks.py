@@ -370,13 +370,18 @@ def load_with_python(port: int, bodies, seconds: int, connections: int) -> dict:
 
 
 def stop(process: subprocess.Popen) -> None:
-    """Stop a process group we started: TERM, then KILL if it does not finish in 20 s."""
-    os.killpg(process.pid, signal.SIGTERM)
+    """Stop a process group we started: TERM to its leader (a qcluster given TERM in every process at once
+    hangs until killed), then KILL to the whole group if it does not finish in 20 s."""
+    process.send_signal(signal.SIGTERM)
     try:
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
+        pass
+    try:
+        os.killpg(process.pid, signal.SIGKILL)  # whatever is left of the group
+    except ProcessLookupError:
+        pass
+    process.wait(timeout=10)
 
 
 def count(url: str, sql: str) -> int:
@@ -518,9 +523,9 @@ def main() -> None:
             )
             if done >= total:
                 break
+        elapsed = time.time() - started  # the drain's time, not the worker's shutdown
     finally:
         stop(worker)
-    elapsed = time.time() - started
     events = count(args.database_url, "SELECT count(*) FROM timeline_event")
     failed = count(
         args.database_url, "SELECT count(*) FROM integrations_webhookdelivery WHERE status = 'failed'"
