@@ -27,6 +27,7 @@ from django.http import HttpRequest
 from integrations.base import DiscountRequest, Normalized, PlatformAdapter, signature_matches
 from integrations.models import WebhookDelivery
 from integrations.orders import Order, order_events
+from integrations.owners import Owners
 from shopconnect.outbound import check_url
 from shopconnect.timeline.canonical import CanonicalEvent
 from shopconnect.timeline.models import Customer, Event, Platform, Store
@@ -79,7 +80,7 @@ class WooCommerceAdapter(PlatformAdapter):
     def runs_alone(self, normalized: Normalized) -> bool:
         return False  # its actions (deletions) only become events, in expand
 
-    def expand(self, delivery: WebhookDelivery, normalized: Normalized, owners=None) -> Normalized:
+    def expand(self, delivery: WebhookDelivery, normalized: Normalized, owners: Owners | None = None) -> Normalized:
         """Deletions become events, read from the timeline."""
         store = delivery.store
         events = list(normalized.events)
