@@ -23,7 +23,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Max
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from shopconnect.timeline import vocabulary as v
@@ -124,10 +124,7 @@ def record_price_drops(store: Store, price_drops: Sequence[Sequence[str]]) -> in
         interested = (Event.objects.filter(store=store, type__in=INTEREST_TYPES, customer__isnull=False,
                                            occurred_at__gte=since, properties__product_id=external_id)
                       .values("customer_id").order_by("customer_id")
-                      .annotate(last=Max("occurred_at")))
-        carted = set(Event.objects.filter(store=store, type="cart.updated", customer__isnull=False,
-                                          occurred_at__gte=since, properties__product_id=external_id)
-                     .values_list("customer_id", flat=True).distinct())
+                      .annotate(last=Max("occurred_at"), carts=Count("id", filter=Q(type="cart.updated"))))
         fields = catalog_fields(product)
         events = [CanonicalEvent(
             type=PRICE_DROPPED, occurred_at=now,
@@ -136,7 +133,7 @@ def record_price_drops(store: Store, price_drops: Sequence[Sequence[str]]) -> in
                 **fields, "product_id": external_id, "price": str(after), "previous_price": str(before),
                 "drop_percent": float(round((before - after) / before * 100, 1)) if before else 0.0,
                 "days_since_interest": (now - row["last"]).days,
-                "interest": "carted" if row["customer_id"] in carted else "viewed"})
+                "interest": "carted" if row["carts"] else "viewed"})
             for row in interested.iterator(chunk_size=CHUNK)]
         for start in range(0, len(events), CHUNK):
             total += record_events(store, events[start:start + CHUNK]).inserted
