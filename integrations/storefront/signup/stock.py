@@ -41,17 +41,20 @@ TEXTS = {
 def variant_available(product: Product, variant_id: str) -> bool | None:
     """Can this variant ("" for the product) be bought, by the catalog: its ``available`` flag, else the
     product's inventory; None when the catalog does not say."""
-    for variant in product.variants or []:
-        if str(variant.get("variant_id") or "") == variant_id and variant.get("available") is not None:
-            return bool(variant["available"])
+    variant = _matching(product, variant_id)
+    if variant is not None and variant.get("available") is not None:
+        return bool(variant["available"])
     if product.inventory is not None and (not variant_id or not product.variants):
         return product.inventory > 0
     return None
 
 
 def _variant(product: Product, variant_id: str) -> dict | None:
-    if not variant_id:
-        return {}
+    """The catalog's variant ({} for the product itself), None when the product has no such variant."""
+    return _matching(product, variant_id) if variant_id else {}
+
+
+def _matching(product: Product, variant_id: str) -> dict | None:
     return next((v for v in product.variants or [] if str(v.get("variant_id") or "") == variant_id), None)
 
 
